@@ -1,0 +1,310 @@
+"""The `synthgen` command: parses arguments, calls the public verbs, renders with rich. Nothing else.
+
+Exit codes:
+    0  success
+    1  unexpected internal error (a bug: please report it with the traceback from --debug)
+    2  bad input: recipe, data file, model directory or argument (the message names it)
+    3  the release gate refused the synthetic data (nothing written; the report says why)
+  130  interrupted
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from synthgen._version import __version__
+from synthgen.errors import GateFailedError, InputError, SynthgenError
+
+app = typer.Typer(
+    name="synthgen",
+    help="Synthetic tabular data for lending: learn a real table, generate faithful, useful, private rows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+_state = {"debug": False}
+
+EXIT_CODES_HELP = "Exit codes: 0 success, 1 internal error, 2 bad input, 3 release gate failed, 130 interrupted."
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Turn synthgen's errors into one red line and the documented exit code."""
+    try:
+        return action()
+    except GateFailedError as exc:
+        if exc.report is not None:
+            _print_gate(exc.report)
+        console.print(f"[bold red]gate failed:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except SynthgenError as exc:
+        if _state["debug"]:
+            console.print_exception()
+        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+class _EpochBar:
+    """A rich progress bar fed by a generator's per-epoch callback."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> "_EpochBar":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, done: int, total: int, losses: dict[str, float]) -> None:
+        text = "  ".join(f"{k} {v:+.3f}" for k, v in losses.items())
+        if self.task is None:
+            self.task = self.progress.add_task(self.label, total=total, losses=text)
+        self.progress.update(self.task, completed=done, total=total, losses=text)
+
+
+def _print_gate(report: Any) -> None:
+    from synthgen.evaluate import render_console
+
+    for renderable in render_console(report):
+        console.print(renderable)
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """synthgen: synthetic borrower tables that keep the statistics, the signal, and the secrets."""
+    _state["debug"] = debug
+    if version:
+        out_console.print(f"synthgen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def generate(
+    recipe: Path = typer.Argument(..., help="Recipe YAML file."),
+    rows: Optional[int] = typer.Option(None, "--rows", min=1, help="Rows to generate (default: the recipe's)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output .csv or .parquet (default: the recipe's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (overrides the recipe)."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train even if an up-to-date model exists."),
+    force_release: bool = typer.Option(
+        False, "--force-release", help="Write the data even if the gate fails (marked NOT RELEASED)."
+    ),
+) -> None:
+    """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
+    from synthgen.pipeline import generate as run_generate
+    from synthgen.recipe import load_recipe
+
+    def action() -> Any:
+        loaded = load_recipe(recipe)
+        with _EpochBar(f"training {loaded.model.type}") as bar:
+            return run_generate(
+                loaded, rows=rows, out=out, seed=seed, device=device, epochs=epochs,
+                retrain=retrain, force_release=force_release, progress=bar,
+            )
+
+    result = _run(action)
+    _print_gate(result.report)
+    table = Table(title="synthgen generate", show_header=False)
+    table.add_row("output", str(result.output))
+    table.add_row("rows", f"{result.rows:,}")
+    table.add_row("model", f"{result.model_path}{' (reused)' if result.reused_model else ''}")
+    table.add_row("fit", f"{result.fit_seconds:.1f} s")
+    table.add_row("sample", f"{result.sample_seconds:.1f} s")
+    table.add_row("evaluate", f"{result.evaluate_seconds:.1f} s")
+    table.add_row("report", str(result.report_dir))
+    table.add_row("status", "[green]released[/]" if result.released else "[bold red]NOT RELEASED: gate failed[/]")
+    out_console.print(table)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def train(
+    recipe: Path = typer.Argument(..., help="Recipe YAML file."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Model directory (default: the recipe's model_dir)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (overrides the recipe)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+) -> None:
+    """Train the recipe's model on its training split and save it as a model directory."""
+    from synthgen.pipeline import apply_overrides, train_model
+    from synthgen.recipe import load_recipe
+
+    def action() -> Any:
+        loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
+        started = time.perf_counter()
+        with _EpochBar(f"training {loaded.model.type}") as bar:
+            model, path, train_rows, _, _ = train_model(loaded, out=out, progress=bar)
+        return model, path, len(train_rows), time.perf_counter() - started
+
+    model, path, n_train, seconds = _run(action)
+    table = Table(title="synthgen train", show_header=False)
+    table.add_row("model", str(path))
+    table.add_row("type", model.config.type)
+    table.add_row("device", str(model.device_))
+    table.add_row("training rows", f"{n_train:,}")
+    table.add_row("time", f"{seconds:.1f} s")
+    out_console.print(table)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def sample(
+    model: Path = typer.Argument(..., help="Model directory written by `synthgen train`."),
+    rows: int = typer.Option(..., "--rows", min=1, help="Rows to sample."),
+    out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+) -> None:
+    """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data)."""
+    from synthgen.io import ensure_writable, write_table
+    from synthgen.models import load_model
+
+    def action() -> Any:
+        ensure_writable(out)  # refuse a bad output path before the work
+        loaded = load_model(model, device=device or "auto")
+        started = time.perf_counter()
+        frame = loaded.sample(rows, seed=seed)
+        seconds = time.perf_counter() - started
+        write_table(frame, out)
+        return frame, seconds
+
+    frame, seconds = _run(action)
+    out_console.print(f"wrote {len(frame):,} rows x {frame.shape[1]} columns to {out} in {seconds:.2f} s")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> None:
+    """Check a recipe and its data without training: keys, types, source, declared columns, target."""
+    from synthgen.pipeline import load_source, resolve_schema
+    from synthgen.recipe import load_recipe
+
+    def action() -> Any:
+        loaded = load_recipe(recipe)
+        data = load_source(loaded)
+        return loaded, data, resolve_schema(loaded, data)
+
+    loaded, data, schema = _run(action)
+    table = Table(title=f"{recipe}: valid ({len(data):,} rows)")
+    for name in ("column", "kind", "nullable", "bounds"):
+        table.add_column(name)
+    for column in schema.columns:
+        bounds = "" if column.min is None and column.max is None else f"[{column.min}, {column.max}]"
+        mark = " (target)" if column.name == schema.target else ""
+        table.add_row(column.name + mark, column.kind.value, "yes" if column.nullable else "", bounds)
+    out_console.print(table)
+    out_console.print(f"model: {loaded.model.type} on {loaded.model.device}; output: {loaded.output_path}")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def inspect(
+    data: Path = typer.Argument(..., help="CSV or Parquet file."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column."),
+) -> None:
+    """Print a recipe skeleton with the schema inferred from a data file."""
+    from synthgen.io import read_table
+    from synthgen.schema import infer_schema
+
+    def action() -> Any:
+        frame = read_table(data)
+        return frame, infer_schema(frame, target=target, source=str(data))
+
+    frame, schema = _run(action)
+    columns = {}
+    for column in schema.columns:
+        entry: dict[str, Any] = {"kind": column.kind.value}
+        if column.nullable:
+            entry["nullable"] = True
+        if column.rounding is not None:
+            entry["rounding"] = column.rounding
+        columns[column.name] = entry
+    skeleton = {
+        "name": data.stem,
+        "source": str(data),
+        "schema": {"target": schema.target, "columns": columns},
+        "model": {"type": "ctgan", "epochs": 300, "device": "auto", "seed": 0},
+        "generate": {"rows": len(frame), "output": f"out/{data.stem}_synthetic.csv"},
+        "evaluate": {"holdout": 0.2},
+    }
+    sys.stdout.write(f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n")
+    sys.stdout.write(yaml.safe_dump(skeleton, sort_keys=False, allow_unicode=True))
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def evaluate(
+    synthetic: Path = typer.Option(..., "--synthetic", help="Synthetic table to judge."),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="Take the real data, split and gates from a recipe."),
+    real: Optional[Path] = typer.Option(None, "--real", help="Real training rows (without --recipe)."),
+    holdout: Optional[Path] = typer.Option(None, "--holdout", help="Real holdout rows (without --recipe)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column (without --recipe)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Report folder (default: beside the synthetic file)."),
+) -> None:
+    """Judge a synthetic table against real data: fidelity, utility, privacy, and the release gate."""
+    from synthgen.evaluate import EvaluateSettings, GateSettings, write_report
+    from synthgen.evaluate import evaluate as judge
+    from synthgen.io import read_table
+    from synthgen.pipeline import load_source, resolve_schema, split_holdout
+    from synthgen.recipe import load_recipe
+    from synthgen.schema import infer_schema
+
+    def action() -> Any:
+        fake = read_table(synthetic)
+        if recipe is not None:
+            if real is not None or holdout is not None:
+                raise InputError("give either --recipe or --real/--holdout, not both")
+            loaded = load_recipe(recipe)
+            data = load_source(loaded)
+            schema = resolve_schema(loaded, data)
+            train_rows, holdout_rows = split_holdout(data, loaded.evaluate.holdout, loaded.evaluate.seed, schema)
+            settings, gates, device = loaded.evaluate, loaded.gates, loaded.model.device
+        else:
+            if real is None or holdout is None:
+                raise InputError("give --recipe, or both --real and --holdout")
+            train_rows, holdout_rows = read_table(real), read_table(holdout)
+            schema = infer_schema(train_rows, target=target, source=str(real))
+            settings, gates, device = EvaluateSettings(), GateSettings(), "auto"
+        result = judge(train_rows, holdout_rows, fake, schema, settings=settings, gates=gates, device=device)
+        folder = report or synthetic.parent / f"{synthetic.stem}_report"
+        write_report(result, folder, extra_metadata={"synthetic": str(synthetic)})
+        return result, folder
+
+    result, folder = _run(action)
+    _print_gate(result)
+    out_console.print(f"report: {folder}")
+    if not result.passed:
+        console.print("[bold red]gate failed[/]")
+        raise typer.Exit(GateFailedError.exit_code)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

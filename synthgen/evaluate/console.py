@@ -1,0 +1,79 @@
+"""Rich tables of a report for the terminal; the CLI prints what ``render_console`` returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from synthgen.evaluate.report import EvaluationReport
+
+STATUS_STYLE = {"passed": "green", "failed": "bold red", "not estimable": "yellow", "disabled": "dim"}
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def render_console(report: "EvaluationReport") -> list:
+    """Renderables, in order: the verdict, the gate table, then fidelity, utility and privacy tables."""
+    verdict = Text("GATE PASSED" if report.gate.passed else f"GATE FAILED: {', '.join(report.gate.failing) or 'not estimable checks'}",
+                   style="bold green" if report.gate.passed else "bold red")
+
+    gate = Table(title="Release gate")
+    for col in ("check", "value", "threshold", "status", "detail"):
+        gate.add_column(col, overflow="fold")
+    for c in report.gate.checks:
+        gate.add_row(c.name, fmt(c.value, 4), "-" if c.threshold is None else f"{c.direction} {c.threshold:.4f}",
+                     Text(c.status, style=STATUS_STYLE[c.status]), c.detail)
+
+    f = report.fidelity
+    fidelity = Table(title="Fidelity (real train vs synthetic)")
+    fidelity.add_column("measure")
+    fidelity.add_column("value", justify="right")
+    for name, value in (("column shapes", f.shape), ("pair trends (associated pairs)", f.trend),
+                        ("pair trends (all pairs)", f.trend_all_pairs), ("alpha-precision", f.alpha_precision),
+                        ("beta-recall", f.beta_recall), ("detection ROC AUC (0.5 ideal)", f.detection_auc)):
+        fidelity.add_row(name, fmt(value))
+
+    u = report.utility
+    utility = Table(title=f"Utility: TSTR vs TRTR on the real holdout ({u.backend})")
+    if u.status == "skipped":
+        utility.add_column("status")
+        utility.add_row(f"skipped: {u.reason}")
+    else:
+        for col in ("model", *(f"TRTR {m}" for m in _metrics(u)), *(f"TSTR {m}" for m in _metrics(u)), "ratio", "importance rho"):
+            utility.add_column(col, justify="right")
+        for m in u.models:
+            utility.add_row(m.model, *(fmt(m.trtr.get(k)) for k in _metrics(u)), *(fmt(m.tstr.get(k)) for k in _metrics(u)),
+                            fmt(m.ratio), fmt(m.importance_agreement))
+
+    p = report.privacy
+    privacy = Table(title=f"Privacy: membership inference ({p.members} members vs {p.non_members} non-members)")
+    for col in ("attack", "ROC AUC [95% CI]", "TPR@1%FPR [CI]", "TPR@0.1%FPR [CI]", "eps lower bound"):
+        privacy.add_column(col, justify="right")
+    for a in p.attacks:
+        privacy.add_row(a.name, _ci(a.auc, a.auc_interval), _ci(a.tpr_at_1pct_fpr, a.tpr_at_1pct_fpr_interval),
+                        _ci(a.tpr_at_01pct_fpr, a.tpr_at_01pct_fpr_interval), fmt(a.epsilon_lower_bound, 2))
+    hygiene = Table(title="Privacy hygiene (not proof)")
+    hygiene.add_column("measure")
+    hygiene.add_column("synthetic", justify="right")
+    hygiene.add_column("holdout baseline", justify="right")
+    hygiene.add_row("exact copies of training rows", f"{p.exact_copy_rate:.4f} ({p.exact_copies})",
+                    f"{p.holdout_copy_rate:.4f} ({p.holdout_copies})")
+    hygiene.add_row("DCR share closer to train (0.5 ideal)", fmt(p.dcr_share), "0.500")
+    hygiene.add_row("median distance to closest train row", fmt(p.dcr_median_synthetic), fmt(p.dcr_median_holdout))
+    hygiene.add_row("NNDR, 10th percentile", fmt(p.nndr_q10_synthetic), fmt(p.nndr_q10_holdout))
+    return [verdict, gate, fidelity, utility, privacy, hygiene]
+
+
+def _metrics(u) -> tuple[str, str]:
+    return ("roc_auc", "f1") if u.task == "classification" else ("r2", "rmse")
+
+
+def _ci(value: float | None, interval: tuple[float, float] | None) -> str:
+    if value is None or interval is None:
+        return "not estimable"
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"

@@ -1,0 +1,88 @@
+"""The release gate: each figure against its threshold from ``GateSettings``.
+
+A check is ``passed``, ``failed``, ``not estimable`` (the data cannot support the figure, e.g. too
+few holdout rows; reported, never silently passed or failed, and fatal only with
+``fail_on_not_estimable``) or ``disabled`` (its threshold is null). The gate passes when no check
+fails.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from synthgen.evaluate.fidelity import FidelityResult
+from synthgen.evaluate.privacy import PrivacyResult
+from synthgen.evaluate.settings import GateSettings
+from synthgen.evaluate.utility import UtilityResult
+
+Status = Literal["passed", "failed", "not estimable", "disabled"]
+
+
+class GateCheck(BaseModel):
+    name: str
+    value: float | None
+    threshold: float | None
+    direction: Literal[">=", "<="]
+    status: Status
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "failed"
+
+
+class GateResult(BaseModel):
+    passed: bool
+    checks: list[GateCheck]
+    failing: list[str]
+    not_estimable: list[str]
+
+
+def _check(name: str, value: float | None, threshold: float | None, direction: str, detail: str = "",
+           missing: str = "not estimable") -> GateCheck:
+    if threshold is None:
+        return GateCheck(name=name, value=value, threshold=None, direction=direction, status="disabled", detail=detail)
+    if value is None:
+        return GateCheck(name=name, value=None, threshold=threshold, direction=direction, status=missing, detail=detail)
+    ok = value >= threshold if direction == ">=" else value <= threshold
+    return GateCheck(name=name, value=value, threshold=threshold, direction=direction,
+                     status="passed" if ok else "failed", detail=detail)
+
+
+def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResult, privacy: PrivacyResult) -> GateResult:
+    checks = [
+        _check("shape", fidelity.shape, gates.min_shape, ">=", "mean column-shape score (1 - KS, 1 - TVD)"),
+        _check("trend", fidelity.trend, gates.min_trend, ">=",
+               f"mean pair-trend score over {fidelity.trend_pairs_counted} associated pair(s)"),
+    ]
+    if utility.status == "skipped":
+        checks.append(_check("tstr_ratio", None, gates.min_tstr_ratio, ">=", f"skipped: {utility.reason}"))
+    else:
+        detail = f"mean TSTR / TRTR {utility.primary_metric} over {len(utility.models)} models"
+        notes = [f"{m.model}: {m.note}" for m in utility.models if m.note]
+        # A synthetic table no model can learn from is a utility failure, not a gap in the evidence.
+        checks.append(_check("tstr_ratio", utility.tstr_ratio, gates.min_tstr_ratio, ">=",
+                             "; ".join([detail, *notes]), missing="failed"))
+    strongest = privacy.strongest_attack
+    checks.append(_check("mia_auc", privacy.max_auc_upper, gates.max_mia_auc, "<=",
+                         f"upper bound of the bootstrap interval of ROC AUC, strongest attack ({strongest})"))
+    checks.append(_check("mia_tpr_at_1pct_fpr", privacy.max_tpr_at_1pct_fpr_upper, gates.max_mia_tpr_at_1pct_fpr, "<=",
+                         "upper bound of TPR at 1% FPR, strongest attack"
+                         + ("" if privacy.max_tpr_at_1pct_fpr_upper is not None else f"; {privacy.non_members} non-members, needs >= 100")))
+    checks.append(_check("mia_tpr_at_01pct_fpr", privacy.max_tpr_at_01pct_fpr_upper, gates.max_mia_tpr_at_01pct_fpr, "<=",
+                         "upper bound of TPR at 0.1% FPR, strongest attack"
+                         + ("" if privacy.max_tpr_at_01pct_fpr_upper is not None else f"; {privacy.non_members} non-members, needs >= 1,000")))
+    if gates.exact_copy_tolerance is None:
+        checks.append(_check("exact_copies", privacy.exact_copy_rate, None, "<=", "share of synthetic rows equal to a training row"))
+    else:
+        margin = max(gates.exact_copy_tolerance, 3 * privacy.copy_rate_standard_error)
+        checks.append(_check("exact_copies", privacy.exact_copy_rate, privacy.holdout_copy_rate + margin, "<=",
+                             f"share of synthetic rows equal to a training row; holdout baseline "
+                             f"{privacy.holdout_copy_rate:.4f} + margin {margin:.4f}"))
+    checks.append(_check("detection_auc", fidelity.detection_auc, gates.max_detection_auc, "<=", "boosted-tree detection ROC AUC"))
+    failing = [c.name for c in checks if c.status == "failed"]
+    not_estimable = [c.name for c in checks if c.status == "not estimable"]
+    passed = not failing and not (gates.fail_on_not_estimable and not_estimable)
+    return GateResult(passed=passed, checks=checks, failing=failing, not_estimable=not_estimable)

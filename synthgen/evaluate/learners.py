@@ -1,0 +1,128 @@
+"""The classifiers and regressors the judge trains, on scikit-learn + XGBoost or on cuML.
+
+``auto`` takes cuML only when ``import cuml`` succeeds *and* torch sees a CUDA device; otherwise
+scikit-learn and XGBoost on the CPU. XGBoost is trained by xgboost itself in both cases (cuML has no
+gradient boosting of its own), with ``device="cuda"`` on the GPU path. Every learner follows the
+scikit-learn API (``fit``, ``predict_proba`` / ``predict``) and returns numpy arrays.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from synthgen.errors import InputError
+
+Backend = Literal["cuml", "sklearn"]
+Task = Literal["classification", "regression"]
+MODELS = ("logistic_regression", "random_forest", "xgboost")
+
+
+@dataclass(frozen=True)
+class Learners:
+    backend: Backend
+    xgb_device: str  # "cpu" | "cuda"
+    n_jobs: int
+    seed: int
+
+    def xgboost(self, task: Task, n_estimators: int = 200, max_depth: int = 6, learning_rate: float = 0.1) -> Any:
+        import xgboost as xgb
+
+        cls = xgb.XGBClassifier if task == "classification" else xgb.XGBRegressor
+        return cls(
+            n_estimators=n_estimators, max_depth=max_depth, learning_rate=learning_rate, tree_method="hist",
+            device=self.xgb_device, n_jobs=self.n_jobs, random_state=self.seed, verbosity=0,
+        )
+
+    def make(self, name: str, task: Task) -> Any:
+        if name == "xgboost":
+            return self.xgboost(task)
+        if self.backend == "cuml":
+            return _cuml_model(name, task, self.seed)
+        return _sklearn_model(name, task, self.seed, self.n_jobs)
+
+
+def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs: int | None = None) -> Learners:
+    """Pick the learners once; a cuML request that cannot be honoured is an input error, not a fallback."""
+    jobs = n_jobs or os.cpu_count() or 1
+    on_gpu = device.type == "cuda" and torch.cuda.is_available()
+    if requested == "sklearn":
+        return Learners("sklearn", "cuda" if on_gpu else "cpu", jobs, seed)
+    error = _cuml_import_error()
+    if requested == "cuml":
+        if error is not None:
+            raise InputError(f"evaluate.backend 'cuml' requested but `import cuml` failed ({error}); use 'auto' or 'sklearn'")
+        if not on_gpu:
+            raise InputError("evaluate.backend 'cuml' requested but no CUDA device is in use; use 'auto' or 'sklearn'")
+        return Learners("cuml", "cuda", jobs, seed)
+    if requested != "auto":
+        raise InputError(f"unknown evaluate.backend {requested!r}; use 'auto', 'cuml' or 'sklearn'")
+    if error is None and on_gpu:
+        return Learners("cuml", "cuda", jobs, seed)
+    return Learners("sklearn", "cuda" if on_gpu else "cpu", jobs, seed)
+
+
+def _cuml_import_error() -> str | None:
+    try:
+        importlib.import_module("cuml")
+    except Exception as exc:  # ImportError, or a CUDA runtime error raised while importing
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _sklearn_model(name: str, task: Task, seed: int, n_jobs: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if name == "logistic_regression":
+        return LogisticRegression(max_iter=1000, C=1.0) if task == "classification" else Ridge(alpha=1.0)
+    if name == "random_forest":
+        cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+        return cls(n_estimators=100, min_samples_leaf=2, max_features="sqrt", n_jobs=n_jobs, random_state=seed)
+    raise ValueError(name)
+
+
+def _cuml_model(name: str, task: Task, seed: int) -> Any:
+    """cuML estimators (documented API: cuml.linear_model / cuml.ensemble), numpy in and out."""
+    if name == "logistic_regression":
+        if task == "classification":
+            from cuml.linear_model import LogisticRegression
+
+            return _NumpyLabels(LogisticRegression(max_iter=1000, C=1.0, output_type="numpy"))
+        from cuml.linear_model import Ridge
+
+        return Ridge(alpha=1.0, output_type="numpy")
+    if name == "random_forest":
+        if task == "classification":
+            from cuml.ensemble import RandomForestClassifier
+
+            return _NumpyLabels(
+                RandomForestClassifier(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
+            )
+        from cuml.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
+    raise ValueError(name)
+
+
+class _NumpyLabels:
+    """cuML classifiers want float32 features and int32 labels 0..k-1; keep ``classes_`` like sklearn."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "_NumpyLabels":
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.model.fit(np.asarray(X, dtype=np.float32), codes.astype(np.int32))
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(np.asarray(X, dtype=np.float32)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

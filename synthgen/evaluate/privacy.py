@@ -1,0 +1,265 @@
+"""Does the synthetic table leak its training rows?
+
+Hygiene (never proof on its own): exact copies of training rows against the rate at which fresh real
+rows (the holdout) repeat a training row; distance to closest record (DCR share) and the nearest-
+neighbour distance ratio (NNDR).
+
+Proof: membership-inference attacks. Members are training rows, non-members an equal number of
+holdout rows; each attack scores every one of them and is judged by ROC AUC and TPR at low FPR, with
+bootstrap intervals.
+
+- ``distance``: GAN-leaks, score = -distance to the nearest synthetic row.
+- ``distance_calibrated``: the same minus the distance to the nearest *reference* row.
+- ``domias``: log density of the synthetic rows over that of the reference rows at the record
+  (DOMIAS, van Breugel et al. 2023): Gaussian kernel densities on a whitened PCA projection.
+- ``logan``: a boosted-tree classifier trained to tell synthetic rows from reference rows scores
+  each record (LOGAN, Hayes et al. 2019).
+
+The reference set is real data the attacker may hold: training rows *not drawn as members*. Training
+rows are independent draws from the same population as the holdout, and a generator's overfitting
+lives in its synthetic rows, not in the real ones, so they estimate the population density without
+bias; and since no member is among them, the reference cannot favour members. Taking the reference
+from the holdout instead would halve the non-members (a 200-row holdout would leave 100).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from scipy.stats import beta as beta_dist
+from sklearn.decomposition import PCA
+
+from synthgen.evaluate.fidelity import fnum, subsample
+from synthgen.evaluate.inputs import CleanTables
+from synthgen.evaluate.learners import Learners
+from synthgen.evaluate.neighbours import log_density, nearest, scott_bandwidth
+from synthgen.evaluate.settings import EvaluateSettings
+
+FPR_LEVELS = {"1pct": 0.01, "01pct": 0.001}
+
+
+class AttackResult(BaseModel):
+    name: str
+    auc: float
+    auc_interval: tuple[float, float]
+    tpr_at_1pct_fpr: float | None  # None: not estimable (fewer than 100 non-members)
+    tpr_at_1pct_fpr_interval: tuple[float, float] | None
+    tpr_at_01pct_fpr: float | None  # None: not estimable (fewer than 1,000 non-members)
+    tpr_at_01pct_fpr_interval: tuple[float, float] | None
+    epsilon_lower_bound: float | None  # ln(TPR_low / FPR_high) at 1% FPR, Clopper-Pearson bounds, >= 0
+    epsilon_point: float | None  # ln(TPR / 0.01) at 1% FPR
+    roc_fpr: list[float]
+    roc_tpr: list[float]
+
+
+class PrivacyResult(BaseModel):
+    exact_copies: int
+    exact_copy_rate: float
+    holdout_copies: int
+    holdout_copy_rate: float  # baseline: holdout rows equal to some training row
+    copy_rate_standard_error: float
+    synthetic_rows: int
+    holdout_rows: int
+    dcr_share: float  # share of synthetic rows closer to train than to holdout (ties half); 0.5 ideal
+    dcr_rows: int
+    dcr_median_synthetic: float
+    dcr_median_holdout: float  # baseline: holdout rows' distance to the train sample
+    nndr_q10_synthetic: float
+    nndr_q10_holdout: float
+    members: int
+    non_members: int
+    reference_rows: int
+    attack_synthetic_rows: int
+    attacks: list[AttackResult]
+    strongest_attack: str
+    max_auc_upper: float
+    max_tpr_at_1pct_fpr_upper: float | None
+    max_tpr_at_01pct_fpr_upper: float | None
+    notes: list[str] = []
+
+
+# ---------------------------------------------------------------------------------- exact copies
+def row_hashes(frame: pd.DataFrame, t: CleanTables) -> np.ndarray:
+    """One 64-bit hash per row of the scored columns; continuous values rounded to their precision."""
+    data = {}
+    for c in t.columns:
+        v = frame[c.name]
+        if c.kind.is_continuous:
+            v = v.round(c.rounding if c.rounding is not None else 6)
+        data[c.name] = v
+    return pd.util.hash_pandas_object(pd.DataFrame(data), index=False).to_numpy()
+
+
+def exact_copies(t: CleanTables) -> dict:
+    train = row_hashes(t.train, t)
+    syn_hits = np.isin(row_hashes(t.synthetic, t), train)
+    hold_hits = np.isin(row_hashes(t.holdout, t), train)
+    p = float(hold_hits.mean())
+    se = math.sqrt(max(p * (1 - p), 0.0) * (1 / len(syn_hits) + 1 / len(hold_hits)))
+    return dict(exact_copies=int(syn_hits.sum()), exact_copy_rate=float(syn_hits.mean()), holdout_copies=int(hold_hits.sum()),
+                holdout_copy_rate=p, copy_rate_standard_error=se, synthetic_rows=len(syn_hits), holdout_rows=len(hold_hits))
+
+
+# ------------------------------------------------------------------------------------- DCR, NNDR
+def _nndr(d: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = d[:, 0] / d[:, 1]
+    return np.where(d[:, 1] == 0, 1.0, ratio)  # a copy of a row that itself repeats identifies no one
+
+
+def distance_hygiene(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, settings: EvaluateSettings, device,
+                     rng: np.random.Generator) -> dict:
+    m = min(len(holdout), len(train), settings.dcr_max_rows)
+    T = train[subsample(len(train), m, rng)]
+    H = holdout[subsample(len(holdout), m, rng)]
+    S = synth[subsample(len(synth), settings.dcr_max_rows, rng)]
+    b = settings.block_rows
+    s_to_t = nearest(S, T, k=2, device=device, block_rows=b)[0]
+    s_to_h = nearest(S, H, k=1, device=device, block_rows=b)[0][:, 0]
+    h_to_t = nearest(H, T, k=2, device=device, block_rows=b)[0]
+    closer = s_to_t[:, 0] < s_to_h - 1e-9
+    tie = np.abs(s_to_t[:, 0] - s_to_h) <= 1e-9
+    return dict(
+        dcr_share=float(closer.mean() + 0.5 * tie.mean()), dcr_rows=len(S),
+        dcr_median_synthetic=float(np.median(s_to_t[:, 0])), dcr_median_holdout=float(np.median(h_to_t[:, 0])),
+        nndr_q10_synthetic=float(np.quantile(_nndr(s_to_t), 0.1)), nndr_q10_holdout=float(np.quantile(_nndr(h_to_t), 0.1)),
+    )
+
+
+# ---------------------------------------------------------------------------------------- scoring
+def auc_score(members: np.ndarray, non_members: np.ndarray) -> float:
+    """Mann-Whitney ROC AUC: chance that a member outscores a non-member, ties half."""
+    nm = np.sort(non_members)
+    below = np.searchsorted(nm, members, side="left")
+    equal = np.searchsorted(nm, members, side="right") - below
+    return float((below + 0.5 * equal).sum() / (len(members) * len(nm)))
+
+
+def tpr_at_fpr(members: np.ndarray, non_members: np.ndarray, fpr: float) -> tuple[float, int]:
+    """Highest TPR with at most floor(fpr * n) non-members flagged; flagged = score above a threshold."""
+    allowed = int(math.floor(fpr * len(non_members) + 1e-9))
+    threshold = np.partition(non_members, len(non_members) - allowed - 1)[len(non_members) - allowed - 1]
+    return float(np.mean(members > threshold)), int(np.sum(non_members > threshold))
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(values, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def _clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    a = 1 - confidence
+    lo = 0.0 if k == 0 else float(beta_dist.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta_dist.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def score_attack(name: str, scores: np.ndarray, is_member: np.ndarray, settings: EvaluateSettings,
+                 rng: np.random.Generator) -> AttackResult:
+    s1, s0 = scores[is_member], scores[~is_member]
+    n1, n0 = len(s1), len(s0)
+    estimable = {key: n0 * f >= 1 - 1e-9 for key, f in FPR_LEVELS.items()}
+    boot = {"auc": [], **{key: [] for key in FPR_LEVELS}}
+    for _ in range(settings.bootstrap):
+        b1, b0 = s1[rng.integers(0, n1, n1)], s0[rng.integers(0, n0, n0)]
+        boot["auc"].append(auc_score(b1, b0))
+        for key, f in FPR_LEVELS.items():
+            if estimable[key]:
+                boot[key].append(tpr_at_fpr(b1, b0, f)[0])
+    fields: dict = {}
+    for key, f in FPR_LEVELS.items():
+        if estimable[key]:
+            fields[f"tpr_at_{key}_fpr"] = tpr_at_fpr(s1, s0, f)[0]
+            fields[f"tpr_at_{key}_fpr_interval"] = _interval(np.array(boot[key]), settings.confidence)
+        else:
+            fields[f"tpr_at_{key}_fpr"] = fields[f"tpr_at_{key}_fpr_interval"] = None
+    eps_low = eps_point = None
+    if estimable["1pct"]:
+        tpr, fp = tpr_at_fpr(s1, s0, 0.01)
+        tpr_low = _clopper_pearson(int(round(tpr * n1)), n1, settings.confidence)[0]
+        fpr_high = _clopper_pearson(fp, n0, settings.confidence)[1]
+        eps_low = max(0.0, math.log(tpr_low / fpr_high)) if tpr_low > 0 else 0.0
+        eps_point = math.log(tpr / 0.01) if tpr > 0 else None
+    fpr_grid, tpr_grid = roc_points(s1, s0)
+    return AttackResult(name=name, auc=auc_score(s1, s0), auc_interval=_interval(np.array(boot["auc"]), settings.confidence),
+                        epsilon_lower_bound=fnum(eps_low), epsilon_point=fnum(eps_point), roc_fpr=fpr_grid, roc_tpr=tpr_grid,
+                        **fields)
+
+
+def roc_points(s1: np.ndarray, s0: np.ndarray, points: int = 80) -> tuple[list[float], list[float]]:
+    """The ROC curve on a grid dense at low FPR (for log-scale plots): (fpr, tpr) lists."""
+    thresholds = np.unique(np.r_[s0, s1])[::-1]  # flagged: score >= threshold
+    fpr = np.r_[0.0, 1.0 - np.searchsorted(np.sort(s0), thresholds, side="left") / len(s0)]
+    tpr = np.r_[0.0, 1.0 - np.searchsorted(np.sort(s1), thresholds, side="left") / len(s1)]
+    grid = np.unique(np.r_[np.logspace(-3, 0, points // 2), np.linspace(0, 1, points // 2)])
+    return grid.round(6).tolist(), np.interp(grid, fpr, tpr).round(6).tolist()
+
+
+# ---------------------------------------------------------------------------------------- attacks
+def membership_attacks(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, settings: EvaluateSettings,
+                       learners: Learners, device, rng: np.random.Generator) -> tuple[dict, list[AttackResult]]:
+    n = min(len(holdout), len(train) // 2, settings.mia_max_rows)
+    order = rng.permutation(len(train))
+    members = train[np.sort(order[:n])]
+    rest = order[n:]
+    reference = train[np.sort(rest[subsample(len(rest), settings.mia_reference_max_rows, rng)])]
+    non_members = holdout[subsample(len(holdout), n, rng)]
+    S = synth[subsample(len(synth), settings.mia_synthetic_max_rows, rng)]
+    queries = np.vstack([members, non_members]).astype(np.float64)
+    is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    b = settings.block_rows
+
+    d_synth = nearest(queries, S, k=1, device=device, block_rows=b)[0][:, 0]
+    d_ref = nearest(queries, reference, k=1, device=device, block_rows=b)[0][:, 0]
+    scores = {"distance": -d_synth, "distance_calibrated": d_ref - d_synth}
+    scores["domias"] = _domias(queries, S, reference, settings, device)
+    scores["logan"] = _logan(queries, S, reference, learners, rng)
+    results = [score_attack(name, s, is_member, settings, rng) for name, s in scores.items()]
+    sizes = dict(members=n, non_members=n, reference_rows=len(reference), attack_synthetic_rows=len(S))
+    return sizes, results
+
+
+def _domias(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, settings: EvaluateSettings, device) -> np.ndarray:
+    k = max(1, min(settings.domias_components, reference.shape[1], len(reference) - 1))
+    pca = PCA(n_components=k, whiten=True, random_state=settings.seed).fit(reference)
+    zq, zs, zr = pca.transform(queries), pca.transform(S), pca.transform(reference)
+    b = settings.block_rows
+    log_ps = log_density(zq, zs, scott_bandwidth(len(zs), k), device=device, block_rows=b)
+    log_pr = log_density(zq, zr, scott_bandwidth(len(zr), k), device=device, block_rows=b)
+    return log_ps - log_pr
+
+
+def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: Learners, rng: np.random.Generator) -> np.ndarray:
+    S_fit = S[subsample(len(S), max(len(reference), 1), rng)]
+    X = np.vstack([S_fit, reference]).astype(np.float32)
+    y = np.r_[np.ones(len(S_fit)), np.zeros(len(reference))]
+    model = learners.xgboost("classification", n_estimators=200, max_depth=6, learning_rate=0.1)
+    model.fit(X, y)
+    return model.predict_proba(queries.astype(np.float32))[:, 1]
+
+
+def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndarray, enc_synth: np.ndarray,
+                     settings: EvaluateSettings, learners: Learners, device, rng: np.random.Generator) -> PrivacyResult:
+    copies = exact_copies(t)
+    hygiene = distance_hygiene(enc_train, enc_holdout, enc_synth, settings, device, rng)
+    sizes, attacks = membership_attacks(enc_train, enc_holdout, enc_synth, settings, learners, device, rng)
+    notes = []
+    if sizes["non_members"] < 1000:
+        notes.append(f"TPR at 0.1% FPR not estimable: {sizes['non_members']} non-members (needs >= 1,000)")
+    if sizes["non_members"] < 100:
+        notes.append(f"TPR at 1% FPR not estimable: {sizes['non_members']} non-members (needs >= 100)")
+    strongest = max(attacks, key=lambda a: a.auc_interval[1])
+
+    def worst(key: str) -> float | None:
+        highs = [getattr(a, key)[1] for a in attacks if getattr(a, key) is not None]
+        return max(highs) if highs else None
+
+    return PrivacyResult(
+        **copies, **hygiene, **sizes, attacks=attacks, strongest_attack=strongest.name,
+        max_auc_upper=strongest.auc_interval[1], max_tpr_at_1pct_fpr_upper=worst("tpr_at_1pct_fpr_interval"),
+        max_tpr_at_01pct_fpr_upper=worst("tpr_at_01pct_fpr_interval"), notes=notes,
+    )

@@ -1,0 +1,127 @@
+"""The recipe's ``evaluate:`` and ``gates:`` blocks.
+
+``EvaluateSettings`` says how the judge measures (split, backend, sample sizes); ``GateSettings`` says
+what it demands. Every gate threshold may be ``null`` to switch that check off. The defaults were
+calibrated on german_credit (1,000 rows) and credit_risk (32,581 rows): an independent sample from the
+same population passes with margin, a generator that copies its training rows fails (see
+``tests/evaluate/test_gate.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EvaluateSettings(BaseModel):
+    """How the evaluation is run. Sizes bound the cost: every part works on a bounded sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holdout: float = Field(
+        default=0.2, gt=0.0, lt=1.0, description="Share of the real rows held out from training (the privacy audit needs them)."
+    )
+    backend: Literal["auto", "cuml", "sklearn"] = Field(
+        default="auto",
+        description="Models for train-synthetic-test-real: cuML when it imports and a GPU is present ('auto'), else scikit-learn + XGBoost on the CPU.",
+    )
+    seed: int = Field(default=0, description="Seed of every subsample, fold split, model and bootstrap.")
+    n_jobs: int | None = Field(default=None, ge=1, description="CPU threads for the models; None = all cores.")
+
+    # Fidelity
+    trend_min_real_correlation: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Numeric pairs count toward the overall trend only if |Pearson r| in the real data exceeds this (SDMetrics' QualityReport default). 0 averages every pair.",
+    )
+    trend_min_real_association: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Other pairs count only if Cramer's V in the real data exceeds this (SDMetrics' QualityReport default). 0 averages every pair.",
+    )
+    trend_bins: int = Field(default=10, ge=2, le=100, description="Equal-width bins of a numeric column paired with a categorical one.")
+    detection_max_rows: int = Field(default=10_000, ge=100, description="Rows per side (real train, synthetic) for the detection classifier.")
+    detection_folds: int = Field(default=5, ge=2, le=20)
+    precision_recall_max_rows: int = Field(default=5_000, ge=100, description="Rows per side for alpha-precision / beta-recall.")
+
+    # Utility
+    utility_max_rows: int = Field(default=20_000, ge=100, description="Training rows per model (real and synthetic) for TSTR / TRTR.")
+    utility_test_max_rows: int = Field(default=20_000, ge=100, description="Holdout rows the TSTR / TRTR models are scored on.")
+
+    # Privacy
+    mia_max_rows: int = Field(
+        default=5_000, ge=50, description="Members (train rows) = non-members (holdout rows) scored by each attack."
+    )
+    mia_reference_max_rows: int = Field(default=5_000, ge=50, description="Real reference rows (train rows not drawn as members).")
+    mia_synthetic_max_rows: int = Field(default=20_000, ge=100, description="Synthetic rows the attacks see.")
+    domias_components: int = Field(default=6, ge=1, le=50, description="PCA dimensions of the DOMIAS density estimates.")
+    dcr_max_rows: int = Field(default=5_000, ge=50, description="Synthetic rows and train / holdout rows for DCR and NNDR.")
+    bootstrap: int = Field(default=200, ge=20, le=10_000, description="Bootstrap resamples for the attack confidence intervals.")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    block_rows: int = Field(default=2_048, ge=64, description="Query rows per block of the nearest-neighbour search (bounds memory).")
+
+
+class GateSettings(BaseModel):
+    """What the synthetic data must show to be released. ``None`` disables a check.
+
+    Fidelity and utility thresholds are lower bounds on point estimates; the privacy thresholds are
+    upper bounds applied to the *upper* end of the bootstrap interval of the *strongest* attack, so the
+    burden of proof lies on the generator, not on the auditor.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_shape: float | None = Field(
+        default=0.85,
+        ge=0.0,
+        le=1.0,
+        description="Overall column-shape score (1 - KS / 1 - TVD). Peers on our data score 0.86-0.97; an independent sample 0.96-0.99.",
+    )
+    min_trend: float | None = Field(
+        default=0.80,
+        ge=0.0,
+        le=1.0,
+        description="Overall column-pair trend score. Peers score 0.84-0.98; an independent sample 0.92-0.96.",
+    )
+    min_tstr_ratio: float | None = Field(
+        default=0.90,
+        ge=0.0,
+        description="Mean over models of TSTR / TRTR (ROC AUC for classification, R2 for regression).",
+    )
+    max_mia_auc: float | None = Field(
+        default=0.60,
+        ge=0.5,
+        le=1.0,
+        description="Upper bound of the 95% interval of ROC AUC, strongest attack. Independent data: about 0.51-0.58.",
+    )
+    max_mia_tpr_at_1pct_fpr: float | None = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Upper bound of the 95% interval of TPR at 1% FPR, strongest attack (chance = 0.01).",
+    )
+    max_mia_tpr_at_01pct_fpr: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Same at 0.1% FPR; estimable only with >= 1,000 non-members. Off by default.",
+    )
+    exact_copy_tolerance: float | None = Field(
+        default=0.002,
+        ge=0.0,
+        le=1.0,
+        description="Synthetic rows equal to a training row may exceed the holdout baseline rate by this share, "
+        "or by 3 standard errors of the difference if that is larger.",
+    )
+    max_detection_auc: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=1.0,
+        description="Detection classifier ROC AUC. Off by default: boosted detectors tell every current generator apart.",
+    )
+    fail_on_not_estimable: bool = Field(
+        default=False, description="Fail the gate when a check cannot be estimated (e.g. too few holdout rows)."
+    )

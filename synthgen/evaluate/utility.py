@@ -1,0 +1,187 @@
+"""Is the synthetic table useful? Train on synthetic, test on real (TSTR) against train-real-test-real.
+
+Each model is fitted twice, on the real train rows and on the synthetic rows (same size cap), and
+both fits are scored on the same real holdout rows. Classification: ROC AUC (one-vs-rest macro for
+more than two classes) and F1 (of the real train's minority class; macro for more than two);
+regression: R2 and RMSE. The ratio TSTR / TRTR uses ROC AUC, or R2 when the real fit explains
+anything (R2 > 0). Feature-importance agreement is the Spearman rank correlation of the per-column
+importances of the two fits (one-hot slots summed back to their column).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from scipy.stats import spearmanr
+from sklearn.metrics import f1_score, mean_squared_error, r2_score, roc_auc_score
+
+from synthgen.evaluate.encoding import RowEncoder
+from synthgen.evaluate.fidelity import fnum, subsample
+from synthgen.evaluate.inputs import CleanTables
+from synthgen.evaluate.learners import MODELS, Learners
+from synthgen.evaluate.settings import EvaluateSettings
+
+
+class ModelUtility(BaseModel):
+    model: str
+    trtr: dict[str, float | None] = {}
+    tstr: dict[str, float | None] = {}
+    ratio: float | None = None
+    importance_agreement: float | None = None
+    note: str | None = None
+
+
+class UtilityResult(BaseModel):
+    status: str  # "ok" | "skipped"
+    reason: str | None = None
+    target: str | None = None
+    task: str | None = None  # "classification" | "regression"
+    primary_metric: str | None = None  # "roc_auc" | "r2"
+    backend: str
+    tstr_ratio: float | None = None  # mean over models of TSTR / TRTR on the primary metric
+    models: list[ModelUtility] = []
+    train_rows: int = 0
+    synthetic_rows: int = 0
+    test_rows: int = 0
+    classes: list[str] = []
+    notes: list[str] = []
+
+
+def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSettings, learners: Learners,
+                     rng: np.random.Generator) -> UtilityResult:
+    if target is None:
+        return UtilityResult(status="skipped", reason="the schema names no target column", backend=learners.backend)
+    column = next(c for c in t.columns if c.name == target)
+    features = [c for c in t.columns if c.name != target]
+    if not features:
+        return UtilityResult(status="skipped", reason="the target is the only modelled column", target=target,
+                             backend=learners.backend)
+    task = "classification" if column.kind.is_discrete else "regression"
+    notes: list[str] = []
+    train = _rows_with_target(t.train, target, "train", notes)
+    synth = _rows_with_target(t.synthetic, target, "synthetic", notes)
+    test = _rows_with_target(t.holdout, target, "holdout", notes)
+    train = train.iloc[subsample(len(train), settings.utility_max_rows, rng)]
+    synth = synth.iloc[subsample(len(synth), settings.utility_max_rows, rng)]
+    test = test.iloc[subsample(len(test), settings.utility_test_max_rows, rng)]
+    base = dict(target=target, task=task, backend=learners.backend, train_rows=len(train), synthetic_rows=len(synth),
+                test_rows=len(test), notes=notes)
+    if task == "classification":
+        classes = sorted(train[target].unique(), key=str)
+        lookup = {k: i for i, k in enumerate(classes)}
+        unseen = ~synth[target].isin(lookup)
+        if unseen.any():
+            notes.append(f"{int(unseen.sum())} synthetic row(s) have target classes the real train table lacks; dropped")
+            synth = synth[~unseen]
+        test = test[test[target].isin(lookup)]
+        y_train, y_synth, y_test = (f[target].map(lookup).to_numpy(dtype=np.int64) for f in (train, synth, test))
+        base.update(primary_metric="roc_auc", classes=[str(c) for c in classes], synthetic_rows=len(synth))
+        # F1 is that of the real train table's minority class (binary), whatever the synthetic balance.
+        label_info = (len(classes), int(np.argmin(np.bincount(y_train, minlength=len(classes)))))
+    else:
+        y_train, y_synth, y_test = (f[target].to_numpy(dtype=float) for f in (train, synth, test))
+        label_info = (0, 0)
+        base.update(primary_metric="r2")
+    if len(synth) == 0:
+        return UtilityResult(status="skipped", reason="no synthetic row has a usable target value", **base)
+
+    encoder = RowEncoder(features, seed=settings.seed).fit(t.train)
+    X_train, X_synth, X_test = (encoder.transform(f) for f in (train, synth, test))
+    models = []
+    for name in MODELS:
+        real_fit = _fit_and_score(name, task, learners, X_train, y_train, X_test, y_test, encoder, features, label_info)
+        synth_fit = _fit_and_score(name, task, learners, X_synth, y_synth, X_test, y_test, encoder, features, label_info)
+        models.append(_compare(name, base["primary_metric"], real_fit, synth_fit))
+    ratios = [m.ratio for m in models if m.ratio is not None]
+    if not ratios:
+        notes.append("no model gave a TSTR / TRTR ratio; see the per-model notes")
+    return UtilityResult(status="ok", models=models, tstr_ratio=fnum(np.mean(ratios)) if ratios else None, **base)
+
+
+def _rows_with_target(frame: pd.DataFrame, target: str, role: str, notes: list[str]) -> pd.DataFrame:
+    missing = frame[target].isna()
+    if missing.any():
+        notes.append(f"{int(missing.sum())} {role} row(s) without a target value were left out")
+    return frame[~missing]
+
+
+def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: np.ndarray, X_test: np.ndarray,
+                   y_test: np.ndarray, encoder: RowEncoder, features, label_info: tuple[int, int]) -> dict[str, Any]:
+    if task == "classification":
+        present = np.unique(y)
+        if len(present) < 2:
+            return {"error": f"the training rows hold a single target class (code {present[0] if len(present) else '-'}); "
+                             "no classifier can be fitted"}
+        model = learners.make(name, task)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, np.searchsorted(present, y))
+            proba_present = np.asarray(model.predict_proba(X_test))
+        proba = np.zeros((len(X_test), label_info[0]))
+        proba[:, present] = proba_present
+        scores = _classification_scores(y_test, proba, label_info[1])
+    else:
+        model = learners.make(name, task)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+            pred = np.asarray(model.predict(X_test), dtype=float)
+        scores = {"r2": fnum(r2_score(y_test, pred)), "rmse": fnum(np.sqrt(mean_squared_error(y_test, pred)))}
+    return {"scores": scores, "importance": _importance(model, encoder, features)}
+
+
+def _classification_scores(y_test: np.ndarray, proba: np.ndarray, positive: int) -> dict[str, float | None]:
+    k = proba.shape[1]
+    out: dict[str, float | None] = {}
+    try:
+        if k == 2:
+            out["roc_auc"] = fnum(roc_auc_score(y_test, proba[:, 1]))
+        else:
+            p = proba / np.clip(proba.sum(1, keepdims=True), 1e-12, None)
+            out["roc_auc"] = fnum(roc_auc_score(y_test, p, multi_class="ovr", average="macro", labels=np.arange(k)))
+    except ValueError:
+        out["roc_auc"] = None  # the holdout holds a single class
+    pred = np.argmax(proba, axis=1)
+    if k == 2:
+        out["f1"] = fnum(f1_score(y_test, pred, pos_label=positive, zero_division=0))
+    else:
+        out["f1"] = fnum(f1_score(y_test, pred, average="macro", zero_division=0))
+    return out
+
+
+def _importance(model: Any, encoder: RowEncoder, features) -> np.ndarray | None:
+    raw = getattr(model, "feature_importances_", None)
+    if raw is None:
+        coef = getattr(model, "coef_", None)
+        if coef is None:
+            return None
+        coef = np.abs(np.asarray(coef, dtype=float))
+        raw = coef.mean(0) if coef.ndim == 2 else coef
+    raw = np.asarray(raw, dtype=float)
+    if raw.shape[0] != encoder.n_features:
+        return None
+    return np.array([raw[encoder.slices_[c.name]].sum() for c in features])
+
+
+def _compare(name: str, primary: str, real_fit: dict, synth_fit: dict) -> ModelUtility:
+    if "error" in real_fit:
+        return ModelUtility(model=name, note=f"real fit: {real_fit['error']}")
+    if "error" in synth_fit:
+        return ModelUtility(model=name, trtr=real_fit["scores"], note=f"synthetic fit: {synth_fit['error']}")
+    trtr, tstr = real_fit["scores"], synth_fit["scores"]
+    ratio, note = None, None
+    if trtr.get(primary) is None or tstr.get(primary) is None:
+        note = f"{primary} not computable on the holdout"
+    elif trtr[primary] <= 0:
+        note = f"TRTR {primary} <= 0: the ratio means nothing"
+    else:
+        ratio = tstr[primary] / trtr[primary]
+    agreement = None
+    a, b = real_fit["importance"], synth_fit["importance"]
+    if a is not None and b is not None and len(a) > 1 and np.std(a) > 0 and np.std(b) > 0:
+        agreement = fnum(spearmanr(a, b).statistic)
+    return ModelUtility(model=name, trtr=trtr, tstr=tstr, ratio=fnum(ratio), importance_agreement=agreement, note=note)

@@ -1,0 +1,217 @@
+"""`generate`: recipe -> data -> schema -> split -> model (trained or reused) -> sample -> judge -> write.
+
+Nothing else lives here. The holdout is cut before training and never seen by the model, so the
+judge can compare members with non-members. Output is written only after the gate passes (or when
+the caller explicitly forces a release, which the sidecar then records as NOT RELEASED).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen._version import __version__
+from synthgen.artifacts import load_model_dir
+from synthgen.datasets import builtin_path
+from synthgen.errors import DataError, GateFailedError, InputError, ModelFileError
+from synthgen.io import ensure_writable, read_table, write_json, write_table
+from synthgen.models import GENERATORS, Generator, load_model
+from synthgen.models.base import Progress
+from synthgen.recipe import Recipe
+from synthgen.schema import TableSchema, infer_schema
+
+
+# -- data ----------------------------------------------------------------------------------------
+def source_path(recipe: Recipe) -> Path:
+    if recipe.source.builtin is not None:
+        return builtin_path(recipe.source.builtin)
+    return recipe.resolve(recipe.source.path or "")
+
+
+def load_source(recipe: Recipe) -> pd.DataFrame:
+    path = source_path(recipe)
+    if not path.exists():
+        raise DataError(f"{recipe.label}: source file {path} not found")
+    return read_table(path)
+
+
+def resolve_schema(recipe: Recipe, data: pd.DataFrame) -> TableSchema:
+    return infer_schema(
+        data, declared=recipe.schema_.columns, target=recipe.schema_.target, source=str(source_path(recipe))
+    )
+
+
+def split_holdout(
+    data: pd.DataFrame, fraction: float, seed: int, schema: TableSchema
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded split, stratified on a discrete target so both parts keep its class balance."""
+    rng = np.random.default_rng(seed)
+    target = schema.target
+    if target is not None and schema[target].kind.is_discrete:
+        groups = data.groupby(data[target].astype(str), sort=True).indices.values()
+    else:
+        groups = [np.arange(len(data))]
+    held: list[np.ndarray] = []
+    for rows in groups:
+        rows = rng.permutation(rows)
+        held.append(rows[: int(round(len(rows) * fraction))])
+    holdout_rows = np.sort(np.concatenate(held))
+    mask = np.zeros(len(data), dtype=bool)
+    mask[holdout_rows] = True
+    train, holdout = data[~mask].reset_index(drop=True), data[mask].reset_index(drop=True)
+    if len(train) < 2 or len(holdout) < 1:
+        raise DataError(f"the table has {len(data)} rows: too few to hold out {fraction:.0%} and still train")
+    return train, holdout
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+# -- models --------------------------------------------------------------------------------------
+def apply_overrides(recipe: Recipe, epochs: int | None = None, device: str | None = None) -> Recipe:
+    """The recipe with command-line overrides of its model block."""
+    update: dict[str, Any] = {}
+    if epochs is not None:
+        if "epochs" not in type(recipe.model).model_fields:
+            raise InputError(f"--epochs does not apply to model type {recipe.model.type!r}")
+        update["epochs"] = epochs
+    if device is not None:
+        update["device"] = device
+    if not update:
+        return recipe
+    model = type(recipe.model).model_validate({**recipe.model.model_dump(), **update})
+    changed = recipe.model_copy(update={"model": model})
+    changed._path = recipe.path
+    return changed
+
+
+def model_fingerprint(recipe: Recipe) -> str:
+    data_digest = _file_digest(source_path(recipe))
+    device_free = recipe.model.model_dump(mode="json", exclude={"device"})
+    return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{device_free}|{__version__}".encode()).hexdigest()[:16]
+
+
+def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
+    """The saved model at ``path`` if it was trained from this very recipe, data and version."""
+    try:
+        files = load_model_dir(path)
+    except ModelFileError:
+        return None
+    if files.state.get("metadata", {}).get("fingerprint") != model_fingerprint(recipe):
+        return None
+    return load_model(path, device=recipe.model.device)
+
+
+def train_model(
+    recipe: Recipe, out: Path | None = None, progress: Progress | None = None
+) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
+    """Fit the recipe's model on its training split and save it (to ``out`` or the recipe's model dir)."""
+    data = load_source(recipe)
+    schema = resolve_schema(recipe, data)
+    train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
+    model_cls = GENERATORS[recipe.model.type]
+    model = model_cls(recipe.model).fit(train, schema, progress=progress)
+    path = out or recipe.model_path
+    model.save(path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)})
+    return model, path, train, holdout, schema
+
+
+# -- the whole flow ----------------------------------------------------------------------------------
+@dataclass
+class GenerateResult:
+    output: Path | None
+    rows: int
+    model_path: Path
+    reused_model: bool
+    released: bool
+    fit_seconds: float
+    sample_seconds: float
+    evaluate_seconds: float
+    report: Any = None
+    report_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def generate(
+    recipe: Recipe,
+    rows: int | None = None,
+    out: str | Path | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    epochs: int | None = None,
+    retrain: bool = False,
+    force_release: bool = False,
+    progress: Progress | None = None,
+) -> GenerateResult:
+    """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes."""
+    from synthgen.evaluate import evaluate as judge
+    from synthgen.evaluate import write_report
+
+    if rows is not None and rows < 1:
+        raise InputError(f"rows must be a positive integer, got {rows}")
+    recipe = apply_overrides(recipe, epochs=epochs, device=device)
+    output = ensure_writable(Path(out) if out is not None else recipe.output_path)
+    started = time.perf_counter()
+    model = None if retrain else reusable_model(recipe, recipe.model_path)
+    reused = model is not None
+    if model is None:
+        model, _, train, holdout, schema = train_model(recipe, progress=progress)
+    else:
+        data = load_source(recipe)
+        schema = resolve_schema(recipe, data)
+        train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
+    fit_seconds = time.perf_counter() - started
+
+    n_rows = rows or recipe.generate.rows or (len(train) + len(holdout))
+    sample_seed = seed if seed is not None else recipe.generate.seed
+    started = time.perf_counter()
+    synthetic = model.sample(n_rows, seed=sample_seed)
+    sample_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    report = judge(train, holdout, synthetic, schema, settings=recipe.evaluate, gates=recipe.gates, device=recipe.model.device)
+    evaluate_seconds = time.perf_counter() - started
+    released = bool(report.passed)
+    metadata = {
+        "synthgen_version": __version__,
+        "recipe": str(recipe.path) if recipe.path else recipe.name,
+        "recipe_fingerprint": recipe.fingerprint(),
+        "model": str(recipe.model_path),
+        "model_type": recipe.model.type,
+        "rows": n_rows,
+        "seed": model.config.seed if sample_seed is None else sample_seed,
+        "released": released,
+        "status": "released" if released else "NOT RELEASED: gate failed",
+    }
+    report_dir = output.parent / f"{output.stem}_report"
+    write_report(report, report_dir, extra_metadata=metadata)
+    if not released and not force_release:
+        raise GateFailedError(
+            f"release gate failed for {recipe.label}; nothing was written to {output}; report: {report_dir}",
+            report=report,
+        )
+    write_table(synthetic, output)
+    write_json(metadata, output.with_name(output.name + ".meta.json"))
+    return GenerateResult(
+        output=output,
+        rows=n_rows,
+        model_path=recipe.model_path,
+        reused_model=reused,
+        released=released,
+        fit_seconds=fit_seconds,
+        sample_seconds=sample_seconds,
+        evaluate_seconds=evaluate_seconds,
+        report=report,
+        report_dir=report_dir,
+    )

@@ -1,0 +1,258 @@
+"""Recipes: YAML files that say where the data is, what it is, how to learn it and what to release.
+
+Validation is strict (unknown keys are errors, with a "did you mean") and every message names the
+recipe file, the line and the key path, because recipes live in users' repositories and are edited
+by hand.
+
+    name: german_credit
+    source: {builtin: german_credit}        # or a CSV/Parquet path relative to this file
+    schema:
+      target: creditability
+      columns:
+        age_in_years: {kind: integer, min: 18}
+    model: {type: ctgan, epochs: 300}
+    generate: {rows: 1000, output: out/german_credit_synthetic.csv}
+    evaluate: {holdout: 0.2}
+    gates: {min_shape: 0.85}
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from synthgen.datasets import BUILTIN
+from synthgen.errors import RecipeError
+from synthgen.evaluate.settings import EvaluateSettings, GateSettings
+from synthgen.models import CTGANConfig
+from synthgen.schema import ColumnSpec
+
+ModelConfig = Annotated[Union[CTGANConfig], Field(discriminator="type")]
+DEFAULT_MODEL_TYPE = "ctgan"
+
+
+class SourceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(default=None, description="CSV or Parquet file, relative to the recipe file.")
+    builtin: str | None = Field(default=None, description=f"A bundled dataset: {', '.join(BUILTIN)}.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "SourceSpec":
+        if (self.path is None) == (self.builtin is None):
+            raise ValueError("give exactly one of 'path' or 'builtin'")
+        if self.builtin is not None and self.builtin not in BUILTIN:
+            raise ValueError(f"unknown builtin dataset {self.builtin!r}; available: {', '.join(BUILTIN)}")
+        return self
+
+
+class SchemaSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str | None = Field(default=None, description="The column models are scored on predicting.")
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict, description="Declared columns; others are inferred.")
+
+
+class GenerateSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int | None = Field(default=None, ge=1, description="Rows to generate; default: as many as the source.")
+    output: str | None = Field(default=None, description="Output path (.csv or .parquet), relative to the recipe file.")
+    seed: int | None = Field(default=None, description="Sampling seed; default: the model's seed.")
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    source: SourceSpec
+    schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
+    model: ModelConfig = Field(default_factory=lambda: CTGANConfig())
+    generate: GenerateSpec = Field(default_factory=GenerateSpec)
+    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
+    gates: GateSettings = Field(default_factory=GateSettings)
+    model_dir: str | None = Field(
+        default=None, description="Where the trained model is kept and reused; default .synthgen/models/<name>."
+    )
+
+    _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if isinstance(data.get("source"), str):
+                data["source"] = {"path": data["source"]}
+            if isinstance(data.get("model"), dict) and "type" not in data["model"]:
+                data["model"] = {"type": DEFAULT_MODEL_TYPE, **data["model"]}
+        return data
+
+    # -- paths are relative to the recipe file -----------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    @property
+    def output_path(self) -> Path:
+        return self.resolve(self.generate.output or f"out/{self.name}_synthetic.csv")
+
+    @property
+    def model_path(self) -> Path:
+        return self.resolve(self.model_dir or f".synthgen/models/{self.name}")
+
+    @property
+    def label(self) -> str:
+        return str(self._path) if self._path is not None else f"recipe {self.name!r}"
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the trained model (not sampling, output or gates)."""
+        payload = {
+            "source": self.source.model_dump(mode="json"),
+            "schema": self.schema_.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json"),
+            "holdout": self.evaluate.holdout,
+            "split_seed": self.evaluate.seed,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# -- loading -------------------------------------------------------------------------------------
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file; raise `RecipeError` naming the file, line and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{path}: recipe file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the recipe: {exc}") from None
+    return parse_recipe(text, source=path)
+
+
+def parse_recipe(text: str, source: Path | str = "<recipe>") -> Recipe:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(f"{source}{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{source}: a recipe is a mapping of keys (name, source, schema, model, ...), got {type(data).__name__}")
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(_explain(exc, root, source)) from None
+    if isinstance(source, Path):
+        recipe._path = source.resolve()
+    return recipe
+
+
+def _explain(exc: ValidationError, root: yaml.Node | None, source: Path | str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else str(source)
+        keys = [part for part in loc if part not in _UNION_TAGS]
+        dotted = ".".join(keys) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            hint = _did_you_mean(keys)
+            lines.append(f"{where}: {dotted}: unknown key{hint}")
+        elif error["type"] == "missing":
+            lines.append(f"{where}: {dotted}: required key is missing")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {dotted}: {message} (got {error.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _model_types() -> set[str]:
+    union = typing.get_args(ModelConfig)[0]
+    members = typing.get_args(union) or (union,)
+    return {member.model_fields["type"].default for member in members}
+
+
+_UNION_TAGS = _model_types()
+
+
+def _line_of(root: yaml.Node | None, loc: list[str]) -> int | None:
+    """1-based line of the deepest YAML node along ``loc``."""
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((pair for pair in node.value if str(pair[0].value) == key), None)
+            if match is None:
+                continue  # a union tag or a default, not a key of the file
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+            node = node.value[int(key)]
+            line = node.start_mark.line + 1
+    return line
+
+
+def _did_you_mean(keys: list[str]) -> str:
+    allowed = _fields_at(Recipe, keys[:-1])
+    if not allowed:
+        return ""
+    close = difflib.get_close_matches(keys[-1], allowed, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f"; allowed keys: {', '.join(sorted(allowed))}"
+
+
+def _fields_at(model: Any, keys: list[str]) -> list[str]:
+    """Allowed keys of the mapping at ``keys`` below ``model`` (follows dicts and the model union)."""
+    current: Any = model
+    for key in keys:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {(f.alias or name): f for name, f in current.model_fields.items()}
+            if key not in fields:
+                return []
+            current = fields[key].annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [(f.alias or name) for name, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated; a union of configs collapses to its first member's fields."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            annotation = models[0] if models else members[0]
+        else:
+            return annotation
+
+
+def as_recipe(recipe: Recipe | str | Path) -> Recipe:
+    """Accept a loaded recipe or a path to one."""
+    return recipe if isinstance(recipe, Recipe) else load_recipe(recipe)

@@ -1,0 +1,8 @@
+"""Reversible column encodings; state is plain JSON."""
+
+from synthgen.transforms.base import ColumnEncoder, Span
+from synthgen.transforms.continuous import ModeSpecificNormalizer
+from synthgen.transforms.discrete import OneHotEncoder
+from synthgen.transforms.table import ENCODERS, TableTransformer
+
+__all__ = ["ColumnEncoder", "ENCODERS", "ModeSpecificNormalizer", "OneHotEncoder", "Span", "TableTransformer"]

@@ -1,0 +1,112 @@
+"""A whole table to one float tensor on the model's device, and back.
+
+The encoder of each column is chosen from its kind by one explicit mapping; the table transformer
+only concatenates their blocks and remembers where each block sits, which is what a generator
+needs to apply the right output activation to each slice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthgen.errors import DataError, ModelFileError, NotFittedError
+from synthgen.schema import Column, TableSchema
+from synthgen.transforms.base import ColumnEncoder, Span
+from synthgen.transforms.continuous import ModeSpecificNormalizer
+from synthgen.transforms.discrete import OneHotEncoder
+
+ENCODERS: dict[str, type[ColumnEncoder]] = {
+    ModeSpecificNormalizer.name: ModeSpecificNormalizer,
+    OneHotEncoder.name: OneHotEncoder,
+}
+
+
+class TableTransformer:
+    """Reversible encoding of the modelled columns of a table (CTGAN's representation by default)."""
+
+    def __init__(self, max_modes: int = 10, max_fit_rows: int = 5000, seed: int = 0) -> None:
+        self.max_modes = max_modes
+        self.max_fit_rows = max_fit_rows
+        self.seed = seed
+        self.encoders_: list[ColumnEncoder] | None = None
+
+    def _encoder_for(self, column: Column) -> ColumnEncoder:
+        if column.kind.is_continuous:
+            return ModeSpecificNormalizer(column, max_modes=self.max_modes, max_fit_rows=self.max_fit_rows)
+        if column.kind.is_discrete:
+            return OneHotEncoder(column)
+        raise ValueError(f"column {column.name!r} of kind {column.kind.value} is not modelled")
+
+    def fit(self, data: pd.DataFrame, schema: TableSchema) -> "TableTransformer":
+        rng = np.random.default_rng(self.seed)
+        encoders = []
+        for column in schema.modelled:
+            if column.name not in data.columns:
+                raise DataError(f"column {column.name!r} of the schema is missing from the data")
+            encoders.append(self._encoder_for(column).fit(data[column.name], rng))
+        self.encoders_ = encoders
+        return self
+
+    def _fitted(self) -> list[ColumnEncoder]:
+        if self.encoders_ is None:
+            raise NotFittedError("TableTransformer is not fitted; call fit(data, schema) first")
+        return self.encoders_
+
+    @property
+    def spans(self) -> list[Span]:
+        return [span for encoder in self._fitted() for span in encoder.spans]
+
+    @property
+    def width(self) -> int:
+        return sum(span.width for span in self.spans)
+
+    @property
+    def columns(self) -> list[str]:
+        return [encoder.column.name for encoder in self._fitted()]
+
+    def transform(self, data: pd.DataFrame, device: torch.device | str = "cpu", seed: int | None = None) -> torch.Tensor:
+        """Encode ``data`` into an (n, width) float32 tensor on ``device``."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        missing = [name for name in self.columns if name not in data.columns]
+        if missing:
+            raise DataError(f"data lacks column(s) the transformer was fitted on: {', '.join(missing)}")
+        blocks = [encoder.transform(data[encoder.column.name], rng) for encoder in self._fitted()]
+        matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(data), 0), np.float32)
+        return torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)).to(device)
+
+    def inverse_transform(self, encoded: torch.Tensor | np.ndarray) -> pd.DataFrame:
+        matrix = encoded.detach().float().cpu().numpy() if isinstance(encoded, torch.Tensor) else np.asarray(encoded)
+        columns: dict[str, pd.Series] = {}
+        start = 0
+        for encoder in self._fitted():
+            width = encoder.width
+            columns[encoder.column.name] = encoder.inverse(matrix[:, start : start + width]).reset_index(drop=True)
+            start += width
+        return pd.DataFrame(columns)
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "max_modes": self.max_modes,
+            "max_fit_rows": self.max_fit_rows,
+            "seed": self.seed,
+            "encoders": [
+                {"encoder": encoder.name, "column": encoder.column.model_dump(mode="json"), "state": encoder.get_state()}
+                for encoder in self._fitted()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "TableTransformer":
+        try:
+            transformer = cls(max_modes=state["max_modes"], max_fit_rows=state["max_fit_rows"], seed=state["seed"])
+            transformer.encoders_ = [
+                ENCODERS[item["encoder"]].from_state(Column.model_validate(item["column"]), item["state"])
+                for item in state["encoders"]
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"transformer state is corrupt or of another version: {exc!r}") from None
+        return transformer

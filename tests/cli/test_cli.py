@@ -1,0 +1,188 @@
+"""End-to-end runs of the `synthgen` command on tiny epochs, and every bad input it must refuse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from synthgen.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+# Gates off except the ones a 2-epoch model can meet: this test is about the plumbing.
+OPEN_GATES = "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, max_mia_tpr_at_1pct_fpr: null}\n"
+
+
+def _recipe(tmp_path: Path, body: str = "", gates: str = OPEN_GATES, name: str = "demo") -> Path:
+    text = (
+        f"name: {name}\n"
+        "source: {builtin: german_credit}\n"
+        "schema: {target: creditability}\n"
+        "model: {type: ctgan, epochs: 2, batch_size: 200, device: cpu}\n"
+        "generate: {rows: 300, output: out/demo.csv}\n"
+        + gates
+        + body
+    )
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return path
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_generate_writes_the_table_the_report_and_reuses_the_model(tmp_path, german):
+    recipe = _recipe(tmp_path)
+    result = _invoke("generate", recipe)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out" / "demo.csv"
+    frame = pd.read_csv(out)
+    assert len(frame) == 300
+    assert list(frame.columns) == list(german.columns)
+    assert frame["credit_amount"].dtype == german["credit_amount"].dtype
+    assert set(frame["purpose"]) <= set(german["purpose"])
+    report = json.loads((tmp_path / "out" / "demo_report" / "report.json").read_text())
+    assert report["gate"]["passed"] is True
+    assert (tmp_path / "out" / "demo_report" / "report.html").exists()
+    meta = json.loads((tmp_path / "out" / "demo.csv.meta.json").read_text())
+    assert meta["released"] is True and meta["rows"] == 300
+    assert (tmp_path / ".synthgen" / "models" / "demo" / "weights.safetensors").exists()
+    # second run: the model is up to date and reused; --rows and --seed apply to sampling only
+    again = _invoke("generate", recipe, "--rows", "50", "--seed", "4", "--out", tmp_path / "b.parquet")
+    assert again.exit_code == 0, again.output
+    assert "(reused)" in again.output
+    assert len(pd.read_parquet(tmp_path / "b.parquet")) == 50
+
+
+def test_gate_failure_writes_nothing_and_exits_3(tmp_path):
+    recipe = _recipe(tmp_path, gates="gates: {min_shape: 0.999}\n")
+    result = _invoke("generate", recipe)
+    assert result.exit_code == 3, result.output
+    assert "gate failed" in result.output
+    assert not (tmp_path / "out" / "demo.csv").exists()
+    report = json.loads((tmp_path / "out" / "demo_report" / "report.json").read_text())
+    assert report["gate"]["passed"] is False
+    forced = _invoke("generate", recipe, "--force-release")
+    assert forced.exit_code == 0, forced.output
+    meta = json.loads((tmp_path / "out" / "demo.csv.meta.json").read_text())
+    assert meta["status"] == "NOT RELEASED: gate failed"
+
+
+def test_train_then_sample(tmp_path):
+    recipe = _recipe(tmp_path)
+    trained = _invoke("train", recipe, "--out", tmp_path / "model", "--epochs", "1")
+    assert trained.exit_code == 0, trained.output
+    sampled = _invoke("sample", tmp_path / "model", "--rows", "40", "--out", tmp_path / "s.csv", "--seed", "3")
+    assert sampled.exit_code == 0, sampled.output
+    first = pd.read_csv(tmp_path / "s.csv")
+    _invoke("sample", tmp_path / "model", "--rows", "40", "--out", tmp_path / "t.csv", "--seed", "3")
+    pd.testing.assert_frame_equal(first, pd.read_csv(tmp_path / "t.csv"))
+
+
+def test_validate_and_inspect(tmp_path):
+    assert _invoke("validate", ROOT / "recipes" / "credit_risk.yaml").exit_code == 0
+    result = _invoke("inspect", ROOT / "recipes" / "data" / "credit_risk.csv", "--target", "loan_status")
+    assert result.exit_code == 0, result.output
+    assert "loan_int_rate:" in result.output and "kind: numeric" in result.output
+
+
+def test_evaluate_command_from_recipe(tmp_path, german):
+    recipe = _recipe(tmp_path)
+    german.sample(300, random_state=0).to_csv(tmp_path / "fake.csv", index=False)
+    result = _invoke("evaluate", "--recipe", recipe, "--synthetic", tmp_path / "fake.csv")
+    # rows copied from the real table: the privacy gate must catch them
+    assert result.exit_code in (0, 3), result.output
+    assert (tmp_path / "fake_report" / "report.json").exists()
+
+
+# -- bad input: one clear message, exit code 2, nothing written ------------------------------------
+def _assert_refused(result, *fragments: str, out: Path | None = None) -> None:
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    for fragment in fragments:
+        assert fragment in text, text
+    assert "Traceback" not in result.output
+    if out is not None:
+        assert not out.exists()
+
+
+def test_unknown_recipe_key(tmp_path):
+    recipe = _recipe(tmp_path, body="modle: {}\n")
+    _assert_refused(_invoke("generate", recipe), "recipe.yaml:", "modle: unknown key", "did you mean 'model'")
+
+
+def test_wrong_type_in_recipe(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: {builtin: german_credit}\nmodel: {epochs: lots}\n")
+    _assert_refused(_invoke("generate", recipe), "r.yaml:3", "model.epochs")
+
+
+def test_missing_source_file(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: nowhere.csv\n")
+    _assert_refused(_invoke("generate", recipe), "nowhere.csv", "not found", out=tmp_path / "out")
+
+
+def _data_recipe(tmp_path: Path, csv_text: str, extra: str = "") -> Path:
+    (tmp_path / "data.csv").write_text(csv_text)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: data.csv\nmodel: {epochs: 1, batch_size: 10}\n" + extra)
+    return recipe
+
+
+def test_empty_table(tmp_path):
+    _assert_refused(_invoke("generate", _data_recipe(tmp_path, "a,b\n")), "data.csv", "no rows", out=tmp_path / "out")
+
+
+def test_unparseable_csv(tmp_path):
+    recipe = _data_recipe(tmp_path, 'a,b\n1,2\n3,"4\n')
+    _assert_refused(_invoke("generate", recipe), "data.csv", "not a readable CSV", out=tmp_path / "out")
+
+
+def test_declared_column_absent(tmp_path, german):
+    german.head(50).to_csv(tmp_path / "g.csv", index=False)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: g.csv\nschema: {columns: {salary: {kind: numeric}}}\n")
+    _assert_refused(_invoke("generate", recipe), "g.csv", "'salary'", "not found", out=tmp_path / "out")
+
+
+def test_target_with_one_class(tmp_path, german):
+    german.assign(creditability="good").head(100).to_csv(tmp_path / "g.csv", index=False)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: g.csv\nschema: {target: creditability}\n")
+    _assert_refused(_invoke("generate", recipe), "creditability", "single class", out=tmp_path / "out")
+
+
+@pytest.mark.parametrize("rows", ["0", "-5"])
+def test_rows_must_be_positive(tmp_path, rows):
+    _assert_refused(_invoke("generate", _recipe(tmp_path), "--rows", rows), "--rows", out=tmp_path / "out")
+
+
+def test_corrupt_or_foreign_model_directory(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "model.pkl").write_bytes(b"\x80\x04")
+    _assert_refused(_invoke("sample", foreign, "--rows", "5", "--out", tmp_path / "s.csv"), "not a synthgen model", out=tmp_path / "s.csv")
+    model = tmp_path / "model"
+    assert _invoke("train", _recipe(tmp_path), "--out", model, "--epochs", "1").exit_code == 0
+    (model / "transforms.json").write_text("{not json")
+    _assert_refused(_invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.csv"), "transforms.json", "corrupt JSON", out=tmp_path / "s.csv")
+
+
+def test_output_path_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file, not a folder")
+    _assert_refused(_invoke("generate", _recipe(tmp_path), "--out", blocker / "out.csv"), "cannot create the output folder")
+
+
+def test_unsupported_output_suffix(tmp_path):
+    model = tmp_path / "model"
+    assert _invoke("train", _recipe(tmp_path), "--out", model, "--epochs", "1").exit_code == 0
+    _assert_refused(_invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.xlsx"), "unsupported file type", out=tmp_path / "s.xlsx")
