@@ -258,7 +258,7 @@ def detection(real: np.ndarray, synthetic: np.ndarray, learners: Learners, folds
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     aucs = []
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        model = learners.xgboost("classification", n_estimators=150, max_depth=6, learning_rate=0.1)
+        model = learners.xgboost("classification", len(train_idx), n_estimators=150, max_depth=6, learning_rate=0.1)
         model.fit(X[train_idx], y[train_idx])
         aucs.append(float(roc_auc_score(y[test_idx], model.predict_proba(X[test_idx])[:, 1])))
     return max(0.5, float(np.mean(aucs))), aucs

@@ -68,12 +68,18 @@ def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResu
     strongest = privacy.strongest_attack
     checks.append(_check("mia_auc", privacy.max_auc_upper, gates.max_mia_auc, "<=",
                          f"upper bound of the bootstrap interval of ROC AUC, strongest attack ({strongest})"))
-    checks.append(_check("mia_tpr_at_1pct_fpr", privacy.max_tpr_at_1pct_fpr_upper, gates.max_mia_tpr_at_1pct_fpr, "<=",
-                         "upper bound of TPR at 1% FPR, strongest attack"
-                         + ("" if privacy.max_tpr_at_1pct_fpr_upper is not None else f"; {privacy.non_members} non-members, needs >= 100")))
-    checks.append(_check("mia_tpr_at_01pct_fpr", privacy.max_tpr_at_01pct_fpr_upper, gates.max_mia_tpr_at_01pct_fpr, "<=",
-                         "upper bound of TPR at 0.1% FPR, strongest attack"
-                         + ("" if privacy.max_tpr_at_01pct_fpr_upper is not None else f"; {privacy.non_members} non-members, needs >= 1,000")))
+    for name, fpr, value, threshold in (
+        ("mia_tpr_at_1pct_fpr", 0.01, privacy.max_tpr_at_1pct_fpr_upper, gates.max_mia_tpr_at_1pct_fpr),
+        ("mia_tpr_at_01pct_fpr", 0.001, privacy.max_tpr_at_01pct_fpr_upper, gates.max_mia_tpr_at_01pct_fpr),
+    ):
+        needed = gates.mia_min_false_positives / fpr
+        detail = f"upper bound of the bootstrap interval of TPR at {fpr:.1%} FPR, strongest attack"
+        if value is not None and privacy.non_members < needed - 1e-9:
+            detail += f" ({value:.3f}); too few non-members to judge: {privacy.non_members}, needs >= {needed:,.0f}"
+            value = None
+        elif value is None:
+            detail += f"; not estimable with {privacy.non_members} non-members"
+        checks.append(_check(name, value, threshold, "<=", detail))
     if gates.exact_copy_tolerance is None:
         checks.append(_check("exact_copies", privacy.exact_copy_rate, None, "<=", "share of synthetic rows equal to a training row"))
     else:

@@ -40,10 +40,11 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], left: int = 1) -> str:
-    head = "".join(f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(header))
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], left: Iterable[int] = (0,)) -> str:
+    left = set(left)
+    head = "".join(f'<th class="{"l" if i in left else ""}">{_e(h)}</th>' for i, h in enumerate(header))
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows
+        "<tr>" + "".join(f'<td class="{"l" if i in left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -144,7 +145,7 @@ def _gate_section(report: "EvaluationReport") -> str:
         colour = STATUS_COLOUR[c.status]
         threshold = "-" if c.threshold is None else f"{c.direction} {c.threshold:.4f}"
         rows.append([_e(c.name), _f(c.value, 4), threshold, f'<b style="color:{colour}">{_e(c.status)}</b>', f'<span class="muted">{_e(c.detail)}</span>'])
-    return _table(["check", "value", "threshold", "status", "detail"], rows)
+    return _table(["check", "value", "threshold", "status", "detail"], rows, left=(0, 4))
 
 
 def _fidelity_section(report: "EvaluationReport") -> str:
@@ -162,7 +163,10 @@ def _fidelity_section(report: "EvaluationReport") -> str:
     columns = _table(["column", "kind", "metric", "score", "null real", "null synth", "category coverage", "novel categories",
                       "out of range"], rows)
     note = f'<p class="note">{_e(f.trend_note)}</p>' if f.trend_note else ""
-    return summary + note + columns
+    binning = ('<p class="muted">Pair trends follow SDMetrics\' QualityReport: a numeric column paired with a category is cut '
+               'in equal-width bins of <i>each table\'s own</i> range, so one synthetic outlier shifts every bin of that '
+               'column (a dark row in the heatmap below with good column shapes usually means exactly that).</p>')
+    return summary + note + columns + binning
 
 
 def _utility_section(report: "EvaluationReport") -> str:
@@ -176,7 +180,7 @@ def _utility_section(report: "EvaluationReport") -> str:
            f"{u.synthetic_rows} synthetic training rows, {u.test_rows} holdout rows. Mean ratio: <b>{_f(u.tstr_ratio)}</b></p>"
     notes = "".join(f'<p class="muted">{_e(n)}</p>' for n in u.notes)
     return head + _table(["model", *(f"TRTR {k}" for k in keys), *(f"TSTR {k}" for k in keys), "TSTR/TRTR",
-                          "importance rank corr.", "note"], rows) + notes
+                          "importance rank corr.", "note"], rows, left=(0, 8)) + notes
 
 
 def _privacy_section(report: "EvaluationReport") -> str:

@@ -237,7 +237,7 @@ def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: 
     S_fit = S[subsample(len(S), max(len(reference), 1), rng)]
     X = np.vstack([S_fit, reference]).astype(np.float32)
     y = np.r_[np.ones(len(S_fit)), np.zeros(len(reference))]
-    model = learners.xgboost("classification", n_estimators=200, max_depth=6, learning_rate=0.1)
+    model = learners.xgboost("classification", len(X), n_estimators=200, max_depth=6, learning_rate=0.1)
     model.fit(X, y)
     return model.predict_proba(queries.astype(np.float32))[:, 1]
 

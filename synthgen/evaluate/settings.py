@@ -98,16 +98,24 @@ class GateSettings(BaseModel):
         description="Upper bound of the 95% interval of ROC AUC, strongest attack. Independent data: about 0.51-0.58.",
     )
     max_mia_tpr_at_1pct_fpr: float | None = Field(
-        default=0.05,
+        default=0.03,
         ge=0.0,
         le=1.0,
-        description="Upper bound of the 95% interval of TPR at 1% FPR, strongest attack (chance = 0.01).",
+        description="Upper bound of the 95% interval of TPR at 1% FPR, strongest attack (chance = 0.01). "
+        "Independent data with 3,258 non-members: 0.014-0.025.",
     )
     max_mia_tpr_at_01pct_fpr: float | None = Field(
         default=None,
         ge=0.0,
         le=1.0,
-        description="Same at 0.1% FPR; estimable only with >= 1,000 non-members. Off by default.",
+        description="Same at 0.1% FPR. Off by default: it needs 10,000 non-members to be judged (see below).",
+    )
+    mia_min_false_positives: float = Field(
+        default=10.0,
+        ge=1.0,
+        description="A TPR-at-FPR check is judged only when non-members x FPR reaches this (10: 1,000 non-members at "
+        "1% FPR); below, it is 'not estimable'. With 200 non-members even a chance-level attack's upper bound is "
+        "0.04-0.10 at 1% FPR, so no threshold near 0.03 can be met.",
     )
     exact_copy_tolerance: float | None = Field(
         default=0.002,

@@ -116,7 +116,7 @@ def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: n
         if len(present) < 2:
             return {"error": f"the training rows hold a single target class (code {present[0] if len(present) else '-'}); "
                              "no classifier can be fitted"}
-        model = learners.make(name, task)
+        model = learners.make(name, task, len(X))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X, np.searchsorted(present, y))
@@ -125,7 +125,7 @@ def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: n
         proba[:, present] = proba_present
         scores = _classification_scores(y_test, proba, label_info[1])
     else:
-        model = learners.make(name, task)
+        model = learners.make(name, task, len(X))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X, y)

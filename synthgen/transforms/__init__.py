@@ -3,6 +3,7 @@
 from synthgen.transforms.base import ColumnEncoder, Span
 from synthgen.transforms.continuous import ModeSpecificNormalizer
 from synthgen.transforms.discrete import OneHotEncoder
+from synthgen.transforms.quantile import QuantileNormalizer
 from synthgen.transforms.table import ENCODERS, TableTransformer
 
-__all__ = ["ColumnEncoder", "ENCODERS", "ModeSpecificNormalizer", "OneHotEncoder", "Span", "TableTransformer"]
+__all__ = ["ColumnEncoder", "ENCODERS", "ModeSpecificNormalizer", "OneHotEncoder", "QuantileNormalizer", "Span", "TableTransformer"]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from synthgen.schema import Column
 
-Activation = Literal["tanh", "softmax"]
+Activation = Literal["tanh", "softmax", "identity"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Span:
     """A block of encoded columns with one output activation.
 
     ``discrete`` marks the one-hot of a categorical column: CTGAN conditions on those.
+    ``identity`` marks an unbounded scalar (a quantile-normal score, modelled by diffusion).
     """
 
     column: str

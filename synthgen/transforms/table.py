@@ -7,7 +7,7 @@ needs to apply the right output activation to each slice.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,23 +18,39 @@ from synthgen.schema import Column, TableSchema
 from synthgen.transforms.base import ColumnEncoder, Span
 from synthgen.transforms.continuous import ModeSpecificNormalizer
 from synthgen.transforms.discrete import OneHotEncoder
+from synthgen.transforms.quantile import QuantileNormalizer
 
 ENCODERS: dict[str, type[ColumnEncoder]] = {
     ModeSpecificNormalizer.name: ModeSpecificNormalizer,
     OneHotEncoder.name: OneHotEncoder,
+    QuantileNormalizer.name: QuantileNormalizer,
 }
 
 
 class TableTransformer:
-    """Reversible encoding of the modelled columns of a table (CTGAN's representation by default)."""
+    """Reversible encoding of the modelled columns of a table (CTGAN's representation by default).
 
-    def __init__(self, max_modes: int = 10, max_fit_rows: int = 5000, seed: int = 0) -> None:
+    ``continuous="quantile"`` encodes continuous columns as quantile-normal scores instead of
+    mode-specific normalisation (the diffusion model's representation); ``max_fit_rows`` then bounds
+    the rows the quantiles are fitted on.
+    """
+
+    def __init__(
+        self,
+        max_modes: int = 10,
+        max_fit_rows: int = 5000,
+        seed: int = 0,
+        continuous: Literal["mode_specific", "quantile"] = "mode_specific",
+    ) -> None:
         self.max_modes = max_modes
         self.max_fit_rows = max_fit_rows
         self.seed = seed
+        self.continuous = continuous
         self.encoders_: list[ColumnEncoder] | None = None
 
     def _encoder_for(self, column: Column) -> ColumnEncoder:
+        if column.kind.is_continuous and self.continuous == "quantile":
+            return QuantileNormalizer(column, max_fit_rows=self.max_fit_rows)
         if column.kind.is_continuous:
             return ModeSpecificNormalizer(column, max_modes=self.max_modes, max_fit_rows=self.max_fit_rows)
         if column.kind.is_discrete:
@@ -93,6 +109,7 @@ class TableTransformer:
             "max_modes": self.max_modes,
             "max_fit_rows": self.max_fit_rows,
             "seed": self.seed,
+            "continuous": self.continuous,
             "encoders": [
                 {"encoder": encoder.name, "column": encoder.column.model_dump(mode="json"), "state": encoder.get_state()}
                 for encoder in self._fitted()
@@ -102,7 +119,12 @@ class TableTransformer:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "TableTransformer":
         try:
-            transformer = cls(max_modes=state["max_modes"], max_fit_rows=state["max_fit_rows"], seed=state["seed"])
+            transformer = cls(
+                max_modes=state["max_modes"],
+                max_fit_rows=state["max_fit_rows"],
+                seed=state["seed"],
+                continuous=state.get("continuous", "mode_specific"),
+            )
             transformer.encoders_ = [
                 ENCODERS[item["encoder"]].from_state(Column.model_validate(item["column"]), item["state"])
                 for item in state["encoders"]

@@ -1,0 +1,164 @@
+"""synthgen's CTGAN against SDV's (`ctgan` package) on credit_risk, in one process, same settings.
+
+    python -m evaluation.bench_ctgan [--epochs 30] [--device cpu|cuda] [--out evaluation/results/ctgan_vs_sdv_cpu.json]
+
+Both see the same 80/20 split (seed 0), batch 500, pac 10 and epochs. Reported per implementation:
+transformer fit and transform seconds, seconds per epoch (fit time minus the transformer, over
+epochs), sampling rows/s for as many rows as the training split, and sdmetrics' QualityReport
+column-shape and pair-trend scores on real train vs synthetic. Speed is quoted as SDV / synthgen
+ratios from this same run, since absolute times on shared machines drift. Needs `pip install sdv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthgen import CTGAN, __version__, infer_schema, split_holdout
+from synthgen.transforms import TableTransformer
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "recipes" / "data" / "credit_risk.csv"
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> dict[str, float]:
+    from sdmetrics.reports.single_table import QualityReport
+
+    metadata = {
+        "columns": {
+            c.name: {"sdtype": "categorical" if c.kind.is_discrete else "numerical"} for c in schema.modelled
+        }
+    }
+    report = QualityReport()
+    report.generate(real, synthetic, metadata, verbose=False)
+    scores = report.get_properties().set_index("Property")["Score"]
+    return {"shape": float(scores["Column Shapes"]), "trend": float(scores["Column Pair Trends"]), "quality": float(report.get_score())}
+
+
+def bench_synthgen(train, schema, epochs: int, device: str) -> tuple[dict, pd.DataFrame]:
+    start = time.perf_counter()
+    transformer = TableTransformer().fit(train, schema)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    transformer.transform(train)
+    transform_s = time.perf_counter() - start
+    stamps: list[float] = []
+    model = CTGAN(epochs=epochs, batch_size=500, pac=10, device=device, seed=0)
+    start = time.perf_counter()
+    model.fit(train, schema, progress=lambda *_: stamps.append(time.perf_counter()))
+    total = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic = model.sample(len(train), seed=1)
+    sample_s = time.perf_counter() - start
+    return {
+        "transformer_fit_s": fit_s,
+        "transform_s": transform_s,
+        "fit_total_s": total,
+        "s_per_epoch": (total - fit_s - transform_s) / epochs,
+        "s_per_epoch_steady": float(np.median(np.diff(stamps))) if len(stamps) > 2 else None,
+        "sample_s": sample_s,
+        "sample_rows_per_s": len(train) / sample_s,
+    }, synthetic
+
+
+def bench_sdv(train, schema, epochs: int, device: str) -> tuple[dict, pd.DataFrame]:
+    from ctgan import CTGAN as SDVCTGAN
+    from ctgan.data_transformer import DataTransformer
+
+    discrete = [c.name for c in schema.modelled if c.kind.is_discrete]
+    start = time.perf_counter()
+    transformer = DataTransformer()
+    transformer.fit(train, discrete)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    transformer.transform(train)
+    transform_s = time.perf_counter() - start
+    torch.manual_seed(0)
+    np.random.seed(0)
+    model = SDVCTGAN(epochs=epochs, batch_size=500, pac=10, cuda=device == "cuda", verbose=False)
+    start = time.perf_counter()
+    model.fit(train, discrete_columns=discrete)
+    total = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic = model.sample(len(train))
+    sample_s = time.perf_counter() - start
+    return {
+        "transformer_fit_s": fit_s,
+        "transform_s": transform_s,
+        "fit_total_s": total,
+        "s_per_epoch": (total - fit_s - transform_s) / epochs,
+        "sample_s": sample_s,
+        "sample_rows_per_s": len(train) / sample_s,
+    }, synthetic
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "ctgan_vs_sdv_cpu.json")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+
+    data = pd.read_csv(DATA)
+    schema = infer_schema(data, target="loan_status")
+    train, _ = split_holdout(data, 0.2, 0, schema)
+    results = {}
+    for name, bench in (("synthgen", bench_synthgen), ("sdv", bench_sdv)):
+        figures, synthetic = bench(train, schema, args.epochs, args.device)
+        figures.update(quality(train[synthetic.columns], synthetic, schema))
+        results[name] = figures
+        print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
+    ours, theirs = results["synthgen"], results["sdv"]
+    ratios = {
+        "transformer_fit_plus_transform": (theirs["transformer_fit_s"] + theirs["transform_s"])
+        / (ours["transformer_fit_s"] + ours["transform_s"]),
+        "transformer_fit": theirs["transformer_fit_s"] / ours["transformer_fit_s"],
+        "transform": theirs["transform_s"] / ours["transform_s"],
+        "s_per_epoch": theirs["s_per_epoch"] / ours["s_per_epoch"],
+        "whole_fit": theirs["fit_total_s"] / ours["fit_total_s"],
+        "sampling_rows_per_s": ours["sample_rows_per_s"] / theirs["sample_rows_per_s"],
+    }
+    print("speed-ups (SDV time / synthgen time):", json.dumps({k: round(v, 2) for k, v in ratios.items()}))
+    payload = {
+        "benchmark": "ctgan_vs_sdv",
+        "dataset": "credit_risk",
+        "train_rows": len(train),
+        "epochs": args.epochs,
+        "batch_size": 500,
+        "pac": 10,
+        "device": args.device,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
+        },
+        "versions": {"synthgen": __version__, "torch": torch.__version__, "ctgan": _version("ctgan"), "sdmetrics": _version("sdmetrics")},
+        "results": results,
+        "speedups": ratios,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()

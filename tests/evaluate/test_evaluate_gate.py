@@ -1,0 +1,87 @@
+"""The gate on real data: copying generators fail, independent samples pass; thresholds come from GateSettings."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthgen.evaluate import GateSettings
+from synthgen.evaluate.gate import run_gate
+
+
+def checks(report) -> dict:
+    return {c.name: c for c in report.gate.checks}
+
+
+@pytest.mark.parametrize("scenario", ["german_copy", "credit_copy"])
+def test_copying_generator_fails_the_gate(scenario, request):
+    report = request.getfixturevalue(scenario).report
+    assert not report.gate.passed
+    assert {"mia_auc", "exact_copies"} <= set(report.gate.failing)
+    assert report.privacy.max_auc_upper > 0.95
+    assert report.privacy.exact_copy_rate == 1.0
+    distance = next(a for a in report.privacy.attacks if a.name == "distance")
+    assert distance.auc > 0.95
+
+
+def test_copy_on_credit_risk_fails_tpr_at_low_fpr(credit_copy):
+    c = checks(credit_copy.report)["mia_tpr_at_1pct_fpr"]
+    assert c.status == "failed" and c.value > 0.5
+
+
+@pytest.mark.parametrize("scenario", ["german_independent", "credit_independent"])
+def test_independent_sample_passes_the_gate(scenario, request):
+    report = request.getfixturevalue(scenario).report
+    assert report.gate.passed, report.gate.failing
+    for attack in report.privacy.attacks:
+        assert abs(attack.auc - 0.5) < 0.06, attack.name
+    assert report.fidelity.shape > 0.95
+
+
+def test_independent_credit_risk_judges_every_privacy_check(credit_independent):
+    c = checks(credit_independent.report)
+    assert c["mia_auc"].status == "passed"
+    assert c["mia_tpr_at_1pct_fpr"].status == "passed"
+    assert c["exact_copies"].status == "passed"
+    # real tables repeat rows: the holdout baseline is not zero, and the synthetic rate is judged against it
+    assert credit_independent.report.privacy.holdout_copy_rate > 0
+
+
+def test_tpr_checks_not_estimable_on_200_non_members(german_independent):
+    report = german_independent.report
+    assert report.privacy.non_members == 200
+    for attack in report.privacy.attacks:
+        assert attack.tpr_at_01pct_fpr is None and attack.tpr_at_01pct_fpr_interval is None
+        assert attack.tpr_at_1pct_fpr is not None  # reported: 200 x 1% >= 1 false positive
+    assert any("0.1% FPR not estimable" in n for n in report.privacy.notes)
+    c = checks(report)["mia_tpr_at_1pct_fpr"]
+    assert c.status == "not estimable" and "needs >= 1,000" in c.detail
+    assert report.gate.passed  # reported, not silently failed ...
+    strict = run_gate(GateSettings(fail_on_not_estimable=True), report.fidelity, report.utility, report.privacy)
+    assert not strict.passed and "mia_tpr_at_1pct_fpr" in strict.not_estimable  # ... and fatal on request
+
+
+def test_gate_reads_thresholds_from_settings(credit_independent):
+    r = credit_independent.report
+    strict = run_gate(GateSettings(min_shape=0.999, max_mia_auc=0.51), r.fidelity, r.utility, r.privacy)
+    c = {x.name: x for x in strict.checks}
+    assert c["shape"].threshold == 0.999 and c["shape"].status == "failed"
+    assert c["mia_auc"].threshold == 0.51 and c["mia_auc"].status == "failed"
+    assert not strict.passed and set(strict.failing) == {"shape", "mia_auc"}
+
+    off = run_gate(GateSettings(min_shape=None, max_mia_auc=None, max_detection_auc=0.99), r.fidelity, r.utility, r.privacy)
+    c = {x.name: x for x in off.checks}
+    assert c["shape"].status == "disabled" and c["mia_auc"].status == "disabled"
+    assert c["detection_auc"].status == "passed" and c["detection_auc"].threshold == 0.99
+
+
+def test_copy_passes_when_privacy_checks_are_disabled(german_copy):
+    r = german_copy.report
+    lax = GateSettings(max_mia_auc=None, max_mia_tpr_at_1pct_fpr=None, exact_copy_tolerance=None)
+    assert run_gate(lax, r.fidelity, r.utility, r.privacy).passed
+
+
+def test_exact_copy_threshold_is_baseline_plus_margin(credit_independent):
+    r = credit_independent.report
+    c = checks(r)["exact_copies"]
+    p = r.privacy
+    assert c.threshold == pytest.approx(p.holdout_copy_rate + max(0.002, 3 * p.copy_rate_standard_error))

@@ -1,0 +1,89 @@
+"""Bad input is refused with a message naming the table and column; settings refuse unknown keys."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+import torch
+
+from synthgen.errors import DataError, InputError
+from synthgen.evaluate import EvaluateSettings, GateSettings, evaluate
+from synthgen.evaluate.encoding import RowEncoder
+from synthgen.evaluate.inputs import prepare
+from synthgen.evaluate.learners import resolve_backend
+from synthgen.schema import infer_schema
+
+from .scenarios import split
+
+
+def test_synthetic_missing_a_column_names_it(german_df, german_schema):
+    train, holdout, synthetic = split(german_df, [300, 100, 300], seed=0)
+    with pytest.raises(DataError, match=r"synthetic table lacks column\(s\) 'purpose'"):
+        evaluate(train, holdout, synthetic.drop(columns=["purpose"]), german_schema)
+
+
+def test_non_numeric_value_names_column_and_table(credit_df, credit_schema):
+    train, holdout, synthetic = split(credit_df, [300, 100, 300], seed=0)
+    synthetic["loan_amnt"] = synthetic["loan_amnt"].astype(object)
+    synthetic.loc[5, "loan_amnt"] = "lots"
+    with pytest.raises(DataError, match=r"column 'loan_amnt' \(integer\) of the synthetic table .*'lots'"):
+        prepare(train, holdout, synthetic, credit_schema)
+
+
+def test_too_few_rows_and_wrong_types(german_df, german_schema):
+    train, holdout = split(german_df, [300, 5], seed=0)
+    with pytest.raises(DataError, match="holdout table has 5 rows"):
+        prepare(train, holdout, train, german_schema)
+    with pytest.raises(InputError, match="DataFrame"):
+        prepare(train.to_numpy(), holdout, train, german_schema)
+
+
+def test_settings_forbid_unknown_keys_and_bad_values():
+    with pytest.raises(pydantic.ValidationError):
+        EvaluateSettings(holdot=0.2)
+    with pytest.raises(pydantic.ValidationError):
+        EvaluateSettings(holdout=1.0)
+    with pytest.raises(pydantic.ValidationError):
+        GateSettings(min_shap=0.9)
+    assert GateSettings(min_shape=None).min_shape is None
+    assert EvaluateSettings.model_validate({"holdout": 0.3, "backend": "sklearn"}).holdout == 0.3
+
+
+def test_cuml_backend_refused_without_cuml_or_gpu():
+    with pytest.raises(InputError, match="cuml"):
+        resolve_backend("cuml", torch.device("cpu"))
+    assert resolve_backend("auto", torch.device("cpu")).backend == "sklearn"
+
+
+def test_canonical_categories_and_datetimes():
+    real = pd.DataFrame({"flag": [True, False] * 10, "code": [1, 2] * 10,
+                         "when": pd.date_range("2024-01-01", periods=20, freq="D").astype(str), "x": np.arange(20.0)})
+    synth = pd.DataFrame({"flag": ["true", "False"] * 10, "code": [1.0, 2.0] * 10,
+                          "when": pd.date_range("2024-01-01", periods=20, freq="D"), "x": np.arange(20.0)})
+    schema = infer_schema(real)
+    assert schema["when"].kind.value == "datetime"
+    t = prepare(real, real, synth, schema)
+    assert t.synthetic["flag"].tolist() == t.train["flag"].tolist()
+    assert t.synthetic["code"].tolist() == t.train["code"].tolist()
+    assert np.allclose(t.synthetic["when"], t.train["when"])
+    assert t.train["when"].iloc[1] - t.train["when"].iloc[0] == 86_400
+
+
+def test_encoder_rare_unseen_null_and_out_of_range(credit_schema, credit_df):
+    train, other = split(credit_df, [500, 50], seed=0)
+    other.loc[0, "loan_intent"] = "SPACE TRAVEL"
+    other.loc[1, "loan_intent"] = None
+    other.loc[2, "person_income"] = 10 * train["person_income"].max()
+    other.loc[3, "person_income"] = np.nan
+    t = prepare(train, other, other, credit_schema)
+    enc = RowEncoder(t.columns).fit(t.train)
+    X = enc.transform(t.synthetic)
+    names = enc.feature_names_
+    assert X[0, names.index("loan_intent=__rare__")] > 0
+    assert X[1, names.index("loan_intent=__null__")] > 0
+    assert X[2, names.index("person_income")] > 1.0  # beyond the real range stays visible
+    assert X[3, names.index("person_income=__null__")] == 1.0
+    block = enc.slices_["loan_intent"]
+    assert np.allclose((X[:, block] ** 2).sum(1), 0.5)  # one slot set, each column adds at most 1 to d^2
