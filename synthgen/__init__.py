@@ -27,22 +27,11 @@ from synthgen.errors import (
     RecipeError,
     SynthgenError,
 )
-from synthgen.models import CTGAN, GENERATORS, CTGANConfig, Generator, load_model
+from synthgen.evaluate import EvaluateSettings, EvaluationReport, GateSettings, evaluate, write_report
+from synthgen.models import CTGAN, DDPM, GENERATORS, CTGANConfig, DDPMConfig, Generator, load_model
 from synthgen.pipeline import GenerateResult, split_holdout
 from synthgen.recipe import Recipe, as_recipe, load_recipe
 from synthgen.schema import Column, ColumnKind, ColumnSpec, TableSchema, infer_schema
-
-
-_JUDGE = {"evaluate", "write_report", "EvaluationReport", "EvaluateSettings", "GateSettings"}
-
-
-def __getattr__(name: str) -> object:
-    """The judge (scikit-learn, XGBoost, matplotlib) is imported on first use, keeping `import synthgen` light."""
-    if name in _JUDGE:
-        import synthgen.evaluate as judge
-
-        return getattr(judge, name)
-    raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
 
 
 def generate(recipe: Recipe | str | Path, **options: object) -> GenerateResult:
@@ -74,6 +63,8 @@ def sample(model: Generator | str | Path, rows: int, seed: int | None = None, de
 __all__ = [
     "CTGAN",
     "CTGANConfig",
+    "DDPM",
+    "DDPMConfig",
     "Column",
     "ColumnKind",
     "ColumnSpec",

@@ -7,15 +7,10 @@ a context that does nothing on the CPU, so training loops need no branches.
 from __future__ import annotations
 
 import contextlib
-import random
-from typing import Literal
 
-import numpy as np
 import torch
 
 from synthgen.errors import InputError
-
-DeviceName = Literal["auto", "cpu", "cuda"]
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -30,12 +25,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     raise InputError(f"unknown device {name!r}; use 'auto', 'cpu' or 'cuda'")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
 
 
 def torch_generator(seed: int, device: torch.device) -> torch.Generator:

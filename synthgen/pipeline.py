@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,17 +113,30 @@ def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
     return load_model(path, device=recipe.model.device)
 
 
-def train_model(
-    recipe: Recipe, out: Path | None = None, progress: Progress | None = None
-) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
-    """Fit the recipe's model on its training split and save it (to ``out`` or the recipe's model dir)."""
+def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
+    """Read the source, resolve its schema and cut the holdout: (train, holdout, schema)."""
     data = load_source(recipe)
     schema = resolve_schema(recipe, data)
     train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
-    model_cls = GENERATORS[recipe.model.type]
-    model = model_cls(recipe.model).fit(train, schema, progress=progress)
+    return train, holdout, schema
+
+
+def fit_model(
+    recipe: Recipe, train: pd.DataFrame, schema: TableSchema, out: Path | None = None, progress: Progress | None = None
+) -> tuple[Generator, Path]:
+    """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
+    model = GENERATORS[recipe.model.type](recipe.model).fit(train, schema, progress=progress)
     path = out or recipe.model_path
     model.save(path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)})
+    return model, path
+
+
+def train_model(
+    recipe: Recipe, out: Path | None = None, progress: Progress | None = None
+) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
+    """`prepare_data` then `fit_model`."""
+    train, holdout, schema = prepare_data(recipe)
+    model, path = fit_model(recipe, train, schema, out=out, progress=progress)
     return model, path, train, holdout, schema
 
 
@@ -140,7 +153,6 @@ class GenerateResult:
     evaluate_seconds: float
     report: Any = None
     report_dir: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def generate(
@@ -161,16 +173,13 @@ def generate(
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
     recipe = apply_overrides(recipe, epochs=epochs, device=device)
+    train, holdout, schema = prepare_data(recipe)  # bad data is refused before anything is created
     output = ensure_writable(Path(out) if out is not None else recipe.output_path)
     started = time.perf_counter()
     model = None if retrain else reusable_model(recipe, recipe.model_path)
     reused = model is not None
     if model is None:
-        model, _, train, holdout, schema = train_model(recipe, progress=progress)
-    else:
-        data = load_source(recipe)
-        schema = resolve_schema(recipe, data)
-        train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
+        model, _ = fit_model(recipe, train, schema, progress=progress)
     fit_seconds = time.perf_counter() - started
 
     n_rows = rows or recipe.generate.rows or (len(train) + len(holdout))

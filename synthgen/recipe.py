@@ -31,10 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from synthgen.datasets import BUILTIN
 from synthgen.errors import RecipeError
 from synthgen.evaluate.settings import EvaluateSettings, GateSettings
-from synthgen.models import CTGANConfig
+from synthgen.models import CTGANConfig, DDPMConfig
 from synthgen.schema import ColumnSpec
 
-ModelConfig = Annotated[Union[CTGANConfig], Field(discriminator="type")]
+ModelConfig = Annotated[Union[CTGANConfig, DDPMConfig], Field(discriminator="type")]
 DEFAULT_MODEL_TYPE = "ctgan"
 
 

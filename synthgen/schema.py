@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -226,7 +226,3 @@ def modelled_frame(data: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """The columns a generator learns, in schema order."""
     return data[[c.name for c in schema.modelled]]
 
-
-def kinds(schema: TableSchema, wanted: Iterable[ColumnKind]) -> list[str]:
-    wanted = set(wanted)
-    return [c.name for c in schema.columns if c.kind in wanted]

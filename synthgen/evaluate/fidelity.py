@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,19 @@ from synthgen.evaluate.inputs import CleanTables
 from synthgen.evaluate.learners import Learners
 from synthgen.evaluate.neighbours import nearest
 from synthgen.evaluate.settings import EvaluateSettings
+
+
+class Stopwatch:
+    """Seconds spent in each named step, for the report's cost breakdown."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def fnum(x: float | None) -> float | None:
@@ -90,6 +104,7 @@ class FidelityResult(BaseModel):
     detection_auc_folds: list[float]
     detection_rows: int
     distributions: list[Distribution]
+    timings_s: dict[str, float] = {}
 
 
 # ----------------------------------------------------------------------------------- column shapes
@@ -294,23 +309,29 @@ def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 def evaluate_fidelity(t: CleanTables, enc_train: np.ndarray, enc_synth: np.ndarray, settings: EvaluateSettings,
                       learners: Learners, device, rng: np.random.Generator) -> FidelityResult:
+    clock = Stopwatch()
     shapes = column_shapes(t)
     scores = [c.score for c in shapes if c.score is not None]
     pairs = pair_trends(t, settings)
     trend, trend_all, n_counted, note = summarise_trends(pairs)
+    clock.lap("shapes_trends")
 
     m = settings.precision_recall_max_rows
     pr_real = enc_train[subsample(len(enc_train), m, rng)].astype(np.float64)
     pr_synth = enc_synth[subsample(len(enc_synth), m, rng)].astype(np.float64)
     alpha, beta = alpha_precision_beta_recall(pr_real, pr_synth, device, settings.block_rows)
+    clock.lap("precision_recall")
 
     n = min(len(enc_train), len(enc_synth), settings.detection_max_rows)
     det_real = enc_train[subsample(len(enc_train), n, rng)]
     det_synth = enc_synth[subsample(len(enc_synth), n, rng)]
     auc, folds = detection(det_real, det_synth, learners, settings.detection_folds, settings.seed)
+    clock.lap("detection")
+    dists = distributions(t)
+    clock.lap("distributions")
     return FidelityResult(
         shape=fnum(np.mean(scores)) if scores else None, trend=fnum(trend), trend_all_pairs=fnum(trend_all),
         trend_pairs_counted=n_counted, trend_note=note, columns=shapes, pairs=pairs, alpha_precision=fnum(alpha),
         beta_recall=fnum(beta), detection_auc=fnum(auc), detection_auc_folds=folds, detection_rows=n,
-        distributions=distributions(t),
+        distributions=dists, timings_s=clock.laps,
     )

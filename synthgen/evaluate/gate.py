@@ -62,9 +62,10 @@ def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResu
     else:
         detail = f"mean TSTR / TRTR {utility.primary_metric} over {len(utility.models)} models"
         notes = [f"{m.model}: {m.note}" for m in utility.models if m.note]
-        # A synthetic table no model can learn from is a utility failure, not a gap in the evidence.
-        checks.append(_check("tstr_ratio", utility.tstr_ratio, gates.min_tstr_ratio, ">=",
-                             "; ".join([detail, *notes]), missing="failed"))
+        # A synthetic table no model can learn from is a utility failure, not a gap in the evidence;
+        # a holdout on which nothing can be scored (one class) is a gap.
+        checks.append(_check("tstr_ratio", utility.tstr_ratio, gates.min_tstr_ratio, ">=", "; ".join([detail, *notes]),
+                             missing="failed" if utility.synthetic_unusable else "not estimable"))
     strongest = privacy.strongest_attack
     checks.append(_check("mia_auc", privacy.max_auc_upper, gates.max_mia_auc, "<=",
                          f"upper bound of the bootstrap interval of ROC AUC, strongest attack ({strongest})"))

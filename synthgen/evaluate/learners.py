@@ -21,7 +21,6 @@ from synthgen.errors import InputError
 Backend = Literal["cuml", "sklearn"]
 Task = Literal["classification", "regression"]
 MODELS = ("logistic_regression", "random_forest", "xgboost")
-PARALLEL_MIN_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,14 @@ class Learners:
         )
 
     def xgb_threads(self, n_rows: int) -> int:
-        """One CPU thread below PARALLEL_MIN_ROWS rows.
+        """XGBoost runs on one CPU thread.
 
-        XGBoost and torch each bring their own OpenMP runtime; on a busy machine with few cores, small
-        fits (all barriers, little work) ran up to 100x slower with 2 threads than with 1 (measured:
-        a 150-tree fit on 800 rows took 40 s instead of 0.3 s after torch had used 2 threads).
+        Its OpenMP threads spin-wait at every barrier; on a busy machine with few cores a descheduled
+        thread stalls them all. Measured here (2 cores, load ~4): a 100-tree fit on 10,000 rows took
+        11.6 s with 2 threads and 0.19 s with 1; a 150-tree fit on 800 rows 40 s against 0.3 s. On an
+        idle machine a second thread saves at most half the time, so one thread is the safe default.
         """
-        return self.n_jobs if n_rows >= PARALLEL_MIN_ROWS else 1
+        return 1
 
     def make(self, name: str, task: Task, n_rows: int) -> Any:
         if name == "xgboost":
@@ -75,6 +75,17 @@ def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs:
     if error is None and on_gpu:
         return Learners("cuml", "cuda", jobs, seed)
     return Learners("sklearn", "cuda" if on_gpu else "cpu", jobs, seed)
+
+
+def single_threaded_blas():
+    """BLAS on one thread for the small dense solves of scikit-learn (logistic regression, PCA).
+
+    Measured here on a busy 2-core machine: a 20,000-row logistic regression took 0.60 s with the
+    BLAS thread pool and 0.05 s on one thread. Torch's own threads are the caller's to set.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _cuml_import_error() -> str | None:
@@ -106,7 +117,7 @@ def _cuml_model(name: str, task: Task, seed: int) -> Any:
             return _NumpyLabels(LogisticRegression(max_iter=1000, C=1.0, output_type="numpy"))
         from cuml.linear_model import Ridge
 
-        return Ridge(alpha=1.0, output_type="numpy")
+        return _Float32(Ridge(alpha=1.0, output_type="numpy"))
     if name == "random_forest":
         if task == "classification":
             from cuml.ensemble import RandomForestClassifier
@@ -116,7 +127,9 @@ def _cuml_model(name: str, task: Task, seed: int) -> Any:
             )
         from cuml.ensemble import RandomForestRegressor
 
-        return RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
+        return _Float32(
+            RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
+        )
     raise ValueError(name)
 
 
@@ -136,3 +149,23 @@ class _NumpyLabels:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __getattr__(self, name: str) -> Any:  # coef_, feature_importances_ where cuML has them
+        return getattr(self.__dict__["model"], name)
+
+
+class _Float32:
+    """cuML regressors: float32 features and targets, numpy predictions."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "_Float32":
+        self.model.fit(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float32))
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(np.asarray(X, dtype=np.float32)), dtype=float)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["model"], name)

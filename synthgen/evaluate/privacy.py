@@ -32,9 +32,9 @@ from pydantic import BaseModel
 from scipy.stats import beta as beta_dist
 from sklearn.decomposition import PCA
 
-from synthgen.evaluate.fidelity import fnum, subsample
+from synthgen.evaluate.fidelity import Stopwatch, fnum, subsample
 from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.learners import Learners
+from synthgen.evaluate.learners import Learners, single_threaded_blas
 from synthgen.evaluate.neighbours import log_density, nearest, scott_bandwidth
 from synthgen.evaluate.settings import EvaluateSettings
 
@@ -79,6 +79,7 @@ class PrivacyResult(BaseModel):
     max_tpr_at_1pct_fpr_upper: float | None
     max_tpr_at_01pct_fpr_upper: float | None
     notes: list[str] = []
+    timings_s: dict[str, float] = {}
 
 
 # ---------------------------------------------------------------------------------- exact copies
@@ -201,7 +202,9 @@ def roc_points(s1: np.ndarray, s0: np.ndarray, points: int = 80) -> tuple[list[f
 
 # ---------------------------------------------------------------------------------------- attacks
 def membership_attacks(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, settings: EvaluateSettings,
-                       learners: Learners, device, rng: np.random.Generator) -> tuple[dict, list[AttackResult]]:
+                       learners: Learners, device, rng: np.random.Generator, clock: Stopwatch | None = None,
+                       ) -> tuple[dict, list[AttackResult]]:
+    clock = clock or Stopwatch()
     n = min(len(holdout), len(train) // 2, settings.mia_max_rows)
     order = rng.permutation(len(train))
     members = train[np.sort(order[:n])]
@@ -216,17 +219,23 @@ def membership_attacks(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray
     d_synth = nearest(queries, S, k=1, device=device, block_rows=b)[0][:, 0]
     d_ref = nearest(queries, reference, k=1, device=device, block_rows=b)[0][:, 0]
     scores = {"distance": -d_synth, "distance_calibrated": d_ref - d_synth}
+    clock.lap("attack_distance")
     scores["domias"] = _domias(queries, S, reference, settings, device)
+    clock.lap("attack_domias")
     scores["logan"] = _logan(queries, S, reference, learners, rng)
+    clock.lap("attack_logan")
     results = [score_attack(name, s, is_member, settings, rng) for name, s in scores.items()]
+    clock.lap("attack_bootstrap")
     sizes = dict(members=n, non_members=n, reference_rows=len(reference), attack_synthetic_rows=len(S))
     return sizes, results
 
 
 def _domias(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, settings: EvaluateSettings, device) -> np.ndarray:
+    S = S[: settings.domias_synthetic_max_rows]  # S is already a random subsample
     k = max(1, min(settings.domias_components, reference.shape[1], len(reference) - 1))
-    pca = PCA(n_components=k, whiten=True, random_state=settings.seed).fit(reference)
-    zq, zs, zr = pca.transform(queries), pca.transform(S), pca.transform(reference)
+    with single_threaded_blas():
+        pca = PCA(n_components=k, whiten=True, random_state=settings.seed).fit(reference)
+        zq, zs, zr = pca.transform(queries), pca.transform(S), pca.transform(reference)
     b = settings.block_rows
     log_ps = log_density(zq, zs, scott_bandwidth(len(zs), k), device=device, block_rows=b)
     log_pr = log_density(zq, zr, scott_bandwidth(len(zr), k), device=device, block_rows=b)
@@ -244,9 +253,12 @@ def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: 
 
 def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndarray, enc_synth: np.ndarray,
                      settings: EvaluateSettings, learners: Learners, device, rng: np.random.Generator) -> PrivacyResult:
+    clock = Stopwatch()
     copies = exact_copies(t)
+    clock.lap("exact_copies")
     hygiene = distance_hygiene(enc_train, enc_holdout, enc_synth, settings, device, rng)
-    sizes, attacks = membership_attacks(enc_train, enc_holdout, enc_synth, settings, learners, device, rng)
+    clock.lap("dcr_nndr")
+    sizes, attacks = membership_attacks(enc_train, enc_holdout, enc_synth, settings, learners, device, rng, clock)
     notes = []
     if sizes["non_members"] < 1000:
         notes.append(f"TPR at 0.1% FPR not estimable: {sizes['non_members']} non-members (needs >= 1,000)")
@@ -261,5 +273,5 @@ def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndar
     return PrivacyResult(
         **copies, **hygiene, **sizes, attacks=attacks, strongest_attack=strongest.name,
         max_auc_upper=strongest.auc_interval[1], max_tpr_at_1pct_fpr_upper=worst("tpr_at_1pct_fpr_interval"),
-        max_tpr_at_01pct_fpr_upper=worst("tpr_at_01pct_fpr_interval"), notes=notes,
+        max_tpr_at_01pct_fpr_upper=worst("tpr_at_01pct_fpr_interval"), notes=notes, timings_s=clock.laps,
     )

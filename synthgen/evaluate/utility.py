@@ -20,9 +20,9 @@ from scipy.stats import spearmanr
 from sklearn.metrics import f1_score, mean_squared_error, r2_score, roc_auc_score
 
 from synthgen.evaluate.encoding import RowEncoder
-from synthgen.evaluate.fidelity import fnum, subsample
+from synthgen.evaluate.fidelity import Stopwatch, fnum, subsample
 from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.learners import MODELS, Learners
+from synthgen.evaluate.learners import MODELS, Learners, single_threaded_blas
 from synthgen.evaluate.settings import EvaluateSettings
 
 
@@ -43,12 +43,14 @@ class UtilityResult(BaseModel):
     primary_metric: str | None = None  # "roc_auc" | "r2"
     backend: str
     tstr_ratio: float | None = None  # mean over models of TSTR / TRTR on the primary metric
+    synthetic_unusable: bool = False  # no model could be fitted on the synthetic rows (e.g. one target class)
     models: list[ModelUtility] = []
     train_rows: int = 0
     synthetic_rows: int = 0
     test_rows: int = 0
     classes: list[str] = []
     notes: list[str] = []
+    timings_s: dict[str, float] = {}
 
 
 def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSettings, learners: Learners,
@@ -92,14 +94,19 @@ def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSetti
     encoder = RowEncoder(features, seed=settings.seed).fit(t.train)
     X_train, X_synth, X_test = (encoder.transform(f) for f in (train, synth, test))
     models = []
+    clock = Stopwatch()
     for name in MODELS:
         real_fit = _fit_and_score(name, task, learners, X_train, y_train, X_test, y_test, encoder, features, label_info)
         synth_fit = _fit_and_score(name, task, learners, X_synth, y_synth, X_test, y_test, encoder, features, label_info)
         models.append(_compare(name, base["primary_metric"], real_fit, synth_fit))
+        clock.lap(name)
+    base["timings_s"] = clock.laps
     ratios = [m.ratio for m in models if m.ratio is not None]
     if not ratios:
         notes.append("no model gave a TSTR / TRTR ratio; see the per-model notes")
-    return UtilityResult(status="ok", models=models, tstr_ratio=fnum(np.mean(ratios)) if ratios else None, **base)
+    unusable = any(m.note and m.note.startswith("synthetic fit:") for m in models)
+    return UtilityResult(status="ok", models=models, tstr_ratio=fnum(np.mean(ratios)) if ratios else None,
+                         synthetic_unusable=unusable, **base)
 
 
 def _rows_with_target(frame: pd.DataFrame, target: str, role: str, notes: list[str]) -> pd.DataFrame:
@@ -117,7 +124,7 @@ def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: n
             return {"error": f"the training rows hold a single target class (code {present[0] if len(present) else '-'}); "
                              "no classifier can be fitted"}
         model = learners.make(name, task, len(X))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
             model.fit(X, np.searchsorted(present, y))
             proba_present = np.asarray(model.predict_proba(X_test))
@@ -126,7 +133,7 @@ def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: n
         scores = _classification_scores(y_test, proba, label_info[1])
     else:
         model = learners.make(name, task, len(X))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
             model.fit(X, y)
             pred = np.asarray(model.predict(X_test), dtype=float)
@@ -138,6 +145,8 @@ def _classification_scores(y_test: np.ndarray, proba: np.ndarray, positive: int)
     k = proba.shape[1]
     out: dict[str, float | None] = {}
     try:
+        if len(np.unique(y_test)) < 2:
+            raise ValueError("the holdout holds a single class")
         if k == 2:
             out["roc_auc"] = fnum(roc_auc_score(y_test, proba[:, 1]))
         else:

@@ -2,7 +2,8 @@
 
 from synthgen.models.base import Generator, GeneratorConfig, load_model
 from synthgen.models.ctgan import CTGAN, CTGANConfig
+from synthgen.models.ddpm import DDPM, DDPMConfig
 
-GENERATORS: dict[str, type[Generator]] = {"ctgan": CTGAN}
+GENERATORS: dict[str, type[Generator]] = {"ctgan": CTGAN, "ddpm": DDPM}
 
-__all__ = ["CTGAN", "CTGANConfig", "GENERATORS", "Generator", "GeneratorConfig", "load_model"]
+__all__ = ["CTGAN", "CTGANConfig", "DDPM", "DDPMConfig", "GENERATORS", "Generator", "GeneratorConfig", "load_model"]

@@ -2,8 +2,10 @@
 
 This is the representation diffusion models want (TabDDPM): every column, however skewed or
 multi-modal, becomes a unit Gaussian scalar, so one noise scale fits all columns. The quantiles are
-fitted on a bounded random subsample. Tied values (integers, rounded amounts) map to the middle of
-their probability mass, so the inverse sends the whole interval back to the same value.
+fitted on a bounded random subsample. A tied value (integers, rounded amounts) owns an interval of
+probability mass; when encoding it lands at a uniformly random point of that interval
+(dequantisation), so the encoded column is a smooth normal instead of a comb of spikes a model
+would blur across neighbouring values, and the inverse sends the whole interval back to the value.
 
 Missing values get a two-category block of their own ([present, missing], a discrete span) and a
 random normal scalar, which carries no information the model could latch on to.
@@ -59,12 +61,14 @@ class QuantileNormalizer(ColumnEncoder):
             spans.append(Span(self.column.name, 2, "softmax", discrete=True))
         return spans
 
-    def to_normal(self, numbers: np.ndarray) -> np.ndarray:
-        """Finite float64 values -> normal scores (ties land mid-way through their mass)."""
+    def to_normal(self, numbers: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Finite float64 values -> normal scores; a tie lands at a random point of its mass
+        (with ``rng``) or mid-way through it (without)."""
         q, levels = self.quantiles_, self.levels
-        up = np.interp(numbers, q, levels)
-        down = 1.0 - np.interp(-numbers, -q[::-1], 1.0 - levels[::-1])
-        return ndtri(np.clip(0.5 * (up + down), EPS, 1.0 - EPS))
+        high = np.interp(numbers, q, levels)
+        low = 1.0 - np.interp(-numbers, -q[::-1], 1.0 - levels[::-1])
+        share = rng.random(numbers.size) if rng is not None else 0.5
+        return ndtri(np.clip(low + share * (high - low), EPS, 1.0 - EPS))
 
     def from_normal(self, scores: np.ndarray) -> np.ndarray:
         return np.interp(ndtr(scores), self.levels, self.quantiles_)
@@ -77,7 +81,7 @@ class QuantileNormalizer(ColumnEncoder):
         out = np.zeros((numbers.size, self.width), dtype=np.float32)
         out[:, 0] = rng.standard_normal(numbers.size)
         if self.quantiles_ is not None and present.any():
-            out[present, 0] = self.to_normal(numbers[present])
+            out[present, 0] = self.to_normal(numbers[present], rng)
         if self.has_null_:
             out[present, 1] = 1.0
             out[~present, 2] = 1.0

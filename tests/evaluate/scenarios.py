@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.evaluate import EvaluateSettings, EvaluationReport, evaluate
-from synthgen.schema import TableSchema, infer_schema
+from synthgen.schema import TableSchema
 
 ROOT = Path(__file__).resolve().parents[2]
 GERMAN = ROOT / "synthgen" / "data" / "german_credit.csv"

@@ -87,3 +87,42 @@ def test_encoder_rare_unseen_null_and_out_of_range(credit_schema, credit_df):
     assert X[3, names.index("person_income=__null__")] == 1.0
     block = enc.slices_["loan_intent"]
     assert np.allclose((X[:, block] ** 2).sum(1), 0.5)  # one slot set, each column adds at most 1 to d^2
+
+
+def test_cuml_path_wiring_with_a_stand_in_module(monkeypatch):
+    """cuML cannot run here (no GPU): check the auto rule and the estimators it builds with a fake module."""
+    import sys
+    import types
+
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    def accepting(cls, dropped):
+        class Fake(cls):
+            def __init__(self, **kwargs):
+                self.seen = dict(kwargs)
+                super().__init__(**{k: v for k, v in kwargs.items() if k not in dropped})
+
+            def get_params(self, deep=True):  # sklearn clone machinery is not used by the judge
+                return {}
+
+        return Fake
+
+    cuml = types.ModuleType("cuml")
+    linear, ensemble = types.ModuleType("cuml.linear_model"), types.ModuleType("cuml.ensemble")
+    linear.LogisticRegression = accepting(LogisticRegression, {"output_type"})
+    ensemble.RandomForestClassifier = accepting(RandomForestClassifier, {"output_type", "n_bins"})
+    for name, module in (("cuml", cuml), ("cuml.linear_model", linear), ("cuml.ensemble", ensemble)):
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+    learners = resolve_backend("auto", torch.device("cuda"))
+    assert learners.backend == "cuml" and learners.xgb_device == "cuda"
+    X = np.random.default_rng(0).random((60, 4)).astype(np.float32)
+    y = np.r_[np.zeros(30), np.ones(30)]
+    for name in ("logistic_regression", "random_forest"):
+        model = learners.make(name, "classification", len(X)).fit(X, y)
+        assert model.model.seen["output_type"] == "numpy"
+        assert model.predict_proba(X).shape == (60, 2)
+    assert learners.make("xgboost", "classification", 60).get_params()["device"] == "cuda"
+    assert resolve_backend("auto", torch.device("cpu")).backend == "sklearn"  # no GPU in use: scikit-learn

@@ -1,0 +1,337 @@
+"""A TabDDPM-class diffusion generator: Gaussian diffusion on numerics, masked diffusion on categories.
+
+Read top to bottom: the config (CPU defaults, a GPU preset), the table layout (which encoded span
+feeds which process), then the generator whose `_train` and `_generate` hold the two loops.
+
+- Numeric, integer and datetime columns are quantile-normalised (`QuantileNormalizer`) and noised by
+  `GaussianDiffusion` (epsilon-prediction, cosine schedule, T = 1000).
+- Categorical and boolean columns (and the missing-value flags of numeric ones) are integer codes
+  noised by `MaskedDiffusion` (absorbing state).
+- With a discrete target, the target is not diffused: it is drawn from its training shares (or from
+  shares the caller asks for) and enters the `Denoiser` as a class embedding, as in TabDDPM.
+- AdamW with a linear learning-rate decay fitted to the budget (``steps`` and, optionally,
+  ``max_minutes``, whichever ends first); an exponential moving average of the weights is what samples.
+- Sampling walks ``sampling_steps`` respaced steps in chunks, so memory stays flat for any row count.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import Field, model_validator
+
+from synthgen.device import autocast, torch_generator
+from synthgen.errors import InputError
+from synthgen.models.base import Generator, GeneratorConfig, Progress
+from synthgen.models.diffusion import Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
+from synthgen.sampling import fill_unmodelled
+from synthgen.schema import TableSchema
+from synthgen.transforms import OneHotEncoder, TableTransformer
+from synthgen.transforms.discrete import to_json_value
+
+# Larger settings for a GPU (`profile: gpu`); any field set explicitly wins over the preset.
+GPU_PRESET: dict[str, Any] = {"batch_size": 4096, "width": 512, "depth": 4, "steps": 5000}
+
+
+class DDPMConfig(GeneratorConfig):
+    type: Literal["ddpm"] = "ddpm"
+    profile: Literal["cpu", "gpu"] = Field(
+        default="cpu",
+        description="'cpu': defaults that train credit_risk (26k rows) in about 3 minutes on 2 cores. "
+        f"'gpu': unset fields take {GPU_PRESET}.",
+    )
+    steps: int = Field(default=6000, ge=1, description="Training steps (batches); the learning rate decays linearly to 0 over them.")
+    max_minutes: float | None = Field(
+        default=None, gt=0, description="Wall-clock training budget; training stops at whichever of steps / minutes ends first, and the learning-rate decay follows the one that is ahead."
+    )
+    batch_size: int = Field(default=1024, ge=1, description="Rows per training step.")
+    lr: float = Field(default=2e-3, gt=0, description="AdamW peak learning rate.")
+    weight_decay: float = Field(default=1e-4, ge=0, description="AdamW weight decay.")
+    width: int = Field(default=256, ge=8, description="Hidden width of the MLP denoiser.")
+    depth: int = Field(default=4, ge=1, description="Hidden layers of the MLP denoiser.")
+    time_dim: int = Field(default=128, ge=2, description="Size of the sinusoidal time embedding.")
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    timesteps: int = Field(default=1000, ge=2, description="Diffusion steps T of the training schedule.")
+    sampling_steps: int = Field(default=50, ge=1, description="Respaced steps taken when sampling (<= timesteps).")
+    eta: float = Field(default=0.5, ge=0, le=1, description="Sampling noise: 1 = DDPM posterior of the respaced chain, 0 = deterministic DDIM; 0.5 matched 100 DDPM steps at 50 on credit_risk.")
+    ema_decay: float = Field(default=0.999, ge=0, lt=1, description="Decay of the weight average used for sampling (warmed up over the first steps).")
+    condition_on_target: bool = Field(default=True, description="Condition on a discrete target as a class embedding; its shares can then be chosen at sampling time.")
+    quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
+    sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
+    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("profile") == "gpu":
+            return {**GPU_PRESET, **data}
+        return data
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each encoded span goes: a numeric score, a categorical code, or the target class."""
+
+    roles: tuple[tuple[str, int, int], ...]  # (role, index within its role, span width), in span order
+    cardinalities: tuple[int, ...]
+    n_numeric: int
+    n_classes: int
+
+    @classmethod
+    def of(cls, transformer: TableTransformer, target: str | None) -> "Layout":
+        roles, cardinalities, n_numeric, n_classes = [], [], 0, 0
+        for span in transformer.spans:
+            if span.activation == "identity":
+                roles.append(("numeric", n_numeric, 1))
+                n_numeric += 1
+            elif span.column == target and span.discrete:
+                roles.append(("target", 0, span.width))
+                n_classes = span.width
+            else:
+                roles.append(("categorical", len(cardinalities), span.width))
+                cardinalities.append(span.width)
+        return cls(tuple(roles), tuple(cardinalities), n_numeric, n_classes)
+
+    def split(self, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        numeric = np.zeros((encoded.shape[0], self.n_numeric), np.float32)
+        codes = np.zeros((encoded.shape[0], len(self.cardinalities)), np.int64)
+        target, start = None, 0
+        for role, index, width in self.roles:
+            block = encoded[:, start : start + width]
+            if role == "numeric":
+                numeric[:, index] = block[:, 0]
+            elif role == "categorical":
+                codes[:, index] = block.argmax(axis=1)
+            else:
+                target = block.argmax(axis=1).astype(np.int64)
+            start += width
+        return numeric, codes, target
+
+    def join(self, numeric: np.ndarray, codes: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+        rows = numeric.shape[0]
+        blocks = []
+        for role, index, width in self.roles:
+            if role == "numeric":
+                blocks.append(numeric[:, index : index + 1].astype(np.float32))
+            else:
+                block = np.zeros((rows, width), np.float32)
+                block[np.arange(rows), codes[:, index] if role == "categorical" else target] = 1.0
+                blocks.append(block)
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), np.float32)
+
+
+class DDPM(Generator):
+    """Diffusion generator. Every hyperparameter of `DDPMConfig` is a keyword argument."""
+
+    config_class = DDPMConfig
+    config: DDPMConfig
+
+    def __init__(self, config: DDPMConfig | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
+        self.transformer_: TableTransformer | None = None
+        self.layout_: Layout | None = None
+        self.denoiser_: Denoiser | None = None  # the EMA weights: what samples
+        self.class_shares_: list[float] | None = None
+        self.history_: list[dict[str, float]] = []
+        self.train_seconds_: float = 0.0
+        self.steps_done_: int = 0
+
+    # -- building ----------------------------------------------------------------------------------
+    def _target_for(self, schema: TableSchema) -> str | None:
+        target = schema.target
+        if self.config.condition_on_target and target in schema and schema[target].kind.is_discrete:
+            return target
+        return None
+
+    def _build(self) -> None:
+        cfg, layout = self.config, self.layout_
+        self.gaussian_ = GaussianDiffusion(cfg.timesteps).to(self.device_)
+        self.masked_ = MaskedDiffusion(list(layout.cardinalities), cfg.timesteps).to(self.device_)
+        self.denoiser_ = Denoiser(
+            layout.n_numeric, list(layout.cardinalities), layout.n_classes, cfg.width, cfg.depth, cfg.time_dim, cfg.dropout
+        ).to(self.device_)
+
+    # -- training ----------------------------------------------------------------------------------
+    def _fit(self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None) -> None:
+        cfg, device = self.config, self.device_
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(cfg.seed)
+            self.transformer_ = TableTransformer(
+                max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
+            ).fit(data, schema)
+            self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+            numeric, codes, target = self.layout_.split(self.transformer_.transform(data).numpy())
+            if target is not None:
+                counts = np.bincount(target, minlength=self.layout_.n_classes)
+                self.class_shares_ = (counts / counts.sum()).tolist()
+            self._build()
+            self._train(
+                torch.from_numpy(numeric).to(device),
+                torch.from_numpy(codes).to(device),
+                None if target is None else torch.from_numpy(target).to(device),
+                progress,
+            )
+
+    def _train(self, numeric: torch.Tensor, codes: torch.Tensor, target: torch.Tensor | None, progress: Progress | None) -> None:
+        cfg, device = self.config, self.device_
+        net, gaussian, masked = self.denoiser_, self.gaussian_, self.masked_
+        ema = copy.deepcopy(net).requires_grad_(False)
+        fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+        budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
+        rows, batch = numeric.shape[0], min(cfg.batch_size, numeric.shape[0])
+        log_every = max(1, min(100, cfg.steps // 20))
+        running = torch.zeros((), device=device)
+        net.train()
+        start = time.perf_counter()
+        step = 0
+        for step in range(cfg.steps):
+            done = step / cfg.steps
+            if budget_s is not None:
+                done = max(done, (time.perf_counter() - start) / budget_s)
+                if done >= 1.0:
+                    break
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * (1.0 - done)
+            loss = self._loss(net, gaussian, masked, numeric, codes, target, rows, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - decay)
+            running += loss.detach()
+            if (step + 1) % log_every == 0:
+                entry = {"step": step + 1, "loss": float(running) / log_every, "seconds": time.perf_counter() - start}
+                self.history_.append(entry)
+                running.zero_()
+                if progress is not None:  # with a time budget, progress is the share of it spent
+                    progress(max(step + 1, int(done * cfg.steps)), cfg.steps, {"loss": entry["loss"]})
+        else:
+            step = cfg.steps
+        if progress is not None and self.history_:
+            progress(cfg.steps, cfg.steps, {"loss": self.history_[-1]["loss"]})
+        self.steps_done_ = step
+        self.train_seconds_ = time.perf_counter() - start
+        ema.eval()
+        self.denoiser_ = ema
+
+    def _loss(self, net, gaussian, masked, numeric, codes, target, rows: int, batch: int) -> torch.Tensor:
+        device = numeric.device
+        idx = torch.randint(rows, (batch,), device=device)
+        t = torch.randint(self.config.timesteps, (batch,), device=device)
+        x0_num, x0_cat = numeric[idx], codes[idx]
+        noise = torch.randn_like(x0_num)
+        x_num = gaussian.q_sample(x0_num, t, noise)
+        x_cat, mask = masked.q_sample(x0_cat, t)
+        with autocast(device, self.config.mixed_precision):
+            eps, logits = net(x_num, x_cat, t, None if target is None else target[idx])
+        loss = torch.zeros(batch, device=device)
+        if x0_num.shape[1]:
+            loss = loss + gaussian.loss(eps, noise)
+        if masked.n_columns:
+            loss = loss + masked.loss(logits, x0_cat, mask, t)
+        return loss.mean()
+
+    # -- sampling ----------------------------------------------------------------------------------
+    def sample(
+        self,
+        rows: int,
+        seed: int | None = None,
+        *,
+        target: Mapping[Any, float] | Any | None = None,
+        sampling_steps: int | None = None,
+    ) -> pd.DataFrame:
+        """``rows`` synthetic rows; the same seed gives the same rows.
+
+        ``target``: a class of the schema's target, or a mapping class -> share, to choose the
+        target's balance (needs a discrete target and ``condition_on_target``); default: the
+        training shares. ``sampling_steps`` overrides the config's number of respaced steps.
+        """
+        if target is None and sampling_steps is None:
+            return super().sample(rows, seed)
+        schema = self._require_fitted()
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise InputError(f"rows must be a positive integer, got {rows!r}")
+        if sampling_steps is not None and (not isinstance(sampling_steps, int) or sampling_steps < 1):
+            raise InputError(f"sampling_steps must be a positive integer, got {sampling_steps!r}")
+        seed = self.config.seed if seed is None else int(seed)
+        sampled = self._generate(rows, seed, self._shares_for(target), sampling_steps).reset_index(drop=True)
+        return fill_unmodelled(sampled, schema, self.unmodelled_, seed=seed)
+
+    def _shares_for(self, target: Mapping[Any, float] | Any | None) -> list[float] | None:
+        if target is None:
+            return self.class_shares_
+        if self.class_shares_ is None:
+            raise InputError("this model is not conditioned on a discrete target; train with a target and condition_on_target")
+        encoder = next(e for e in self.transformer_.encoders_ if isinstance(e, OneHotEncoder) and e.column.name == self.schema_.target)
+        wanted = dict(target) if isinstance(target, Mapping) else {target: 1.0}
+        index = {str(c): i for i, c in enumerate(encoder.categories_)}
+        shares = [0.0] * len(encoder.categories_)
+        for value, share in wanted.items():
+            key = str(to_json_value(value))
+            if key not in index or share < 0:
+                raise InputError(f"target {self.schema_.target!r}: unknown class {value!r} or negative share; classes: {list(index)}")
+            shares[index[key]] = float(share)
+        if sum(shares) <= 0:
+            raise InputError("target shares must add up to more than 0")
+        return [s / sum(shares) for s in shares]
+
+    def _sample(self, rows: int, seed: int) -> pd.DataFrame:
+        return self._generate(rows, seed, self.class_shares_, None)
+
+    @torch.no_grad()
+    def _generate(self, rows: int, seed: int, shares: list[float] | None, steps: int | None) -> pd.DataFrame:
+        cfg, device, layout = self.config, self.device_, self.layout_
+        rng = torch_generator(seed, device)
+        timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
+        weights = None if shares is None else torch.tensor(shares, dtype=torch.float32, device=device)
+        blocks = []
+        for begin in range(0, rows, cfg.sample_batch):
+            n = min(cfg.sample_batch, rows - begin)
+            y = None if weights is None else torch.multinomial(weights, n, replacement=True, generator=rng)
+            x_num = torch.randn(n, layout.n_numeric, device=device, generator=rng)
+            x_cat = self.masked_.all_masked(n, device)
+            for i in reversed(range(len(timesteps))):
+                t = timesteps[i].expand(n)
+                t_prev = (timesteps[i - 1] if i else torch.tensor(-1, device=device)).expand(n)
+                with autocast(device, cfg.mixed_precision):
+                    eps, logits = self.denoiser_(x_num, x_cat, t, y)
+                x_num = self.gaussian_.p_sample(x_num, eps.float(), t, t_prev, cfg.eta, rng)
+                x_cat = self.masked_.p_sample(x_cat, logits, t, t_prev, rng)
+            blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
+        return self.transformer_.inverse_transform(np.concatenate(blocks))
+
+    # -- persistence -------------------------------------------------------------------------------
+    def _transforms_state(self) -> dict[str, Any]:
+        return self.transformer_.get_state()
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "class_shares": self.class_shares_,
+            "history": self.history_,
+            "train_seconds": self.train_seconds_,
+            "steps_done": self.steps_done_,
+        }
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        return {f"denoiser.{k}": v for k, v in self.denoiser_.state_dict().items()}
+
+    def _restore(self, transforms: dict[str, Any], state: dict[str, Any], weights: dict[str, torch.Tensor]) -> None:
+        self.transformer_ = TableTransformer.from_state(transforms)
+        self.class_shares_ = state["class_shares"]
+        self.history_ = list(state.get("history", []))
+        self.train_seconds_ = float(state.get("train_seconds", 0.0))
+        self.steps_done_ = int(state.get("steps_done", 0))
+        self.layout_ = Layout.of(self.transformer_, self._target_for(self.schema_) if self.class_shares_ else None)
+        self._build()
+        prefix = "denoiser."
+        self.denoiser_.load_state_dict({k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
+        self.denoiser_.eval()

@@ -1,0 +1,64 @@
+"""The denoiser: an MLP that sees noisy numerics, partly masked categories, the time and the class.
+
+Inputs are summed into one hidden vector: a linear map of the numeric scores, one embedding per
+categorical token (mask tokens included; an embedding sum equals a linear map of the one-hots), the
+sinusoidal time embedding through Linear-SiLU-Linear, and an embedding of the target class when the
+model is conditioned. Outputs: the predicted Gaussian noise, then the category logits of every column.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = t.float().unsqueeze(-1) * freqs
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+
+
+class Denoiser(nn.Module):
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: list[int],
+        n_classes: int = 0,
+        width: int = 256,
+        depth: int = 4,
+        time_dim: int = 128,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.n_numeric = n_numeric
+        self.time_dim = time_dim
+        tokens = [k + 1 for k in cardinalities]  # every column has its mask token
+        offsets = torch.tensor([0] + tokens[:-1], dtype=torch.long).cumsum(0) if tokens else torch.zeros(0, dtype=torch.long)
+        self.register_buffer("offsets", offsets, persistent=False)
+        self.numeric_in = nn.Linear(n_numeric, width) if n_numeric else None
+        self.tokens_in = nn.Embedding(sum(tokens), width) if tokens else None
+        self.label_in = nn.Embedding(n_classes, width) if n_classes else None
+        self.time_in = nn.Sequential(nn.Linear(time_dim, width), nn.SiLU(), nn.Linear(width, width))
+        layers: list[nn.Module] = []
+        for _ in range(depth):
+            layers += [nn.Linear(width, width), nn.SiLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        self.blocks = nn.Sequential(*layers)
+        self.out = nn.Linear(width, n_numeric + sum(cardinalities))
+
+    def forward(
+        self, x_num: torch.Tensor, x_cat: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.time_in(sinusoidal_embedding(t, self.time_dim))
+        if self.numeric_in is not None:
+            h = h + self.numeric_in(x_num)
+        if self.tokens_in is not None:
+            h = h + self.tokens_in(x_cat + self.offsets).sum(dim=1)
+        if self.label_in is not None and y is not None:
+            h = h + self.label_in(y)
+        out = self.out(self.blocks(torch.nn.functional.silu(h)))
+        return out[:, : self.n_numeric], out[:, self.n_numeric :]

@@ -1,0 +1,183 @@
+"""The diffusion generator: its noise processes, schedule, encoder, and short seeded fits."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.errors import InputError
+from synthgen.models import DDPM, DDPMConfig, load_model
+from synthgen.models.diffusion import GaussianDiffusion, MaskedDiffusion, cosine_alpha_bar, respaced_timesteps
+from synthgen.recipe import parse_recipe
+from synthgen.schema import Column, ColumnKind, infer_schema
+from synthgen.transforms import QuantileNormalizer, TableTransformer
+
+SMALL = {"width": 64, "depth": 2, "batch_size": 256, "sampling_steps": 20, "device": "cpu", "lr": 3e-3}
+
+
+# -- noise processes -------------------------------------------------------------------------------
+def test_cosine_schedule_decreases_from_one_to_zero():
+    ab = cosine_alpha_bar(1000)
+    assert ab.shape == (1000,)
+    assert torch.all(ab[1:] < ab[:-1])
+    assert ab[0] > 0.999 and ab[-1] < 1e-4
+
+
+def test_gaussian_forward_process_has_the_scheduled_mean_and_variance():
+    process = GaussianDiffusion(1000)
+    torch.manual_seed(0)
+    for step in (0, 300, 700, 999):
+        x0 = torch.full((200_000, 1), 2.0)
+        t = torch.full((200_000,), step)
+        xt = process.q_sample(x0, t, torch.randn_like(x0))
+        ab = float(process.alpha_bar[step])
+        assert float(xt.mean()) == pytest.approx(2.0 * ab**0.5, abs=0.01)
+        assert float(xt.var()) == pytest.approx(1.0 - ab, abs=0.01)
+
+
+def test_gaussian_final_reverse_step_returns_the_clean_estimate():
+    process = GaussianDiffusion(1000)
+    x0, noise = torch.randn(100, 3).clamp(-3, 3), torch.randn(100, 3)
+    t = torch.full((100,), 400)
+    xt = process.q_sample(x0, t, noise)
+    out = process.p_sample(xt, noise, t, torch.full((100,), -1))
+    torch.testing.assert_close(out, x0, atol=1e-4, rtol=1e-4)
+
+
+def test_masked_forward_process_masks_with_the_scheduled_probability():
+    process = MaskedDiffusion([3, 5], timesteps=1000)
+    x0 = torch.stack([torch.randint(3, (100_000,)), torch.randint(5, (100_000,))], dim=1)
+    for step in (0, 249, 749, 999):
+        xt, mask = process.q_sample(x0, torch.full((100_000,), step))
+        assert float(mask.float().mean()) == pytest.approx((step + 1) / 1000, abs=0.005)
+        assert torch.equal(xt[mask[:, 0], 0].unique(), torch.tensor([3])) or not mask[:, 0].any()
+        assert torch.equal(xt[~mask], x0[~mask])
+
+
+def test_masked_reverse_steps_unmask_gradually_and_completely():
+    process = MaskedDiffusion([3, 5], timesteps=1000)
+    xt = process.all_masked(20_000, torch.device("cpu"))
+    logits = torch.zeros(20_000, 8)
+    half = process.p_sample(xt, logits, torch.full((20_000,), 999), torch.full((20_000,), 499))
+    assert float((half == process.mask_token).float().mean()) == pytest.approx(0.5, abs=0.02)
+    final = process.p_sample(half, logits, torch.full((20_000,), 499), torch.full((20_000,), -1))
+    assert not (final == process.mask_token).any()
+    kept = half != process.mask_token
+    assert torch.equal(final[kept], half[kept])
+    assert final[:, 0].max() < 3 and final[:, 1].max() < 5
+
+
+def test_respaced_schedule():
+    steps = respaced_timesteps(1000, 50)
+    assert len(steps) == 50 and steps[0] == 0 and steps[-1] == 999
+    assert torch.all(steps[1:] > steps[:-1])
+    assert len(respaced_timesteps(10, 50)) == 10
+
+
+# -- encoding --------------------------------------------------------------------------------------
+def test_quantile_normalizer_round_trips_ties_and_nulls():
+    rng = np.random.default_rng(0)
+    values = pd.Series(np.where(rng.random(5000) < 0.1, np.nan, rng.integers(0, 30, 5000).astype(float)))
+    encoder = QuantileNormalizer(Column(name="x", kind=ColumnKind.INTEGER, nullable=True)).fit(values, rng)
+    block = encoder.transform(values, rng)
+    assert block.shape == (5000, 3) and abs(block[:, 0].mean()) < 0.1 and 0.8 < block[:, 0].std() < 1.2
+    back = encoder.inverse(block)
+    pd.testing.assert_series_equal(back.astype(float), values.rename("x"), check_dtype=False)
+    restored = QuantileNormalizer.from_state(encoder.column, encoder.get_state())
+    np.testing.assert_array_equal(restored.transform(values, np.random.default_rng(0)), encoder.transform(values, np.random.default_rng(0)))
+
+
+def test_table_transformer_keeps_mode_specific_by_default(mixed_frame):
+    schema = infer_schema(mixed_frame)
+    assert {s.activation for s in TableTransformer().fit(mixed_frame, schema).spans} == {"tanh", "softmax"}
+    quantile = TableTransformer(continuous="quantile").fit(mixed_frame, schema)
+    assert TableTransformer.from_state(quantile.get_state()).continuous == "quantile"
+
+
+# -- configuration ---------------------------------------------------------------------------------
+def test_gpu_profile_fills_unset_fields_only():
+    assert DDPMConfig().width == 256
+    gpu = DDPMConfig(profile="gpu", width=384)
+    assert gpu.width == 384 and gpu.batch_size == 4096 and gpu.steps == 5000
+    assert DDPMConfig(**gpu.model_dump()) == gpu
+
+
+def test_recipe_accepts_a_ddpm_model():
+    recipe = parse_recipe("name: x\nsource: data.csv\nmodel: {type: ddpm, steps: 10, max_minutes: 1.5}\n")
+    assert recipe.model.type == "ddpm" and recipe.model.max_minutes == 1.5
+
+
+# -- short fits ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_modes():
+    rng = np.random.default_rng(3)
+    n = 3000
+    grade = rng.choice(["A", "B", "C"], n, p=[0.6, 0.3, 0.1])
+    amount = np.where(rng.random(n) < 0.5, rng.normal(-5, 1, n), rng.normal(10, 2, n)).round(2)
+    default = (rng.random(n) < np.where(amount > 2.5, 0.6, 0.1)).astype(int)
+    return pd.DataFrame({"amount": amount, "grade": grade, "default": default})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small networks run fastest on one thread, and a shared CI machine stays responsive."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def fitted(two_modes):
+    schema = infer_schema(two_modes, target="default")
+    return DDPM(steps=1000, seed=0, **SMALL).fit(two_modes, schema)
+
+
+def test_fit_reproduces_two_modes_and_category_shares(fitted, two_modes):
+    rows = fitted.sample(4000, seed=1)
+    high = (rows["amount"] > 2.5).mean()
+    assert high == pytest.approx((two_modes["amount"] > 2.5).mean(), abs=0.05)
+    assert rows["amount"].between(-1.0, 4.0).mean() < 0.06, "the gap between the modes stays empty"
+    assert rows.loc[rows["amount"] > 2.5, "amount"].mean() == pytest.approx(10, abs=0.6)
+    assert rows.loc[rows["amount"] < 2.5, "amount"].mean() == pytest.approx(-5, abs=0.4)
+    shares = rows["grade"].value_counts(normalize=True)
+    for grade, share in {"A": 0.6, "B": 0.3, "C": 0.1}.items():
+        assert shares[grade] == pytest.approx(share, abs=0.05)
+    assert rows["default"].mean() == pytest.approx(two_modes["default"].mean(), abs=0.03)
+
+
+def test_target_conditioning_shifts_the_class_balance(fitted):
+    rows = fitted.sample(3000, seed=2, target={0: 0.2, 1: 0.8})
+    assert rows["default"].mean() == pytest.approx(0.8, abs=0.03)
+    only = fitted.sample(2000, seed=2, target=1)
+    assert (only["default"] == 1).all()
+    # the condition carries its relation to the features: defaulters mostly sit in the high mode
+    assert (only["amount"] > 2.5).mean() > 0.7
+    with pytest.raises(InputError):
+        fitted.sample(10, target={"nope": 1.0})
+
+
+def test_fewer_sampling_steps_still_sample(fitted):
+    rows = fitted.sample(500, seed=3, sampling_steps=5)
+    assert len(rows) == 500 and rows["amount"].notna().all()
+
+
+def test_save_load_round_trip_keeps_samples_and_conditions(fitted, tmp_path):
+    reloaded = load_model(fitted.save(tmp_path / "ddpm"), device="cpu")
+    pd.testing.assert_frame_equal(reloaded.sample(300, seed=5), fitted.sample(300, seed=5))
+    pd.testing.assert_frame_equal(reloaded.sample(300, seed=5, target=1), fitted.sample(300, seed=5, target=1))
+    assert reloaded.steps_done_ == fitted.steps_done_ == 1000
+
+
+def test_max_minutes_stops_training(two_modes):
+    model = DDPM(steps=10**7, max_minutes=0.02, **SMALL)
+    model.fit(two_modes)
+    assert 0 < model.steps_done_ < 10**7
+    assert model.train_seconds_ < 1.2 + 2.0
+
+
+def test_unconditioned_model_treats_the_target_as_a_column(two_modes):
+    model = DDPM(steps=30, condition_on_target=False, **SMALL).fit(two_modes, infer_schema(two_modes, target="default"))
+    assert model.class_shares_ is None and set(model.sample(50)["default"]) <= {0, 1}
+    with pytest.raises(InputError):
+        model.sample(10, target=1)
