@@ -174,7 +174,7 @@ def _explain(exc: ValidationError, root: yaml.Node | None, source: Path | str) -
         keys = [part for part in loc if part not in _UNION_TAGS]
         dotted = ".".join(keys) or "(top level)"
         if error["type"] == "extra_forbidden":
-            hint = _did_you_mean(keys)
+            hint = _did_you_mean(loc)
             lines.append(f"{where}: {dotted}: unknown key{hint}")
         elif error["type"] == "missing":
             lines.append(f"{where}: {dotted}: required key is missing")
@@ -209,8 +209,10 @@ def _line_of(root: yaml.Node | None, loc: list[str]) -> int | None:
     return line
 
 
-def _did_you_mean(keys: list[str]) -> str:
-    allowed = _fields_at(Recipe, keys[:-1])
+def _did_you_mean(loc: list[str]) -> str:
+    """``loc`` is pydantic's location, union tags included: they pick the config's fields."""
+    keys = loc
+    allowed = _fields_at(Recipe, loc[:-1])
     if not allowed:
         return ""
     close = difflib.get_close_matches(keys[-1], allowed, n=1, cutoff=0.6)
@@ -223,6 +225,10 @@ def _fields_at(model: Any, keys: list[str]) -> list[str]:
     """Allowed keys of the mapping at ``keys`` below ``model`` (follows dicts and the model union)."""
     current: Any = model
     for key in keys:
+        member = _union_member(current, key)
+        if member is not None:  # the key is the union tag pydantic put in the location
+            current = member
+            continue
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             fields = {(f.alias or name): f for name, f in current.model_fields.items()}
@@ -237,6 +243,17 @@ def _fields_at(model: Any, keys: list[str]) -> list[str]:
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [(f.alias or name) for name, f in current.model_fields.items()]
     return []
+
+
+def _union_member(annotation: Any, tag: str) -> Any:
+    """The member of a discriminated union of configs whose ``type`` is ``tag``, if any."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    for member in typing.get_args(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel) and "type" in member.model_fields:
+            if member.model_fields["type"].default == tag:
+                return member
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -79,3 +79,8 @@ def test_fingerprint_tracks_model_not_output():
     b = parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 5}\ngenerate: {rows: 99}\n")
     c = parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 6}\n")
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_suggestions_follow_the_model_type():
+    assert "model.stepz: unknown key (did you mean 'steps'?)" in _error("name: x\nsource: a.csv\nmodel: {type: ddpm, stepz: 5}\n")
+    assert "model.epochz: unknown key (did you mean 'epochs'?)" in _error("name: x\nsource: a.csv\nmodel: {type: ctgan, epochz: 5}\n")

@@ -103,7 +103,9 @@ class GateSettings(BaseModel):
         ge=0.5,
         le=1.0,
         description="Upper bound of the 95% interval of ROC AUC, strongest attack. Independent real data: 0.52-0.53 with "
-        "3,258 non-members (credit_risk), 0.56-0.62 with 200 (german_credit; 1 split in 20 above 0.60). Copies: 0.89-1.0.",
+        "3,258 non-members (credit_risk), 0.56-0.62 with 200 (german_credit; 1 split in 20 above 0.60). Copies: 0.89-1.0. "
+        "Where the holdout is too small to tell this threshold from chance, the gate raises it to the bound a "
+        "chance-level attack reaches (0.64 with 200 non-members; see gate.chance_auc_bound).",
     )
     max_mia_tpr_at_1pct_fpr: float | None = Field(
         default=0.03,

@@ -62,11 +62,15 @@ def test_tpr_checks_not_estimable_on_200_non_members(german_independent):
 
 def test_gate_reads_thresholds_from_settings(credit_independent):
     r = credit_independent.report
-    strict = run_gate(GateSettings(min_shape=0.999, max_mia_auc=0.51), r.fidelity, r.utility, r.privacy)
+    strict = run_gate(GateSettings(min_shape=0.999, min_trend=0.99, max_mia_auc=0.58), r.fidelity, r.utility, r.privacy)
     c = {x.name: x for x in strict.checks}
     assert c["shape"].threshold == 0.999 and c["shape"].status == "failed"
-    assert c["mia_auc"].threshold == 0.51 and c["mia_auc"].status == "failed"
-    assert not strict.passed and set(strict.failing) == {"shape", "mia_auc"}
+    assert c["trend"].threshold == 0.99 and c["trend"].status == "failed"
+    assert c["mia_auc"].threshold == 0.58 and c["mia_auc"].status == "passed"
+    assert not strict.passed and set(strict.failing) == {"shape", "trend"}
+    # a threshold below what 1,500 non-members can distinguish from chance is raised to that bound
+    below = {x.name: x for x in run_gate(GateSettings(max_mia_auc=0.51), r.fidelity, r.utility, r.privacy).checks}
+    assert 0.54 < below["mia_auc"].threshold < 0.56 and "raised from 0.51" in below["mia_auc"].detail
 
     off = run_gate(GateSettings(min_shape=None, max_mia_auc=None, max_detection_auc=0.99), r.fidelity, r.utility, r.privacy)
     c = {x.name: x for x in off.checks}
@@ -85,3 +89,16 @@ def test_exact_copy_threshold_is_baseline_plus_margin(credit_independent):
     c = checks(r)["exact_copies"]
     p = r.privacy
     assert c.threshold == pytest.approx(p.holdout_copy_rate + max(0.002, 3 * p.copy_rate_standard_error))
+
+
+def test_mia_threshold_never_demands_more_than_the_holdout_can_show(german_independent, credit_independent):
+    from synthgen.evaluate.gate import chance_auc_bound
+
+    # 200 non-members: a chance-level attack's upper bound reaches about 0.64, so 0.60 is raised to it
+    assert 0.63 < chance_auc_bound(200, 200) < 0.65
+    assert chance_auc_bound(5000, 5000) < chance_auc_bound(1000, 1000) < chance_auc_bound(200, 200)
+    small = next(c for c in german_independent.report.gate.checks if c.name == "mia_auc")
+    assert small.threshold == pytest.approx(chance_auc_bound(200, 200)) and "raised" in small.detail
+    # thousands of non-members: the recipe's threshold stands
+    large = next(c for c in credit_independent.report.gate.checks if c.name == "mia_auc")
+    assert large.threshold == 0.60 and "raised" not in large.detail

@@ -98,7 +98,7 @@ def test_table_transformer_keeps_mode_specific_by_default(mixed_frame):
 def test_gpu_profile_fills_unset_fields_only():
     assert DDPMConfig().width == 256
     gpu = DDPMConfig(profile="gpu", width=384)
-    assert gpu.width == 384 and gpu.batch_size == 4096 and gpu.steps == 5000
+    assert gpu.width == 384 and gpu.batch_size == 4096 and gpu.steps == 1600
     assert DDPMConfig(**gpu.model_dump()) == gpu
 
 
@@ -170,10 +170,18 @@ def test_save_load_round_trip_keeps_samples_and_conditions(fitted, tmp_path):
 
 
 def test_max_minutes_stops_training(two_modes):
-    model = DDPM(steps=10**7, max_minutes=0.02, **SMALL)
+    model = DDPM(steps=10**7, max_minutes=0.02, max_epochs=None, **SMALL)
     model.fit(two_modes)
     assert 0 < model.steps_done_ < 10**7
     assert model.train_seconds_ < 1.2 + 2.0
+
+
+def test_max_epochs_caps_the_steps_and_progress_reaches_the_end(two_modes):
+    calls = []
+    model = DDPM(steps=10**7, max_epochs=10, **SMALL).fit(two_modes, progress=lambda *a: calls.append(a))
+    total = int(np.ceil(10 * len(two_modes) / SMALL["batch_size"]))
+    assert model.steps_done_ == total
+    assert calls[-1][:2] == (total, total) and "loss" in calls[-1][2]
 
 
 def test_unconditioned_model_treats_the_target_as_a_column(two_modes):
