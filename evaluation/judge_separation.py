@@ -62,8 +62,10 @@ def main() -> None:
         {"tables": {"t": {"columns": {c.name: {"sdtype": "categorical" if c.kind.is_discrete else "numerical"} for c in schema.columns}}}}
     )
     copula = GaussianCopulaSynthesizer(metadata)
-    copula.fit(train)
+    copula.fit({"t": train})  # SDV 2.0 takes {table_name: frame}
     copula_rows = copula.sample(len(train))
+    if isinstance(copula_rows, dict):
+        copula_rows = copula_rows["t"]
     rows.append(score("sdv.gaussian_copula", train, holdout, copula_rows, schema, recipe, time.perf_counter() - start))
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
