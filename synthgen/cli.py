@@ -114,7 +114,9 @@ def generate(
     out: Optional[Path] = typer.Option(None, "--out", help="Output .csv or .parquet (default: the recipe's)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (overrides the recipe)."),
+    epochs: Optional[int] = typer.Option(
+        None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm)."
+    ),
     retrain: bool = typer.Option(False, "--retrain", help="Train even if an up-to-date model exists."),
     force_release: bool = typer.Option(
         False, "--force-release", help="Write the data even if the gate fails (marked NOT RELEASED)."
@@ -150,7 +152,9 @@ def generate(
 def train(
     recipe: Path = typer.Argument(..., help="Recipe YAML file."),
     out: Optional[Path] = typer.Option(None, "--out", help="Model directory (default: the recipe's model_dir)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (overrides the recipe)."),
+    epochs: Optional[int] = typer.Option(
+        None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm)."
+    ),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
 ) -> None:
     """Train the recipe's model on its training split and save it as a model directory."""
@@ -248,7 +252,7 @@ def inspect(
         "name": data.stem,
         "source": str(data),
         "schema": {"target": schema.target, "columns": columns},
-        "model": {"type": "ctgan", "epochs": 300, "device": "auto", "seed": 0},
+        "model": {"type": "ddpm", "steps": 6000, "device": "auto", "seed": 0},
         "generate": {"rows": len(frame), "output": f"out/{data.stem}_synthetic.csv"},
         "evaluate": {"holdout": 0.2},
     }

@@ -83,9 +83,12 @@ def apply_overrides(recipe: Recipe, epochs: int | None = None, device: str | Non
     """The recipe with command-line overrides of its model block."""
     update: dict[str, Any] = {}
     if epochs is not None:
-        if "epochs" not in type(recipe.model).model_fields:
+        fields = type(recipe.model).model_fields
+        # CTGAN counts epochs; the diffusion model counts steps, capped at max_epochs passes.
+        key = "epochs" if "epochs" in fields else "max_epochs" if "max_epochs" in fields else None
+        if key is None:
             raise InputError(f"--epochs does not apply to model type {recipe.model.type!r}")
-        update["epochs"] = epochs
+        update[key] = epochs
     if device is not None:
         update["device"] = device
     if not update:

@@ -35,7 +35,7 @@ from synthgen.models import CTGANConfig, DDPMConfig
 from synthgen.schema import ColumnSpec
 
 ModelConfig = Annotated[Union[CTGANConfig, DDPMConfig], Field(discriminator="type")]
-DEFAULT_MODEL_TYPE = "ctgan"
+DEFAULT_MODEL_TYPE = "ddpm"
 
 
 class SourceSpec(BaseModel):
@@ -74,7 +74,7 @@ class Recipe(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     source: SourceSpec
     schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
-    model: ModelConfig = Field(default_factory=lambda: CTGANConfig())
+    model: ModelConfig = Field(default_factory=lambda: DDPMConfig())
     generate: GenerateSpec = Field(default_factory=GenerateSpec)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
     gates: GateSettings = Field(default_factory=GateSettings)

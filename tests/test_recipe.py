@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from synthgen.errors import RecipeError
-from synthgen.models import CTGANConfig
+from synthgen.models import DDPMConfig
 from synthgen.recipe import load_recipe, parse_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +25,9 @@ def test_demo_recipe_paths(tmp_path):
 def test_source_shorthand_and_default_model():
     recipe = parse_recipe("name: x\nsource: data/x.csv\n")
     assert recipe.source.path == "data/x.csv"
-    assert isinstance(recipe.model, CTGANConfig) and recipe.model.epochs == 300
-    assert parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 5}\n").model.epochs == 5
+    assert isinstance(recipe.model, DDPMConfig), "recipes that name no model type get the diffusion model"
+    assert parse_recipe("name: x\nsource: a.csv\nmodel: {steps: 5}\n").model.steps == 5
+    assert parse_recipe("name: x\nsource: a.csv\nmodel: {type: ctgan, epochs: 5}\n").model.epochs == 5
 
 
 def _error(text):
@@ -53,8 +54,8 @@ def test_unknown_column_field_and_wrong_kind():
 
 
 def test_wrong_type_names_key_and_line():
-    message = _error("name: x\nsource: a.csv\nmodel:\n  epochs: many\n")
-    assert message.startswith("r.yaml:4: model.epochs:") and "integer" in message
+    message = _error("name: x\nsource: a.csv\nmodel:\n  steps: many\n")
+    assert message.startswith("r.yaml:4: model.steps:") and "integer" in message
 
 
 def test_unknown_model_type_and_bad_yaml():
@@ -75,12 +76,19 @@ def test_missing_recipe_file(tmp_path):
 
 
 def test_fingerprint_tracks_model_not_output():
-    a = parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 5}\ngenerate: {rows: 10}\n")
-    b = parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 5}\ngenerate: {rows: 99}\n")
-    c = parse_recipe("name: x\nsource: a.csv\nmodel: {epochs: 6}\n")
+    a = parse_recipe("name: x\nsource: a.csv\nmodel: {steps: 5}\ngenerate: {rows: 10}\n")
+    b = parse_recipe("name: x\nsource: a.csv\nmodel: {steps: 5}\ngenerate: {rows: 99}\n")
+    c = parse_recipe("name: x\nsource: a.csv\nmodel: {steps: 6}\n")
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
 def test_suggestions_follow_the_model_type():
     assert "model.stepz: unknown key (did you mean 'steps'?)" in _error("name: x\nsource: a.csv\nmodel: {type: ddpm, stepz: 5}\n")
     assert "model.epochz: unknown key (did you mean 'epochs'?)" in _error("name: x\nsource: a.csv\nmodel: {type: ctgan, epochz: 5}\n")
+
+
+def test_epochs_override_follows_the_model_type():
+    from synthgen.pipeline import apply_overrides
+
+    assert apply_overrides(parse_recipe("name: x\nsource: a.csv\nmodel: {type: ctgan}\n"), epochs=7).model.epochs == 7
+    assert apply_overrides(parse_recipe("name: x\nsource: a.csv\n"), epochs=3).model.max_epochs == 3

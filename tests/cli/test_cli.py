@@ -120,8 +120,8 @@ def test_unknown_recipe_key(tmp_path):
 
 def test_wrong_type_in_recipe(tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: {builtin: german_credit}\nmodel: {epochs: lots}\n")
-    _assert_refused(_invoke("generate", recipe), "r.yaml:3", "model.epochs")
+    recipe.write_text("name: x\nsource: {builtin: german_credit}\nmodel: {steps: lots}\n")
+    _assert_refused(_invoke("generate", recipe), "r.yaml:3", "model.steps")
 
 
 def test_missing_source_file(tmp_path):
@@ -133,7 +133,7 @@ def test_missing_source_file(tmp_path):
 def _data_recipe(tmp_path: Path, csv_text: str, extra: str = "") -> Path:
     (tmp_path / "data.csv").write_text(csv_text)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: data.csv\nmodel: {epochs: 1, batch_size: 10}\n" + extra)
+    recipe.write_text("name: x\nsource: data.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 10}\n" + extra)
     return recipe
 
 
