@@ -2,7 +2,7 @@
 
     python -m evaluation.bench_ctgan [--epochs 30] [--device cpu|cuda] [--out evaluation/results/ctgan_vs_sdv_cpu.json]
 
-Both see the same 80/20 split (seed 0), batch 500, pac 10 and epochs. Reported per implementation:
+Both see the same 80/20 split (seed 0), batch (500 unless --batch-size), pac 10 and epochs. Reported per implementation:
 transformer fit and transform seconds, seconds per epoch (fit time minus the transformer, over
 epochs), sampling rows/s for as many rows as the training split, and sdmetrics' QualityReport
 column-shape and pair-trend scores on real train vs synthetic. Speed is quoted as SDV / synthgen
@@ -43,7 +43,7 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> dict[str, fl
     return {"shape": float(scores["Column Shapes"]), "trend": float(scores["Column Pair Trends"]), "quality": float(report.get_score())}
 
 
-def bench_synthgen(train, schema, epochs: int, device: str) -> tuple[dict, pd.DataFrame]:
+def bench_synthgen(train, schema, epochs: int, device: str, batch_size: int) -> tuple[dict, pd.DataFrame]:
     start = time.perf_counter()
     transformer = TableTransformer().fit(train, schema)
     fit_s = time.perf_counter() - start
@@ -51,7 +51,7 @@ def bench_synthgen(train, schema, epochs: int, device: str) -> tuple[dict, pd.Da
     transformer.transform(train)
     transform_s = time.perf_counter() - start
     stamps: list[float] = []
-    model = CTGAN(epochs=epochs, batch_size=500, pac=10, device=device, seed=0)
+    model = CTGAN(epochs=epochs, batch_size=batch_size, pac=10, device=device, seed=0)
     start = time.perf_counter()
     model.fit(train, schema, progress=lambda *_: stamps.append(time.perf_counter()))
     total = time.perf_counter() - start
@@ -69,7 +69,7 @@ def bench_synthgen(train, schema, epochs: int, device: str) -> tuple[dict, pd.Da
     }, synthetic
 
 
-def bench_sdv(train, schema, epochs: int, device: str) -> tuple[dict, pd.DataFrame]:
+def bench_sdv(train, schema, epochs: int, device: str, batch_size: int) -> tuple[dict, pd.DataFrame]:
     from ctgan import CTGAN as SDVCTGAN
     from ctgan.data_transformer import DataTransformer
 
@@ -83,7 +83,7 @@ def bench_sdv(train, schema, epochs: int, device: str) -> tuple[dict, pd.DataFra
     transform_s = time.perf_counter() - start
     torch.manual_seed(0)
     np.random.seed(0)
-    model = SDVCTGAN(epochs=epochs, batch_size=500, pac=10, cuda=device == "cuda", verbose=False)
+    model = SDVCTGAN(epochs=epochs, batch_size=batch_size, pac=10, cuda=device == "cuda", verbose=False)
     start = time.perf_counter()
     model.fit(train, discrete_columns=discrete)
     total = time.perf_counter() - start
@@ -104,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int, default=500, help="rows per step, a multiple of pac (10)")
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "ctgan_vs_sdv_cpu.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -113,7 +114,11 @@ def main() -> None:
     train, _ = split_holdout(data, 0.2, 0, schema)
     results = {}
     for name, bench in (("synthgen", bench_synthgen), ("sdv", bench_sdv)):
-        figures, synthetic = bench(train, schema, args.epochs, args.device)
+        if args.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        figures, synthetic = bench(train, schema, args.epochs, args.device, args.batch_size)
+        if args.device == "cuda":
+            figures["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
         figures.update(quality(train[synthetic.columns], synthetic, schema))
         results[name] = figures
         print(name, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
@@ -133,7 +138,7 @@ def main() -> None:
         "dataset": "credit_risk",
         "train_rows": len(train),
         "epochs": args.epochs,
-        "batch_size": 500,
+        "batch_size": args.batch_size,
         "pac": 10,
         "device": args.device,
         "machine": {

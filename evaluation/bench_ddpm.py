@@ -64,12 +64,14 @@ def score(train, holdout, synthetic, schema) -> dict:
     }
 
 
-def run_one(train, holdout, schema, device: str, budget_s: float | None, steps_list=(None,)) -> list[dict]:
-    params = {"device": device, "seed": 0}
+def run_one(train, holdout, schema, device: str, budget_s: float | None, steps_list=(None,), profile: str = "cpu") -> list[dict]:
+    params = {"device": device, "seed": 0, "profile": profile}
     if budget_s is not None:
         params.update(max_minutes=budget_s / 60.0, steps=10**9, max_epochs=None)
     model = synthgen.DDPM(**params)
     load_fit = load_avg()
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     model.fit(train, schema)
     fit_s = time.perf_counter() - start
@@ -92,6 +94,7 @@ def run_one(train, holdout, schema, device: str, budget_s: float | None, steps_l
             "sample_s": round(sample_s, 2),
             "sample_rows_per_s": round(len(train) / sample_s),
             "load_avg_sample": load_sample,
+            "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 2**20) if device == "cuda" else None,
         }
         row.update(score(train, holdout, synthetic, schema))
         rows.append(row)
@@ -117,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--profile", default="cpu", choices=["cpu", "gpu"], help="the model's preset (gpu: wider, larger batches)")
     parser.add_argument("--budgets", default="5,30,60,150,240", help="training budgets in seconds, comma-separated")
     parser.add_argument("--small-budgets", default="5,30", help="budgets for german_credit (800 rows: longer only memorises)")
     parser.add_argument("--sampling-steps", default="10,25,50,100", help="respaced steps for the trade-off")
@@ -136,15 +140,17 @@ def main() -> None:
         train, holdout = synthgen.split_holdout(data, 0.2, 0, schema)
         print(f"== {name}: {len(train)} train rows, {len(holdout)} holdout rows", flush=True)
         for budget in budgets if len(train) > 5000 else [float(b) for b in args.small_budgets.split(",") if b]:
-            results += [{"data": name, **row} for row in run_one(train, holdout, schema, args.device, budget)]
+            results += [{"data": name, **row} for row in run_one(train, holdout, schema, args.device, budget, profile=args.profile)]
         results += [{"data": name, "trade_off": True, **row}
-                    for row in run_one(train, holdout, schema, args.device, None, [None, *trade_off])]
+                    for row in run_one(train, holdout, schema, args.device, None, [None, *trade_off], profile=args.profile)]
 
     payload = {
         "benchmark": "bench_ddpm",
         "synthgen": synthgen.__version__,
         "torch": torch.__version__,
         "device": args.device,
+        "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
+        "profile": args.profile,
         "threads": args.threads,
         "machine": platform.platform(),
         "cpu_count": __import__("os").cpu_count(),

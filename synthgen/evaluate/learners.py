@@ -61,20 +61,28 @@ def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs:
     """Pick the learners once; a cuML request that cannot be honoured is an input error, not a fallback."""
     jobs = n_jobs or os.cpu_count() or 1
     on_gpu = device.type == "cuda" and torch.cuda.is_available()
+    xgb_device = "cuda" if on_gpu and _xgboost_has_cuda() else "cpu"
     if requested == "sklearn":
-        return Learners("sklearn", "cuda" if on_gpu else "cpu", jobs, seed)
+        return Learners("sklearn", xgb_device, jobs, seed)
     error = _cuml_import_error()
     if requested == "cuml":
         if error is not None:
             raise InputError(f"evaluate.backend 'cuml' requested but `import cuml` failed ({error}); use 'auto' or 'sklearn'")
         if not on_gpu:
             raise InputError("evaluate.backend 'cuml' requested but no CUDA device is in use; use 'auto' or 'sklearn'")
-        return Learners("cuml", "cuda", jobs, seed)
+        return Learners("cuml", xgb_device, jobs, seed)
     if requested != "auto":
         raise InputError(f"unknown evaluate.backend {requested!r}; use 'auto', 'cuml' or 'sklearn'")
     if error is None and on_gpu:
-        return Learners("cuml", "cuda", jobs, seed)
-    return Learners("sklearn", "cuda" if on_gpu else "cpu", jobs, seed)
+        return Learners("cuml", xgb_device, jobs, seed)
+    return Learners("sklearn", xgb_device, jobs, seed)
+
+
+def _xgboost_has_cuda() -> bool:
+    """CPU-only XGBoost builds (``xgboost-cpu``, macOS wheels) refuse ``device="cuda"``: train them on the CPU."""
+    import xgboost as xgb
+
+    return bool(xgb.build_info().get("USE_CUDA", False))
 
 
 def single_threaded_blas():

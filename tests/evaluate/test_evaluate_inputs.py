@@ -126,3 +126,14 @@ def test_cuml_path_wiring_with_a_stand_in_module(monkeypatch):
         assert model.predict_proba(X).shape == (60, 2)
     assert learners.make("xgboost", "classification", 60).get_params()["device"] == "cuda"
     assert resolve_backend("auto", torch.device("cpu")).backend == "sklearn"  # no GPU in use: scikit-learn
+
+
+def test_cpu_only_xgboost_build_trains_on_the_cpu_beside_a_gpu(monkeypatch):
+    import xgboost
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(xgboost, "build_info", lambda: {"USE_CUDA": False})
+    learners = resolve_backend("sklearn", torch.device("cuda"))
+    assert learners.xgb_device == "cpu"
+    monkeypatch.setattr(xgboost, "build_info", lambda: {"USE_CUDA": True})
+    assert resolve_backend("sklearn", torch.device("cuda")).xgb_device == "cuda"

@@ -68,6 +68,15 @@ class MaskedDiffusion(nn.Module):
         reveal = torch.rand(x_t.shape, device=x_t.device, generator=generator) < (m - m_prev) / m
         reveal &= x_t == self.mask_token
         out = x_t.clone()
+        if x_t.is_cuda:
+            # No boolean indexing on the GPU: each `rows.any()` would wait for the device. Draw every
+            # row by Gumbel-max and keep the revealed ones; the extra draws cost less than the waits.
+            for j in range(self.n_columns):
+                column = self.column_logits(logits, j)
+                u = torch.rand(column.shape, device=column.device, generator=generator)
+                draw = (column - torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(dim=1)
+                out[:, j] = torch.where(reveal[:, j], draw, out[:, j])
+            return out
         for j in range(self.n_columns):
             rows = reveal[:, j]
             if rows.any():

@@ -1,0 +1,40 @@
+"""The CUDA path of every generator: run on a machine with a GPU, skipped elsewhere (CI has none)."""
+
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.models import GENERATORS, load_model
+
+from .test_contract import TINY
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(params=sorted(GENERATORS))
+def name(request):
+    return request.param
+
+
+def test_cuda_fit_sample_and_reload(name, mixed_frame, tmp_path):
+    model = GENERATORS[name](device="cuda", seed=3, **TINY[name]).fit(mixed_frame)
+    assert model.device_.type == "cuda"
+    rows = model.sample(500, seed=1)
+    assert list(rows.columns) == list(mixed_frame.columns) and len(rows) == 500
+    pd.testing.assert_frame_equal(rows, model.sample(500, seed=1))
+    path = model.save(tmp_path / "model")
+    on_gpu = load_model(path, device="cuda")
+    pd.testing.assert_frame_equal(on_gpu.sample(500, seed=1), rows)
+    on_cpu = load_model(path, device="cpu")  # a model trained on a GPU serves on a CPU-only machine
+    assert list(on_cpu.sample(50, seed=1).columns) == list(mixed_frame.columns)
+
+
+def test_cuda_sampling_memory_is_flat(name, mixed_frame):
+    model = GENERATORS[name](device="cuda", seed=0, **TINY[name]).fit(mixed_frame)
+    peaks = []
+    for n in (20_000, 200_000):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        model.sample(n, seed=0)
+        peaks.append(torch.cuda.max_memory_allocated())
+    assert peaks[1] < 2 * peaks[0] + 64 * 2**20, f"peak GPU memory grew with the rows: {peaks}"
