@@ -1,0 +1,188 @@
+"""Turn benchmark results (from `python -m evaluation.run`) into evaluation/BENCHMARKS.md and one picture.
+
+    python -m evaluation.report evaluation/results/bench_cpu.json [more.json ...]
+        [--md evaluation/BENCHMARKS.md] [--png evaluation/benchmarks.png]
+
+One section per results file (its machine, versions and command), a table per dataset (medians over
+repeats, with the range where there were several), the speed ratios of the same run, time to quality,
+and a picture of quality against training time drawn from the time-to-quality ladder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from evaluation.run import QUALITY_LEVEL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+COLUMNS = (  # (figure, header, format)
+    ("fit_s", "fit s", "{:.1f}"),
+    ("s_per_epoch", "s / epoch", "{:.2f}"),
+    ("train_rows_per_s", "train rows/s", "{:,.0f}"),
+    ("sample_rows_per_s", "sample rows/s", "{:,.0f}"),
+    ("peak_host_mib", "peak MiB", "{:,.0f}"),
+    ("shape", "shape", "{:.3f}"),
+    ("trend", "trend", "{:.3f}"),
+    ("detection_auc", "detection AUC", "{:.3f}"),
+    ("tstr_auc", "TSTR AUC", "{:.3f}"),
+    ("dcr_share", "DCR share", "{:.3f}"),
+    ("mia_auc_upper", "MIA AUC ub", "{:.3f}"),
+)
+
+
+def cell(line: dict[str, Any], figure: str, fmt: str) -> str:
+    value = line.get(figure)
+    if not value:
+        return "-"
+    text = fmt.format(value["median"])
+    if line["repeats"] > 1 and value["max"] > value["min"]:
+        text += f" ({fmt.format(value['min'])}-{fmt.format(value['max'])})"
+    return text
+
+
+def dataset_table(summary: list[dict[str, Any]], dataset: str) -> list[str]:
+    lines = [s for s in summary if s["dataset"] == dataset]
+    trtr = next((s["trtr_auc"]["median"] for s in lines if "trtr_auc" in s), None)
+    head = ["model", *[h for _, h, _ in COLUMNS], "gate passed"]
+    out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for line in lines:
+        cells = [f"`{line['model']}`", *[cell(line, f, fmt) for f, _, fmt in COLUMNS], f"{line['gate_passed']}/{line['repeats']}"]
+        out.append("| " + " | ".join(cells) + " |")
+    if trtr is not None:
+        out.append("")
+        out.append(f"TSTR AUC: XGBoost trained on synthetic rows, tested on the real holdout; trained on the real training rows it scores {trtr:.3f}.")
+    return out
+
+
+def ttq_table(ttq: list[dict[str, Any]]) -> list[str]:
+    if not ttq:
+        return []
+    level = ttq[0]["level"]
+    out = [f"Time to quality: shape >= {level['shape']} and trend >= {level['trend']}, fit plus sampling the training split's "
+           "size, at the first rung of each model's budget ladder that gets there (an upper bound at the ladder's resolution).", ""]
+    reached = [t for t in ttq if t["reached"]]
+    peers = [t for t in reached if not t["model"].startswith("synthgen.")]
+    fastest_peer = min(peers, key=lambda t: t["seconds"]) if peers else None
+    out += ["| dataset | model | reached | seconds (fit + sample) | budget | vs fastest peer |", "| --- | --- | --- | --- | --- | --- |"]
+    for t in ttq:
+        if t["reached"]:
+            budget = f"{t['budget']['epochs']} epochs" if t["budget"]["epochs"] is not None else (
+                f"{t['budget']['seconds']:g} s" if t["budget"]["seconds"] is not None else "default")
+            ratio = f"{fastest_peer['seconds'] / t['seconds']:.1f}x faster" if fastest_peer and t["model"].startswith("synthgen.") else "-"
+            out.append(f"| {t['dataset']} | `{t['model']}` | yes | {t['seconds']:.1f} ({t['fit_s']:.1f} + {t['sample_s']:.1f}) | {budget} | {ratio} |")
+        else:
+            best = max(t["points"], key=lambda p: min(p["shape"], p["trend"]), default=None)
+            note = f"best: shape {best['shape']:.3f}, trend {best['trend']:.3f} after {best['train_s']:.0f} s" if best else ""
+            out.append(f"| {t['dataset']} | `{t['model']}` | no | - | {note} | - |")
+    return out
+
+
+def ratios_table(ratios: list[dict[str, Any]]) -> list[str]:
+    if not ratios:
+        return []
+    out = ["synthgen's CTGAN against SDV's at equal epochs and batch, medians of the same run:", "",
+           "| dataset | whole fit | per epoch | sampling | shape (ours - SDV) | trend (ours - SDV) |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in ratios:
+        out.append(f"| {r['dataset']} | {r['whole_fit']:.2f}x | {r['s_per_epoch']:.2f}x | {r['sampling']:.2f}x | "
+                   f"{r['shape_diff']:+.3f} | {r['trend_diff']:+.3f} |")
+    return out
+
+
+def section(results: dict[str, Any], source: str, picture: str | None) -> list[str]:
+    settings, machine = results["settings"], results["machine"]
+    device = machine.get("gpu") or f"{machine['cpu_count']} CPU cores ({machine['processor']})"
+    versions = ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v)
+    out = [f"## {device}: {', '.join(settings['datasets'])}", "",
+           f"`{results['command']}`, {results['created_at']}, {results['wall_s'] / 60:.0f} min; results in `{source}`.", "",
+           f"Split: 80/20 stratified, seed 0. Repeats: {settings['repeats']} (model seeds {settings['seeds']}); "
+           f"epochs of the epoch-based models: {settings['epochs'] or 'each model default'}; torch threads {settings['threads']}. "
+           f"Versions: {versions}.", ""]
+    for dataset in settings["datasets"]:
+        out += [f"### {dataset}", "", *dataset_table(results["summary"], dataset), ""]
+    if results.get("speed_ratios"):
+        out += ["### Speed", "", *ratios_table(results["speed_ratios"]), ""]
+    if results.get("time_to_quality"):
+        out += ["### Time to quality", "", *ttq_table(results["time_to_quality"]), ""]
+        if picture:
+            out += [f"![quality against training time]({picture})", ""]
+    return out
+
+
+def draw(results: dict[str, Any], path: Path) -> bool:
+    ttq = results.get("time_to_quality") or []
+    if not ttq:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    panels = (("shape", "column shapes"), ("trend", "pair trends"), ("detection_auc", "detection AUC (0.5 = indistinguishable)"))
+    for t in ttq:
+        xs = [p["total_s"] for p in t["points"]]
+        for ax, (key, _) in zip(axes, panels):
+            ax.plot(xs, [p[key] for p in t["points"]], marker="o", label=t["model"],
+                    linewidth=2.2 if t["model"].startswith("synthgen.") else 1.2)
+    for ax, (key, title) in zip(axes, panels):
+        ax.set_xscale("log")
+        ax.set_xlabel("training + sampling seconds (log)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        if key in QUALITY_LEVEL:
+            ax.axhline(QUALITY_LEVEL[key], color="grey", linestyle="--", linewidth=1)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{ttq[0]['dataset']}: quality against training time ({results['machine'].get('gpu') or str(results['machine']['cpu_count']) + ' CPU cores'})")
+    fig.tight_layout()
+    from synthgen.io import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110), binary=True)
+    plt.close(fig)
+    return True
+
+
+def render(paths: list[Path], md: Path, png: Path) -> str:
+    from synthgen.io import atomic_write
+
+    parts = ["# Benchmarks", "",
+             "synthgen's generators against their peers on real lending data, every model on the same split and scored by "
+             "the same code (synthgen's evaluation suite, default settings and gates). Written by `python -m evaluation.report` "
+             "from the results files below; rerun `python -m evaluation.run` (see its `--help`) to reproduce them. "
+             "Timings are from the machine named in each section: compare ratios within a section, not across.", ""]
+    picture_drawn = False
+    for path in paths:
+        results = json.loads(path.read_text())
+        picture = None
+        if not picture_drawn and draw(results, png):
+            picture_drawn = True
+            picture = png.relative_to(md.parent).as_posix() if png.is_relative_to(md.parent) else str(png)
+        try:
+            source = path.resolve().relative_to(ROOT).as_posix()
+        except ValueError:
+            source = str(path)
+        parts += section(results, source, picture)
+    text = "\n".join(parts).rstrip() + "\n"
+    atomic_write(md, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("--md", type=Path, default=ROOT / "evaluation" / "BENCHMARKS.md")
+    parser.add_argument("--png", type=Path, default=ROOT / "evaluation" / "benchmarks.png")
+    args = parser.parse_args(argv)
+    missing = [str(p) for p in args.results if not p.is_file()]
+    if missing:
+        parser.error(f"no such results file: {', '.join(missing)}")
+    render(args.results, args.md, args.png)
+    print(f"wrote {args.md}")
+
+
+if __name__ == "__main__":
+    main()
