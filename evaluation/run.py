@@ -35,10 +35,9 @@ import statistics
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+import subprocess
+import tempfile
 from importlib.metadata import PackageNotFoundError, version
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +114,20 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_isolated(job: dict[str, Any]) -> dict[str, Any]:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(run_job, job).result()
+    """`run_job` in a fresh interpreter (a plain child process: peers start process pools of their own,
+    which hang at shutdown inside a multiprocessing worker)."""
+    with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
+        result = Path(tmp) / "run.json"
+        command = [sys.executable, "-m", "evaluation.run", "--job", json.dumps(job), str(result)]
+        done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": _pythonpath()})
+        if done.returncode != 0 or not result.exists():
+            raise RuntimeError(f"{job['model']} on {job['dataset']} (seed {job['seed']}) failed with exit code {done.returncode}")
+        return json.loads(result.read_text())
+
+
+def _pythonpath() -> str:
+    parts = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return os.pathsep.join(dict.fromkeys(parts))
 
 
 def jobs_for(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -278,37 +289,54 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     jobs = jobs_for(args)
     started = time.perf_counter()
-    runs = []
+    runs: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+
+    def payload(complete: bool) -> dict[str, Any]:
+        summary = summarise(runs)
+        return {
+            "benchmark": "evaluation.run",
+            "complete": complete,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(["python -m evaluation.run", *(argv if argv is not None else sys.argv[1:])]),
+            "settings": {"datasets": args.datasets, "models": args.models, "epochs": args.epochs, "device": args.device,
+                         "repeats": args.repeats, "seeds": list(range(args.repeats)), "split": {"holdout": 0.2, "seed": 0},
+                         "threads": args.threads, "quick": args.quick, "quality_level": QUALITY_LEVEL,
+                         "ladder": {"datasets": args.ladder, "epochs": list(args.ladder_epochs), "seconds": list(args.ladder_seconds)}},
+            "machine": machine(args.device),
+            "versions": versions(),
+            "wall_s": time.perf_counter() - started,
+            "runs": runs,
+            "failed": failed,
+            "summary": summary,
+            "time_to_quality": time_to_quality(runs),
+            "speed_ratios": speed_ratios(summary),
+        }
+
     for i, job in enumerate(jobs, 1):
         label = f"[{i}/{len(jobs)}] {job['dataset']} {job['model']} seed {job['seed']}"
         if job["rung"] is not None:
             label += f" ladder {job['epochs'] if job['epochs'] is not None else job['seconds']}"
-        run = run_isolated(job)
+        try:
+            run = run_isolated(job)
+        except RuntimeError as exc:  # one peer failing must not cost the rest of a long run
+            failed.append({**job, "error": str(exc)})
+            print(f"{label}: FAILED ({exc})", flush=True)
+            continue
         runs.append(run)
         print(f"{label}: fit {run['fit_s']:.1f} s, sample {run['sample_s']:.2f} s, shape {run['shape']:.3f}, "
               f"trend {run['trend']:.3f}, detection {run['detection_auc']:.3f}, gate {'pass' if run['gate_passed'] else 'FAIL'}",
               flush=True)
-    summary = summarise(runs)
-    payload = {
-        "benchmark": "evaluation.run",
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m evaluation.run", *(argv if argv is not None else sys.argv[1:])]),
-        "settings": {"datasets": args.datasets, "models": args.models, "epochs": args.epochs, "device": args.device,
-                     "repeats": args.repeats, "seeds": list(range(args.repeats)), "split": {"holdout": 0.2, "seed": 0},
-                     "threads": args.threads, "quick": args.quick, "quality_level": QUALITY_LEVEL,
-                     "ladder": {"datasets": args.ladder, "epochs": list(args.ladder_epochs), "seconds": list(args.ladder_seconds)}},
-        "machine": machine(args.device),
-        "versions": versions(),
-        "wall_s": time.perf_counter() - started,
-        "runs": runs,
-        "summary": summary,
-        "time_to_quality": time_to_quality(runs),
-        "speed_ratios": speed_ratios(summary),
-    }
-    write_json(payload, args.out)
-    print(f"wrote {args.out}")
-    return payload
+        if i < len(jobs):
+            write_json(payload(complete=False), args.out)  # what is done survives an interrupted run
+    result = payload(complete=True)
+    write_json(result, args.out)
+    print(f"wrote {args.out}" + (f"; {len(failed)} run(s) failed" if failed else ""))
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--job"]:  # one run, in the child process `run_isolated` starts
+        Path(sys.argv[3]).write_text(json.dumps(run_job(json.loads(sys.argv[2]))))
+    else:
+        main()
