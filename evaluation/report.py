@@ -24,7 +24,7 @@ COLUMNS = (  # (figure, header, format)
     ("s_per_epoch", "s / epoch", "{:.2f}"),
     ("train_rows_per_s", "train rows/s", "{:,.0f}"),
     ("sample_rows_per_s", "sample rows/s", "{:,.0f}"),
-    ("peak_host_mib", "peak MiB", "{:,.0f}"),
+    ("peak_host_mib", "peak host MiB", "{:,.0f}"),
     ("shape", "shape", "{:.3f}"),
     ("trend", "trend", "{:.3f}"),
     ("detection_auc", "detection AUC", "{:.3f}"),
@@ -47,10 +47,13 @@ def cell(line: dict[str, Any], figure: str, fmt: str) -> str:
 def dataset_table(summary: list[dict[str, Any]], dataset: str) -> list[str]:
     lines = [s for s in summary if s["dataset"] == dataset]
     trtr = next((s["trtr_auc"]["median"] for s in lines if "trtr_auc" in s), None)
-    head = ["model", *[h for _, h, _ in COLUMNS], "gate passed"]
+    columns = list(COLUMNS)
+    if any("peak_gpu_mib" in s for s in lines):
+        columns.insert(5, ("peak_gpu_mib", "peak GPU MiB", "{:,.0f}"))
+    head = ["model", *[h for _, h, _ in columns], "gate passed"]
     out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for line in lines:
-        cells = [f"`{line['model']}`", *[cell(line, f, fmt) for f, _, fmt in COLUMNS], f"{line['gate_passed']}/{line['repeats']}"]
+        cells = [f"`{line['model']}`", *[cell(line, f, fmt) for f, _, fmt in columns], f"{line['gate_passed']}/{line['repeats']}"]
         out.append("| " + " | ".join(cells) + " |")
     if trtr is not None:
         out.append("")
@@ -78,6 +81,16 @@ def ttq_table(ttq: list[dict[str, Any]]) -> list[str]:
             best = max(t["points"], key=lambda p: min(p["shape"], p["trend"]), default=None)
             note = f"best: shape {best['shape']:.3f}, trend {best['trend']:.3f} after {best['train_s']:.0f} s" if best else ""
             out.append(f"| {t['dataset']} | `{t['model']}` | no | - | {note} | - |")
+    ours = [t for t in reached if t["model"].startswith("synthgen.")]
+    if ours and not peers:
+        closest = max((t for t in ttq if not t["model"].startswith("synthgen.") and t["points"]),
+                      key=lambda t: max(min(p["shape"], p["trend"]) for p in t["points"]), default=None)
+        if closest is not None:
+            best = max(closest["points"], key=lambda p: min(p["shape"], p["trend"]))
+            fastest = min(ours, key=lambda t: t["seconds"])
+            out += ["", f"No peer reached the level. The closest, `{closest['model']}`, got shape {best['shape']:.3f} and trend "
+                        f"{best['trend']:.3f} in {best['total_s']:.0f} s; `{fastest['model']}` passed both in {fastest['seconds']:.1f} s "
+                        f"({best['total_s'] / fastest['seconds']:.1f}x less time)."]
     return out
 
 
@@ -101,6 +114,8 @@ def section(results: dict[str, Any], source: str, picture: str | None) -> list[s
            f"Split: 80/20 stratified, seed 0. Repeats: {settings['repeats']} (model seeds {settings['seeds']}); "
            f"epochs of the epoch-based models: {settings['epochs'] or 'each model default'}; torch threads {settings['threads']}. "
            f"Versions: {versions}.", ""]
+    for note in results.get("notes", []):  # what the person who ran it saw, kept beside the figures
+        out += [f"> {note}", ""]
     for dataset in settings["datasets"]:
         out += [f"### {dataset}", "", *dataset_table(results["summary"], dataset), ""]
     if results.get("speed_ratios"):

@@ -245,7 +245,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--repeats", type=int, default=1, help="runs per model and dataset, model seeds 0..k-1")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads in each run")
-    parser.add_argument("--ladder", default=None, help="datasets for time to quality (default: credit_risk if run, none with --quick)")
+    parser.add_argument("--ladder", default=None, help="datasets for time to quality (default: credit_risk if run, none with --quick; '' for none)")
     parser.add_argument("--ladder-epochs", default=",".join(map(str, LADDER["epochs"])))
     parser.add_argument("--ladder-seconds", default=",".join(map(str, LADDER["seconds"])))
     parser.add_argument("--out", type=Path, default=None, help="results JSON (default: evaluation/results/bench_DEVICE.json)")
@@ -253,7 +253,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     def names(text: str | None, default: tuple[str, ...], known: tuple[str, ...], what: str) -> list[str]:
-        chosen = [n.strip() for n in text.split(",") if n.strip()] if text else list(default)
+        chosen = list(default) if text is None else [n.strip() for n in text.split(",") if n.strip()]
         unknown = [n for n in chosen if n not in known]
         if unknown:
             parser.error(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(known)}")
@@ -265,6 +265,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.ladder = names(args.ladder, default_ladder, tuple(args.datasets), "ladder dataset (it must be in --datasets)")
     args.ladder_epochs = tuple(int(x) for x in args.ladder_epochs.split(",") if x)
     args.ladder_seconds = tuple(float(x) for x in args.ladder_seconds.split(",") if x)
+    if not args.datasets or not args.models:
+        parser.error("--datasets and --models need at least one name each")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     from evaluation.peers import missing_package
