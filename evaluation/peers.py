@@ -118,7 +118,17 @@ def _mostly_argn(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> Fi
         frame = pd.concat(pd.read_parquet(p) for p in sorted((workspace / "SyntheticData").glob("*.parquet")))
         return frame[list(train.columns)].reset_index(drop=True)
 
-    return Fitted(sample, epochs=options.get("max_epochs"), cleanup=lambda: shutil.rmtree(workspace, ignore_errors=True))
+    epochs, steps = _mostly_progress(workspace)
+    return Fitted(sample, epochs=epochs, steps=steps, cleanup=lambda: shutil.rmtree(workspace, ignore_errors=True))
+
+
+def _mostly_progress(workspace: Path) -> tuple[float | None, int | None]:
+    """(epochs, steps) the engine actually trained: it stops early, so its epoch cap is not the count."""
+    progress = workspace / "ModelStore" / "model-data" / "progress-messages.csv"
+    if not progress.exists():
+        return None, None
+    last = pd.read_csv(progress).iloc[-1]
+    return float(last["epoch"]), int(last["steps"])
 
 
 def _seed_everything(seed: int) -> None:

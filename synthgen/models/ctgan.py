@@ -101,7 +101,8 @@ def critic_losses(discriminator: Discriminator, real: torch.Tensor, fake: torch.
     The penalty pushes the critic's gradient norm to 1 on points between real and fake packs. One
     forward over the three stacked batches replaces three: the critic's matrix products at CTGAN's
     sizes are small, so larger ones and a third of the kernel launches make the step cheaper, with the
-    same losses (the critic has no batch statistics). ``fake`` must be detached.
+    same losses (the critic has no batch statistics). ``fake`` must be detached. The critic runs in
+    float32 on every device, so the penalty's second-order gradients are never taken in bfloat16.
     """
     pac, width = discriminator.pac, real.shape[1]
     alpha = torch.rand(real.shape[0] // pac, 1, 1, device=real.device).expand(-1, pac, width).reshape(-1, width)

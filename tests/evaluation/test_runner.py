@@ -63,3 +63,13 @@ def test_missing_peer_package_is_named(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--models", "sdv.ctgan,synthgen.ddpm"])
     assert "sdv.ctgan needs sdv" in capsys.readouterr().err
+
+
+def test_mostly_epochs_come_from_its_progress_log(tmp_path):
+    from evaluation.peers import _mostly_progress
+
+    assert _mostly_progress(tmp_path) == (None, None)  # no log: unknown, not the epoch cap
+    log = tmp_path / "ModelStore" / "model-data" / "progress-messages.csv"
+    log.parent.mkdir(parents=True)
+    log.write_text("epoch,is_checkpoint,steps,samples\n1.0,0,80,640\n29.0,1,2320,18560\n")
+    assert _mostly_progress(tmp_path) == (29.0, 2320)
