@@ -3,17 +3,20 @@
 #     bash evaluation/bench_gpu.sh OUTDIR
 # Each step is its own process with its own time limit, so one failure leaves the others' figures.
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
+# STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
+STEPS=${STEPS:-"versions cuda_tests ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_cpu_profile ddpm_gpu_profile"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 nvidia-smi dmon -s um -d 1 > "$OUT/gpu_util.txt" 2>&1 &
 DMON=$!
-step() { local name=$1 limit=$2; shift 2; echo "== $name $(date +%T)"; timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; echo "   rc=$? $(date +%T)"; tail -4 "$OUT/$name.log"; }
+step() { local name=$1 limit=$2; shift 2; [[ " $STEPS " == *" $name "* ]] || return 0; echo "== $name $(date +%T)"; timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; echo "   rc=$? $(date +%T)"; tail -4 "$OUT/$name.log"; }
 step versions 30 python3 -c "import torch, pandas, numpy, sklearn, xgboost, pydantic; print(torch.__version__, torch.cuda.get_device_name(0), pandas.__version__, numpy.__version__, sklearn.__version__, xgboost.__version__)"
-step cuda_tests 90 python3 -m pytest -q -p no:cacheprovider tests/models -k "cuda or contract" -x
+step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_device.py tests/models -k "cuda or contract or graph" -x
 step ctgan_b500 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda --out "$OUT/ctgan_vs_sdv_cuda.json"
+step ctgan_b500_eager 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda --no-cuda-graphs --out "$OUT/ctgan_vs_sdv_cuda_eager.json"
 step ctgan_b10000 80 python3 -m evaluation.bench_ctgan --epochs 60 --device cuda --batch-size 10000 --out "$OUT/ctgan_vs_sdv_cuda_b10000.json"
 step ddpm_cpu_profile 180 python3 -m evaluation.bench_ddpm --device cuda --budgets 10,30 --small-budgets 3 --sampling-steps 25,100 --out "$OUT/ddpm_cuda.json"
 step ddpm_gpu_profile 90 python3 -m evaluation.bench_ddpm --device cuda --profile gpu --budgets 15 --small-budgets "" --datasets credit_risk --sampling-steps "" --out "$OUT/ddpm_cuda_gpu_profile.json"

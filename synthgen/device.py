@@ -7,6 +7,8 @@ a context that does nothing on the CPU, so training loops need no branches.
 from __future__ import annotations
 
 import contextlib
+import warnings
+from typing import Callable
 
 import torch
 
@@ -36,5 +38,68 @@ def torch_generator(seed: int, device: torch.device) -> torch.Generator:
 def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
     """bfloat16 autocast on CUDA (no loss scaling needed); a no-op on the CPU."""
     if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        # No weight-cast cache: each region uses a weight once, and a cache would break graph capture.
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, cache_enabled=False)
     return contextlib.nullcontext()
+
+
+class GraphedStep:
+    """Run a training step eagerly a few times, then replay it as one CUDA graph.
+
+    Small tabular networks are bound by kernel launches on a GPU, not by arithmetic: a CTGAN step is
+    a few hundred kernels of microseconds each, and Python plus the launch queue take longer than the
+    work. A captured graph launches them all in one call. The step must read and write only tensors
+    that live on the device at fixed addresses (it draws its own random numbers, updates parameters
+    in place, and accumulates its losses in place) and must never wait on the host.
+
+    On the CPU, or with ``enabled`` false, every call runs the step eagerly. The first ``warmup``
+    calls are eager on a side stream (real steps: they initialise optimiser state and library
+    workspaces, as capture requires); the next call captures, and every call after replays.
+    Capture replaces the call that triggers it: the captured step runs once, by replay, in it. If
+    capture fails the step stays eager and one warning says why; ``captured`` tells which path ran.
+    """
+
+    def __init__(self, step: Callable[[], None], device: torch.device, enabled: bool = True, warmup: int = 3) -> None:
+        self.step = step
+        self.device = device
+        self.enabled = enabled and device.type == "cuda"
+        self.warmup = warmup
+        self.calls = 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.failed: str | None = None
+        self._stream = torch.cuda.Stream(device) if self.enabled else None
+
+    @property
+    def captured(self) -> bool:
+        return self.graph is not None
+
+    def __call__(self) -> None:
+        self.calls += 1
+        if self.graph is not None:
+            self.graph.replay()
+        elif not self.enabled or self.failed is not None:
+            self.step()
+        elif self.calls <= self.warmup:
+            self._stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(self._stream):
+                self.step()
+            torch.cuda.current_stream(self.device).wait_stream(self._stream)
+        else:
+            self._capture()
+            if self.graph is not None:
+                self.graph.replay()
+            else:
+                self.step()
+
+    def _capture(self) -> None:
+        torch.cuda.synchronize(self.device)
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self.step()
+        except RuntimeError as exc:  # an op that syncs or copies from the host cannot be captured
+            self.failed = str(exc).splitlines()[0]
+            warnings.warn(f"CUDA graph capture failed, training without graphs: {self.failed}", RuntimeWarning, stacklevel=3)
+            torch.cuda.synchronize(self.device)
+            return
+        self.graph = graph

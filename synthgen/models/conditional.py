@@ -4,6 +4,10 @@ A condition picks one discrete column uniformly, then one of its categories (by 
 training, so rare categories are seen; by true frequency when sampling), then a real row that has
 it. Everything is an index gather on precomputed tensors: per column, the row indices sorted by
 category, with each category's offset and count. No per-row Python, so a GPU stays busy.
+
+Categories are drawn by inverting each column's cumulative distribution, not by `torch.multinomial`:
+multinomial checks its probabilities on the host (a device sync) whenever it draws one sample, which
+would stall every training step and forbid capturing the step as a CUDA graph.
 """
 
 from __future__ import annotations
@@ -44,24 +48,28 @@ class ConditionSampler:
         train_weight = torch.log1p(counts) if log_frequency else counts.clone()
         self.train_probs = train_weight / train_weight.sum(dim=1, keepdim=True)
         self.sample_probs = counts / counts.sum(dim=1, keepdim=True)
+        self.train_cdf = _cdf(self.train_probs)
+        self.sample_cdf = _cdf(self.sample_probs)
         # Row indices of each column sorted by category: rows of (column j, category k) are
         # sorted_rows[j, first[j, k] : first[j, k] + counts[j, k]].
         self.sorted_rows = torch.argsort(codes.T, dim=1, stable=True)
         self.first = (torch.cumsum(counts, 1) - counts).long()
 
-    def _draw(self, batch: int, probs: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        device = probs.device
+    def _draw(self, batch: int, cdf: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        device = cdf.device
         column = torch.randint(self.n_columns, (batch,), device=device, generator=generator)
-        category = torch.multinomial(probs[column], 1, generator=generator).squeeze(1)
+        uniform = torch.rand(batch, 1, device=device, generator=generator)
+        # u < 1 and each row of the cdf ends at exactly 1, so the count stops at a category of nonzero weight.
+        category = (cdf[column] <= uniform).sum(dim=1)
         cond = torch.zeros(batch, self.width, device=device)
-        cond[torch.arange(batch, device=device), self.cond_offsets[column] + category] = 1.0
+        cond.scatter_(1, (self.cond_offsets[column] + category).unsqueeze(1), 1.0)
         return cond, column, category
 
     def sample_train(
         self, batch: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(cond, column, category, real row indices matching the condition)."""
-        cond, column, category = self._draw(batch, self.train_probs, generator)
+        cond, column, category = self._draw(batch, self.train_cdf, generator)
         count = self.counts[column, category]
         device = cond.device
         offset = (torch.rand(batch, device=device, generator=generator) * count).long().clamp_max(count.long() - 1)
@@ -70,7 +78,7 @@ class ConditionSampler:
 
     def sample_original(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Conditions drawn with the data's own category frequencies, for unconditional sampling."""
-        cond, _, _ = self._draw(batch, self.sample_probs, generator)
+        cond, _, _ = self._draw(batch, self.sample_cdf, generator)
         return cond
 
     def condition_loss(self, logits: torch.Tensor, column: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
@@ -92,4 +100,11 @@ class ConditionSampler:
         if sampler.n_columns:
             sampler.sample_probs = torch.tensor(state["sample_probs"], device=device)
             sampler.cond_offsets = torch.tensor(state["cond_offsets"], device=device, dtype=torch.long)
+            sampler.sample_cdf = _cdf(sampler.sample_probs)
         return sampler
+
+
+def _cdf(probs: torch.Tensor) -> torch.Tensor:
+    """Row-wise cumulative sums scaled so each row ends at exactly 1.0 (padding repeats the last value)."""
+    cdf = torch.cumsum(probs.double(), dim=1)
+    return (cdf / cdf[:, -1:]).float()

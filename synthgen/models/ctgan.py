@@ -15,7 +15,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from synthgen.device import autocast, torch_generator
+from synthgen.device import GraphedStep, autocast, torch_generator
 from synthgen.models.activations import SpanActivation
 from synthgen.models.base import Generator, GeneratorConfig, Progress
 from synthgen.models.conditional import ConditionSampler
@@ -42,6 +42,9 @@ class CTGANConfig(GeneratorConfig):
     max_modes: int = Field(default=10, ge=1, description="Mixture modes per continuous column.")
     transformer_fit_rows: int = Field(default=5000, ge=100, description="Rows sampled to fit each mixture.")
     mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
+    cuda_graphs: bool = Field(
+        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
+    )
 
     @model_validator(mode="after")
     def _batch_fits_pac(self) -> "CTGANConfig":
@@ -126,6 +129,7 @@ class CTGAN(Generator):
         self.generator_: GeneratorNet | None = None
         self.activation_: SpanActivation | None = None
         self.history_: list[dict[str, float]] = []
+        self.cuda_graph_ = False
 
     def _build(self, data_width: int, cond_width: int) -> None:
         cfg = self.config
@@ -147,7 +151,9 @@ class CTGAN(Generator):
         cfg, device = self.config, self.device_
         sampler, generator, activate = self.sampler_, self.generator_, self.activation_
         discriminator = Discriminator(encoded.shape[1] + sampler.width, cfg.discriminator_dim, cfg.pac).to(device)
-        fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
+        graphs = cfg.cuda_graphs and device.type == "cuda"
+        # Fused Adam on CUDA; capturable keeps its step counts on the device, as graph replay needs.
+        fused = {"fused": True, "capturable": graphs} if device.type == "cuda" else {"foreach": True}
         opt_g = torch.optim.Adam(generator.parameters(), cfg.generator_lr, betas=(0.5, 0.9), weight_decay=cfg.generator_decay, **fused)
         opt_d = torch.optim.Adam(
             discriminator.parameters(), cfg.discriminator_lr, betas=(0.5, 0.9), weight_decay=cfg.discriminator_decay, **fused
@@ -157,6 +163,9 @@ class CTGAN(Generator):
         amp = cfg.mixed_precision
         generator.train()
         discriminator.train()
+        # Per-epoch loss sums, updated in place by every step so a captured graph can write them.
+        total_g = torch.zeros((), device=device)
+        total_d = torch.zeros((), device=device)
 
         def draw() -> tuple[torch.Tensor, ...]:
             noise = torch.randn(batch, cfg.embedding_dim, device=device)
@@ -167,37 +176,42 @@ class CTGAN(Generator):
             cond, column, category, rows = sampler.sample_train(batch)
             return noise, cond, column, category, rows
 
+        def step() -> None:
+            for _ in range(cfg.discriminator_steps):
+                noise, cond, _, _, rows = draw()
+                # The critic's step needs no gradient through the generator.
+                with torch.no_grad(), autocast(device, amp):
+                    fake = activate(generator(torch.cat([noise, cond], dim=1)), cfg.tau)
+                fake_in = torch.cat([fake.float(), cond], dim=1)
+                real_in = torch.cat([encoded[rows], cond], dim=1)
+                loss_d, penalty = critic_losses(discriminator, real_in, fake_in, cfg.gradient_penalty)
+                opt_d.zero_grad(set_to_none=True)
+                (loss_d + penalty).backward()
+                opt_d.step()
+            noise, cond, column, category, _ = draw()
+            with autocast(device, amp):
+                logits = generator(torch.cat([noise, cond], dim=1))
+                fake = activate(logits, cfg.tau)
+                loss_g = -discriminator(torch.cat([fake, cond], dim=1)).float().mean()
+                if column is not None:
+                    loss_g = loss_g + sampler.condition_loss(logits.float(), column, category)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            total_g.add_(loss_g.detach())
+            total_d.add_(loss_d.detach())
+
+        run = GraphedStep(step, device, enabled=graphs)
         for epoch in range(cfg.epochs):
-            total_g = torch.zeros((), device=device)
-            total_d = torch.zeros((), device=device)
+            total_g.zero_()
+            total_d.zero_()
             for _ in range(steps):
-                for _ in range(cfg.discriminator_steps):
-                    noise, cond, _, _, rows = draw()
-                    # The critic's step needs no gradient through the generator.
-                    with torch.no_grad(), autocast(device, amp):
-                        fake = activate(generator(torch.cat([noise, cond], dim=1)), cfg.tau)
-                    fake_in = torch.cat([fake.float(), cond], dim=1)
-                    real_in = torch.cat([encoded[rows], cond], dim=1)
-                    loss_d, penalty = critic_losses(discriminator, real_in, fake_in, cfg.gradient_penalty)
-                    opt_d.zero_grad(set_to_none=True)
-                    (loss_d + penalty).backward()
-                    opt_d.step()
-                noise, cond, column, category, _ = draw()
-                with autocast(device, amp):
-                    logits = generator(torch.cat([noise, cond], dim=1))
-                    fake = activate(logits, cfg.tau)
-                    loss_g = -discriminator(torch.cat([fake, cond], dim=1)).float().mean()
-                    if column is not None:
-                        loss_g = loss_g + sampler.condition_loss(logits.float(), column, category)
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                total_g += loss_g.detach()
-                total_d += loss_d.detach()
+                run()
             losses = {"loss_g": float(total_g) / steps, "loss_d": float(total_d) / steps}
             self.history_.append(losses)
             if progress is not None:
                 progress(epoch + 1, cfg.epochs, losses)
+        self.cuda_graph_ = run.captured
         generator.eval()
 
     @torch.no_grad()
@@ -214,8 +228,9 @@ class CTGAN(Generator):
             )
             with autocast(device, cfg.mixed_precision):
                 logits = self.generator_(torch.cat([noise, cond], dim=1))
-            blocks.append(self.activation_(logits, cfg.tau, generator=rng).cpu())
-        return self.transformer_.inverse_transform(torch.cat(blocks).numpy())
+            # Decoded on the device: the host receives one number per column, not every one-hot.
+            blocks.append(self.transformer_.compact(self.activation_(logits, cfg.tau, generator=rng)).cpu())
+        return self.transformer_.inverse_compact(torch.cat(blocks))
 
     # -- persistence -------------------------------------------------------------------------------
     def _transforms_state(self) -> dict[str, Any]:

@@ -44,7 +44,8 @@ class ColumnEncoder(ABC):
         """(n, width) float32 block."""
 
     @abstractmethod
-    def inverse(self, block: np.ndarray) -> pd.Series: ...
+    def inverse(self, parts: list[np.ndarray]) -> pd.Series:
+        """Values from one decoded vector per span: a scalar span's value, a softmax span's argmax."""
 
     @property
     @abstractmethod

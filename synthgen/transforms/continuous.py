@@ -80,16 +80,13 @@ class ModeSpecificNormalizer(ColumnEncoder):
         out[rows, 1 + modes] = 1.0
         return out
 
-    def inverse(self, block: np.ndarray) -> pd.Series:
-        scalar = np.clip(block[:, 0].astype(np.float64), -1.0, 1.0)
-        mode_scores = block[:, 1:]
-        numbers = np.full(block.shape[0], np.nan)
-        if mode_scores.shape[1]:
-            choice = mode_scores.argmax(axis=1)
-            real = choice < self.n_modes
-            if self.mixture_ is not None and real.any():
-                modes = choice[real]
-                numbers[real] = scalar[real] * SCALE_STDS * self.mixture_.stds[modes] + self.mixture_.means[modes]
+    def inverse(self, parts: list[np.ndarray]) -> pd.Series:
+        scalar, choice = np.clip(parts[0].astype(np.float64), -1.0, 1.0), parts[1].astype(np.int64)
+        numbers = np.full(scalar.size, np.nan)
+        real = choice < self.n_modes
+        if self.mixture_ is not None and real.any():
+            modes = choice[real]
+            numbers[real] = scalar[real] * SCALE_STDS * self.mixture_.stds[modes] + self.mixture_.means[modes]
         return self.codec.from_float(numbers)
 
     def get_state(self) -> dict[str, Any]:

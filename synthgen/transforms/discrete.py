@@ -69,10 +69,10 @@ class OneHotEncoder(ColumnEncoder):
         out[np.arange(len(values)), self.codes(values)] = 1.0
         return out
 
-    def inverse(self, block: np.ndarray) -> pd.Series:
+    def inverse(self, parts: list[np.ndarray]) -> pd.Series:
         lookup = np.empty(len(self.categories_), dtype=object)
         lookup[:] = self.categories_
-        return restore_dtype(lookup[block.argmax(axis=1)], self.dtype_, self.column.name)
+        return restore_dtype(lookup[parts[0].astype(np.int64)], self.dtype_, self.column.name)
 
     def get_state(self) -> dict[str, Any]:
         return {"categories": self.categories_, "dtype": self.dtype_}

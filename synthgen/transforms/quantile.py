@@ -90,11 +90,12 @@ class QuantileNormalizer(ColumnEncoder):
             out[~present, 2] = 1.0
         return out
 
-    def inverse(self, block: np.ndarray) -> pd.Series:
-        numbers = np.full(block.shape[0], np.nan)
-        present = np.ones(block.shape[0], dtype=bool) if not self.has_null_ else block[:, 1] >= block[:, 2]
+    def inverse(self, parts: list[np.ndarray]) -> pd.Series:
+        scores = parts[0].astype(np.float64)
+        numbers = np.full(scores.size, np.nan)
+        present = np.ones(scores.size, dtype=bool) if not self.has_null_ else parts[1] == 0
         if self.quantiles_ is not None:
-            numbers[present] = self.from_normal(block[present, 0].astype(np.float64))
+            numbers[present] = self.from_normal(scores[present])
         return self.codec.from_float(numbers)
 
     def get_state(self) -> dict[str, Any]:

@@ -94,15 +94,37 @@ class TableTransformer:
         matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(data), 0), np.float32)
         return torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)).to(device)
 
-    def inverse_transform(self, encoded: torch.Tensor | np.ndarray) -> pd.DataFrame:
-        matrix = encoded.detach().float().cpu().numpy() if isinstance(encoded, torch.Tensor) else np.asarray(encoded)
+    def compact(self, encoded: torch.Tensor) -> torch.Tensor:
+        """One float column per span, computed where ``encoded`` lives: a scalar span's value, a softmax
+        span's argmax (first maximum on ties).
+
+        A generator on a GPU decodes its output here before the copy to the host, which then moves a
+        few numbers per column instead of every one-hot and mode score, and leaves no argmax to numpy.
+        """
+        columns, start = [], 0
+        for span in self.spans:
+            block = encoded[:, start : start + span.width]
+            columns.append(block.argmax(dim=1).float() if span.activation == "softmax" else block[:, 0].float())
+            start += span.width
+        if start != encoded.shape[1]:
+            raise DataError(f"encoded table has {encoded.shape[1]} columns; the transformer makes {start}")
+        return torch.stack(columns, dim=1) if columns else encoded.new_zeros(encoded.shape[0], 0)
+
+    def inverse_compact(self, compact: torch.Tensor | np.ndarray) -> pd.DataFrame:
+        """The table from `compact`'s output (on any device)."""
+        matrix = compact.detach().cpu().numpy() if isinstance(compact, torch.Tensor) else np.asarray(compact)
         columns: dict[str, pd.Series] = {}
         start = 0
         for encoder in self._fitted():
-            width = encoder.width
-            columns[encoder.column.name] = encoder.inverse(matrix[:, start : start + width]).reset_index(drop=True)
-            start += width
+            n_spans = len(encoder.spans)
+            parts = [matrix[:, start + i] for i in range(n_spans)]
+            columns[encoder.column.name] = encoder.inverse(parts).reset_index(drop=True)
+            start += n_spans
         return pd.DataFrame(columns)
+
+    def inverse_transform(self, encoded: torch.Tensor | np.ndarray) -> pd.DataFrame:
+        tensor = encoded.detach() if isinstance(encoded, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(encoded))
+        return self.inverse_compact(self.compact(tensor))
 
     def get_state(self) -> dict[str, Any]:
         return {

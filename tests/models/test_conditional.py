@@ -59,3 +59,15 @@ def test_state_keeps_sampling_frequencies(german):
     restored = ConditionSampler.from_state(sampler.get_state(), torch.device("cpu"))
     assert torch.allclose(restored.sample_probs, sampler.sample_probs)
     assert restored.width == sampler.width
+
+
+def test_categories_without_weight_are_never_drawn(german):
+    from synthgen.models.conditional import _cdf
+
+    _, _, sampler = _sampler(german)
+    probs = sampler.sample_probs.clone()
+    probs[:, 0] = 0.0  # the first category of every column, and every padded slot, has no weight
+    probs = probs / probs.sum(dim=1, keepdim=True)
+    _, column, category = sampler._draw(100_000, _cdf(probs), torch.Generator().manual_seed(2))
+    assert torch.all(category > 0)
+    assert torch.all(sampler.valid[column, category])

@@ -38,3 +38,24 @@ def test_cuda_sampling_memory_is_flat(name, mixed_frame):
         model.sample(n, seed=0)
         peaks.append(torch.cuda.max_memory_allocated())
     assert peaks[1] < 2 * peaks[0] + 64 * 2**20, f"peak GPU memory grew with the rows: {peaks}"
+
+
+def test_ctgan_trains_by_graph_replay():
+    """The captured step is the whole of training after three warm-up steps: it must learn both modes."""
+    import numpy as np
+
+    from synthgen.models import CTGAN
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    x = np.round(np.concatenate([rng.normal(-5, 1, int(n * 0.6)), rng.normal(10, 2, int(n * 0.4))]), 2)
+    frame = pd.DataFrame({"x": x, "g": rng.choice(["a", "b"], n)})
+    eager = CTGAN(epochs=2, batch_size=200, device="cuda", seed=0, cuda_graphs=False).fit(frame)
+    assert not eager.cuda_graph_
+    model = CTGAN(epochs=40, batch_size=200, device="cuda", seed=0).fit(frame)
+    assert model.cuda_graph_
+    assert all(np.isfinite(list(epoch.values())).all() for epoch in model.history_)
+    sample = model.sample(4000, seed=1)["x"]
+    low, high = sample[sample < 2.5], sample[sample >= 2.5]
+    assert 0.4 < len(low) / len(sample) < 0.85
+    assert abs(low.median() + 5) < 1.5 and abs(high.median() - 10) < 2.5

@@ -1,0 +1,172 @@
+"""Where a CTGAN fit spends its time on a GPU: start-up, the first epoch, and the replayed steps.
+
+    python -m evaluation.profile_ctgan_gpu [--epochs 10] [--batch-sizes 500,10000] [--out evaluation/results/ctgan_gpu_profile.json]
+
+Run in a fresh process, so the first figures include what every new process pays: the CUDA context,
+cuBLAS and cuDNN start-up, and the loading of each kernel on its first launch. Then, per batch size,
+two fits of credit_risk in the same process (the second shows what is left once the process is
+warm), with a synchronised timestamp after each of the first training steps and each epoch. Last,
+the captured step alone: wall seconds per replay, and the share of that time the GPU spends inside
+kernels (from the profiler), which is the utilisation a step of this size can reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+import synthgen.models.ctgan as ctgan_module
+from synthgen import CTGAN, __version__, infer_schema, split_holdout
+from synthgen.device import GraphedStep
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "recipes" / "data" / "credit_risk.csv"
+
+
+def synced() -> float:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
+def start_up() -> dict[str, float]:
+    """Seconds for the first use of each library a CTGAN step touches, in this fresh process."""
+    figures, last = {}, time.perf_counter()
+    torch.zeros(1, device="cuda")
+    stages = {
+        "cuda_context": lambda: None,
+        "first_fp32_matmul": lambda: torch.ones(64, 64, device="cuda") @ torch.ones(64, 64, device="cuda"),
+        "first_bf16_autocast_matmul": lambda: _bf16(),
+        "first_batchnorm_train": lambda: _batchnorm(),
+        "first_fused_adam": lambda: _adam(),
+    }
+    for name, stage in stages.items():
+        stage()
+        now = synced()
+        figures[name] = now - last
+        last = now
+    return figures
+
+
+def _bf16() -> None:
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        torch.nn.Linear(64, 64).cuda()(torch.ones(8, 64, device="cuda"))
+
+
+def _batchnorm() -> None:
+    layer = torch.nn.BatchNorm1d(64).cuda()
+    layer(torch.randn(8, 64, device="cuda", requires_grad=True)).sum().backward()
+
+
+def _adam() -> None:
+    weight = torch.nn.Parameter(torch.ones(64, device="cuda"))
+    weight.grad = torch.ones(64, device="cuda")
+    torch.optim.Adam([weight], fused=True, capturable=True).step()
+
+
+class Instrumented(GraphedStep):
+    """GraphedStep that records a synchronised timestamp after each of its first calls."""
+
+    last: "Instrumented | None" = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamps: list[tuple[str, float]] = [("start", synced())]
+        Instrumented.last = self
+
+    def __call__(self) -> None:
+        capturing = self.enabled and self.graph is None and self.failed is None and self.calls >= self.warmup
+        super().__call__()
+        if self.calls <= self.warmup + 2:
+            self.stamps.append(("capture+replay" if capturing else f"call {self.calls}", synced()))
+
+
+def fit(train: pd.DataFrame, schema, epochs: int, batch: int, device: str) -> dict[str, Any]:
+    epoch_stamps: list[float] = []
+    model = CTGAN(epochs=epochs, batch_size=batch, pac=10, device=device, seed=0)
+    start = synced()
+    model.fit(train, schema, progress=lambda *_: epoch_stamps.append(time.perf_counter()))
+    run = Instrumented.last
+    stamps = run.stamps
+    steps = [(label, b - a) for (label, b), (_, a) in zip(stamps[1:], stamps[:-1])]
+    return {
+        "fit_s": epoch_stamps[-1] - start,
+        "before_training_s": stamps[0][1] - start,
+        "first_epoch_s": epoch_stamps[0] - stamps[0][1],
+        "first_calls_s": steps,
+        "steady_epoch_s": float(np.median(np.diff(epoch_stamps))) if len(epoch_stamps) > 2 else None,
+        "cuda_graph": model.cuda_graph_,
+    }
+
+
+def replay_profile(replays: int = 200) -> dict[str, Any]:
+    """Per-replay wall time, and kernel time over wall time, for the last captured step."""
+    run = Instrumented.last
+    if run is None or not run.captured:
+        return {"captured": False}
+    run()
+    start = synced()
+    for _ in range(replays):
+        run()
+    wall = (synced() - start) / replays
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t0 = synced()
+        for _ in range(50):
+            run()
+        profiled_wall = synced() - t0
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    busy = sum(e.time_range.elapsed_us() for e in kernels) / 1e6
+    return {
+        "captured": True,
+        "s_per_step": wall,
+        "kernels_per_step": len(kernels) / 50,
+        "kernel_s_per_step": busy / 50,
+        "gpu_busy_share": busy / profiled_wall if profiled_wall else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-sizes", default="500,10000")
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu only checks the script")
+    parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "ctgan_gpu_profile.json")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "benchmark": "ctgan_gpu_profile",
+        "machine": {"platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None},
+        "versions": {"synthgen": __version__, "torch": torch.__version__},
+        "start_up_s": start_up() if args.device == "cuda" else {},
+        "fits": {},
+    }
+    ctgan_module.GraphedStep = Instrumented
+    data = pd.read_csv(DATA)
+    schema = infer_schema(data, target="loan_status")
+    train, _ = split_holdout(data, 0.2, 0, schema)
+    results["train_rows"] = len(train)
+    for batch in [int(b) for b in args.batch_sizes.split(",")]:
+        entry = {name: fit(train, schema, args.epochs, batch, args.device) for name in ("first_fit", "second_fit")}
+        try:
+            entry["replay"] = replay_profile()
+        except Exception as exc:  # the profiler is optional: keep the timings
+            entry["replay"] = {"error": repr(exc)}
+        results["fits"][str(batch)] = entry
+        print(batch, json.dumps(entry, default=float))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print(json.dumps(results["start_up_s"]))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
