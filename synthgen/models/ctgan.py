@@ -19,6 +19,7 @@ from synthgen.device import GraphedStep, autocast, torch_generator
 from synthgen.models.activations import SpanActivation
 from synthgen.models.base import Generator, GeneratorConfig, Progress
 from synthgen.models.conditional import ConditionSampler
+from synthgen.models.optim import FusedAdam
 from synthgen.schema import TableSchema
 from synthgen.transforms import TableTransformer
 
@@ -152,12 +153,8 @@ class CTGAN(Generator):
         sampler, generator, activate = self.sampler_, self.generator_, self.activation_
         discriminator = Discriminator(encoded.shape[1] + sampler.width, cfg.discriminator_dim, cfg.pac).to(device)
         graphs = cfg.cuda_graphs and device.type == "cuda"
-        # Fused Adam on CUDA; capturable keeps its step counts on the device, as graph replay needs.
-        fused = {"fused": True, "capturable": graphs} if device.type == "cuda" else {"foreach": True}
-        opt_g = torch.optim.Adam(generator.parameters(), cfg.generator_lr, betas=(0.5, 0.9), weight_decay=cfg.generator_decay, **fused)
-        opt_d = torch.optim.Adam(
-            discriminator.parameters(), cfg.discriminator_lr, betas=(0.5, 0.9), weight_decay=cfg.discriminator_decay, **fused
-        )
+        opt_g = FusedAdam(generator.parameters(), cfg.generator_lr, betas=(0.5, 0.9), weight_decay=cfg.generator_decay)
+        opt_d = FusedAdam(discriminator.parameters(), cfg.discriminator_lr, betas=(0.5, 0.9), weight_decay=cfg.discriminator_decay)
         batch = min(cfg.batch_size, max(cfg.pac, encoded.shape[0] // cfg.pac * cfg.pac))
         steps = max(1, encoded.shape[0] // batch)
         amp = cfg.mixed_precision
@@ -185,7 +182,7 @@ class CTGAN(Generator):
                 fake_in = torch.cat([fake.float(), cond], dim=1)
                 real_in = torch.cat([encoded[rows], cond], dim=1)
                 loss_d, penalty = critic_losses(discriminator, real_in, fake_in, cfg.gradient_penalty)
-                opt_d.zero_grad(set_to_none=True)
+                opt_d.zero_grad()
                 (loss_d + penalty).backward()
                 opt_d.step()
             noise, cond, column, category, _ = draw()
@@ -195,7 +192,7 @@ class CTGAN(Generator):
                 loss_g = -discriminator(torch.cat([fake, cond], dim=1)).float().mean()
                 if column is not None:
                     loss_g = loss_g + sampler.condition_loss(logits.float(), column, category)
-            opt_g.zero_grad(set_to_none=True)
+            opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()
             total_g.add_(loss_g.detach())

@@ -27,10 +27,11 @@ import pandas as pd
 import torch
 from pydantic import Field, model_validator
 
-from synthgen.device import autocast, torch_generator
+from synthgen.device import GraphedStep, autocast, torch_generator
 from synthgen.errors import InputError
 from synthgen.models.base import Generator, GeneratorConfig, Progress
 from synthgen.models.diffusion import Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
+from synthgen.models.optim import FusedAdam
 from synthgen.sampling import fill_unmodelled
 from synthgen.schema import TableSchema
 from synthgen.transforms import OneHotEncoder, TableTransformer
@@ -76,6 +77,9 @@ class DDPMConfig(GeneratorConfig):
     quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
     sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
     mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
+    cuda_graphs: bool = Field(
+        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -152,6 +156,7 @@ class DDPM(Generator):
         self.history_: list[dict[str, float]] = []
         self.train_seconds_: float = 0.0
         self.steps_done_: int = 0
+        self.cuda_graph_ = False
 
     # -- building ----------------------------------------------------------------------------------
     def _target_for(self, schema: TableSchema) -> str | None:
@@ -194,15 +199,31 @@ class DDPM(Generator):
         cfg, device = self.config, self.device_
         net, gaussian, masked = self.denoiser_, self.gaussian_, self.masked_
         ema = copy.deepcopy(net).requires_grad_(False)
-        fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
-        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+        opt = FusedAdam(net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, decoupled=True)
+        net_params, ema_params = list(net.parameters()), list(ema.parameters())
         budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
         rows, batch = numeric.shape[0], min(cfg.batch_size, numeric.shape[0])
         total = cfg.steps
         if cfg.max_epochs is not None:
             total = max(1, min(total, math.ceil(cfg.max_epochs * rows / batch)))
         log_every = max(1, min(100, total // 20))
+        # The loss sum and the EMA's update weight live on the device, written in place, so the step
+        # can be captured once as a CUDA graph and replayed with the values of each step.
         running = torch.zeros((), device=device)
+        ema_weight = torch.zeros((), device=device)
+
+        def train_step() -> None:
+            loss = self._loss(net, gaussian, masked, numeric, codes, target, rows, batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():  # ema += w * (net - ema)
+                drift = torch._foreach_sub(net_params, ema_params)
+                torch._foreach_mul_(drift, ema_weight)
+                torch._foreach_add_(ema_params, drift)
+            running.add_(loss.detach())
+
+        run = GraphedStep(train_step, device, enabled=cfg.cuda_graphs)
         net.train()
         start = time.perf_counter()
         step = 0
@@ -212,16 +233,9 @@ class DDPM(Generator):
                 done = max(done, (time.perf_counter() - start) / budget_s)
                 if done >= 1.0:
                     break
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * (1.0 - done)
-            loss = self._loss(net, gaussian, masked, numeric, codes, target, rows, batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
-            with torch.no_grad():
-                torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - decay)
-            running += loss.detach()
+            opt.set_lr(cfg.lr * (1.0 - done))
+            ema_weight.fill_(1.0 - min(cfg.ema_decay, (1 + step) / (10 + step)))
+            run()
             if (step + 1) % log_every == 0:
                 entry = {"step": step + 1, "loss": float(running) / log_every, "seconds": time.perf_counter() - start}
                 self.history_.append(entry)
@@ -232,6 +246,7 @@ class DDPM(Generator):
             step = total
         if progress is not None and self.history_:
             progress(total, total, {"loss": self.history_[-1]["loss"]})
+        self.cuda_graph_ = run.captured
         self.steps_done_ = step
         self.train_seconds_ = time.perf_counter() - start
         ema.eval()
