@@ -5,7 +5,7 @@
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
 # STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
-STEPS=${STEPS:-"versions cuda_tests ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_cpu_profile ddpm_gpu_profile"}
+STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_cpu_profile ddpm_gpu_profile"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -15,9 +15,11 @@ DMON=$!
 step() { local name=$1 limit=$2; shift 2; [[ " $STEPS " == *" $name "* ]] || return 0; echo "== $name $(date +%T)"; timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; echo "   rc=$? $(date +%T)"; tail -4 "$OUT/$name.log"; }
 step versions 30 python3 -c "import torch, pandas, numpy, sklearn, xgboost, pydantic; print(torch.__version__, torch.cuda.get_device_name(0), pandas.__version__, numpy.__version__, sklearn.__version__, xgboost.__version__)"
 step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_device.py tests/models -k "cuda or contract or graph" -x
+step ctgan_profile 60 python3 -m evaluation.profile_ctgan_gpu --out "$OUT/ctgan_gpu_profile.json"
 step ctgan_b500 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda --out "$OUT/ctgan_vs_sdv_cuda.json"
 step ctgan_b500_eager 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda --no-cuda-graphs --out "$OUT/ctgan_vs_sdv_cuda_eager.json"
 step ctgan_b10000 80 python3 -m evaluation.bench_ctgan --epochs 60 --device cuda --batch-size 10000 --out "$OUT/ctgan_vs_sdv_cuda_b10000.json"
+step ddpm_time_to_quality 120 python3 -m evaluation.run --device cuda --datasets credit_risk --models synthgen.ddpm --threads 8 --ladder credit_risk --ladder-seconds 1,2 --out "$OUT/bench_cuda_ddpm.json"
 step ddpm_cpu_profile 180 python3 -m evaluation.bench_ddpm --device cuda --budgets 10,30 --small-budgets 3 --sampling-steps 25,100 --out "$OUT/ddpm_cuda.json"
 step ddpm_gpu_profile 90 python3 -m evaluation.bench_ddpm --device cuda --profile gpu --budgets 15 --small-budgets "" --datasets credit_risk --sampling-steps "" --out "$OUT/ddpm_cuda_gpu_profile.json"
 kill $DMON 2>/dev/null

@@ -5,7 +5,9 @@
 
 One section per results file (its machine, versions and command), a table per dataset (medians over
 repeats, with the range where there were several), the speed ratios of the same run, time to quality,
-and a picture of quality against training time drawn from the time-to-quality ladder.
+and a picture of quality against training time drawn from the time-to-quality ladder. Files written by
+`evaluation.bench_ctgan` (CTGAN against SDV's in one process) and `evaluation.profile_ctgan_gpu`
+(where a GPU fit spends its time) get a table each.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def section(results: dict[str, Any], source: str, picture: str | None) -> list[s
     settings, machine = results["settings"], results["machine"]
     device = machine.get("gpu") or f"{machine['cpu_count']} CPU cores ({machine['processor']})"
     versions = ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v)
-    out = [f"## {device}: {', '.join(settings['datasets'])}", "",
+    budget = f"{settings['epochs']} epochs" if settings.get("epochs") else "default budgets"
+    out = [f"## {device}: {', '.join(settings['models'])} on {', '.join(settings['datasets'])} ({budget}, {settings['repeats']} repeat{'s' if settings['repeats'] != 1 else ''})", "",
            f"`{results['command']}`, {results['created_at']}, {results['wall_s'] / 60:.0f} min; results in `{source}`.", "",
            f"Split: 80/20 stratified, seed 0. Repeats: {settings['repeats']} (model seeds {settings['seeds']}); "
            f"epochs of the epoch-based models: {settings['epochs'] or 'each model default'}; torch threads {settings['threads']}. "
@@ -125,6 +128,60 @@ def section(results: dict[str, Any], source: str, picture: str | None) -> list[s
         if picture:
             out += [f"![quality against training time]({picture})", ""]
     return out
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x"
+
+
+def ctgan_pair_section(results: dict[str, Any], source: str) -> list[str]:
+    """A `python -m evaluation.bench_ctgan` file: synthgen's CTGAN and SDV's in one process."""
+    ours, theirs, ratios = results["results"]["synthgen"], results["results"]["sdv"], results["speedups"]
+    machine = results["machine"].get("gpu") or f"{results['machine'].get('torch_threads')} CPU threads"
+    graphs = "" if ours.get("cuda_graph") is not False or results["device"] != "cuda" else " (ours without CUDA graphs)"
+    out = [f"## {machine}: CTGAN against SDV's CTGAN, batch {results['batch_size']:,}, {results['epochs']} epochs{graphs}", "",
+           f"`python -m evaluation.bench_ctgan --device {results['device']} --epochs {results['epochs']} --batch-size {results['batch_size']}`"
+           f" on {results['dataset']} ({results['train_rows']:,} training rows), both in one process after a shared warm-up; "
+           f"results in `{source}`. Steady figures leave out the first epoch or sampling call (kernel loading, graph capture). "
+           "Shape and trend here are SDMetrics' QualityReport on the training rows.", ""]
+    for note in results.get("notes", []):
+        out += [f"> {note}", ""]
+
+    def row(name: str, figures: dict[str, Any]) -> str:
+        graph = {True: "yes", False: "no"}.get(figures.get("cuda_graph"), "-")
+        steady = figures.get("s_per_epoch_steady")
+        return (f"| {name} | {graph} | {figures['s_per_epoch']:.3f} | {'-' if steady is None else f'{steady:.4f}'} | "
+                f"{figures['fit_total_s']:.1f} | {figures['sample_s']:.3f} | {figures['sample_s_steady']:.3f} | "
+                f"{figures.get('peak_gpu_mib', 0):,.0f} | {figures['shape']:.3f} | {figures['trend']:.3f} |")
+
+    out += ["| | CUDA graph | s / epoch (all) | s / epoch (steady) | whole fit s | sample s | sample s (steady) | peak GPU MiB | shape | trend |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", row("synthgen", ours), row("SDV", theirs),
+            f"| **speed-up** | | {_x(ratios['s_per_epoch'])} | {_x(ratios.get('s_per_epoch_steady'))} | {_x(ratios['whole_fit'])} | "
+            f"{_x(ratios['sampling_rows_per_s'])} | {_x(ratios.get('sampling_rows_per_s_steady'))} | | | |", ""]
+    return out
+
+
+def gpu_profile_section(results: dict[str, Any], source: str) -> list[str]:
+    """A `python -m evaluation.profile_ctgan_gpu` file: where a CTGAN fit's time goes on the GPU."""
+    out = [f"## {results['machine'].get('gpu')}: where a CTGAN fit spends its time", "",
+           f"`python -m evaluation.profile_ctgan_gpu`, credit_risk ({results['train_rows']:,} training rows); results in `{source}`. "
+           "GPU busy is the share of a replayed step's wall time spent inside kernels (the profiler's kernel time over wall time).", ""]
+    for note in results.get("notes", []):
+        out += [f"> {note}", ""]
+    out += ["| batch | s / step (replay) | kernels / step | GPU busy | steady epoch s | first epoch s (fresh process) | first epoch s (second fit) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for batch, entry in results["fits"].items():
+        replay, first, second = entry["replay"], entry["first_fit"], entry["second_fit"]
+        if not replay.get("captured"):
+            out.append(f"| {batch} | not captured | | | {first['steady_epoch_s']} | {first['first_epoch_s']:.3f} | {second['first_epoch_s']:.3f} |")
+            continue
+        out.append(f"| {int(batch):,} | {replay['s_per_step'] * 1e3:.2f} ms | {replay['kernels_per_step']:.0f} | "
+                   f"{replay['gpu_busy_share']:.0%} | {first['steady_epoch_s']:.4f} | {first['first_epoch_s']:.3f} | {second['first_epoch_s']:.3f} |")
+    start = results.get("start_up_s") or {}
+    if start:
+        out += ["", "Process start-up, first use of each piece in a fresh process (s): "
+                + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in start.items()) + "."]
+    return out + [""]
 
 
 def draw(results: dict[str, Any], path: Path) -> bool:
@@ -171,14 +228,20 @@ def render(paths: list[Path], md: Path, png: Path) -> str:
     picture_drawn = False
     for path in paths:
         results = json.loads(path.read_text())
-        picture = None
-        if not picture_drawn and draw(results, png):
-            picture_drawn = True
-            picture = png.relative_to(md.parent).as_posix() if png.is_relative_to(md.parent) else str(png)
         try:
             source = path.resolve().relative_to(ROOT).as_posix()
         except ValueError:
             source = str(path)
+        if results.get("benchmark") == "ctgan_vs_sdv":
+            parts += ctgan_pair_section(results, source)
+            continue
+        if results.get("benchmark") == "ctgan_gpu_profile":
+            parts += gpu_profile_section(results, source)
+            continue
+        picture = None
+        if not picture_drawn and draw(results, png):
+            picture_drawn = True
+            picture = png.relative_to(md.parent).as_posix() if png.is_relative_to(md.parent) else str(png)
         parts += section(results, source, picture)
     text = "\n".join(parts).rstrip() + "\n"
     atomic_write(md, lambda tmp: tmp.write_text(text, encoding="utf-8"))
