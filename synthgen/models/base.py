@@ -32,6 +32,10 @@ class GeneratorConfig(BaseModel):
     type: str
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="CUDA when present, else CPU.")
     seed: int = Field(default=0, description="Seeds training and, unless overridden, sampling.")
+    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
+    cuda_graphs: bool = Field(
+        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
+    )
 
 
 class Generator(ABC):

@@ -42,10 +42,6 @@ class CTGANConfig(GeneratorConfig):
     log_frequency: bool = Field(default=True, description="Sample training conditions by log-frequency.")
     max_modes: int = Field(default=10, ge=1, description="Mixture modes per continuous column.")
     transformer_fit_rows: int = Field(default=5000, ge=100, description="Rows sampled to fit each mixture.")
-    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
-    cuda_graphs: bool = Field(
-        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
-    )
 
     @model_validator(mode="after")
     def _batch_fits_pac(self) -> "CTGANConfig":

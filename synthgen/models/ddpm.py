@@ -76,10 +76,6 @@ class DDPMConfig(GeneratorConfig):
     condition_on_target: bool = Field(default=True, description="Condition on a discrete target as a class embedding; its shares can then be chosen at sampling time.")
     quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
     sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
-    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
-    cuda_graphs: bool = Field(
-        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
-    )
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ H200), longer than a whole small fit, paid by every CLI run and every fresh benc
 training step replayed as a CUDA graph needs its learning rate and step counts in device memory,
 which this class keeps there from the start. The update itself is PyTorch's own fused kernel
 (`torch._fused_adam_` / `torch._fused_adamw_`, on CPU and CUDA), so the arithmetic is the same as
-`torch.optim.Adam(fused=True)`.
+`torch.optim.Adam(fused=True)`. The CPU kernel needs torch >= 2.4.
 """
 
 from __future__ import annotations
