@@ -43,7 +43,7 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> dict[str, fl
     return {"shape": float(scores["Column Shapes"]), "trend": float(scores["Column Pair Trends"]), "quality": float(report.get_score())}
 
 
-def timed_samples(sample, rows: int, device: str) -> dict[str, float]:
+def timed_samples(sample, rows: int, device: str) -> tuple[dict[str, float], pd.DataFrame]:
     """Seconds to sample ``rows`` the first time (kernels load, shapes are new) and again (steady)."""
     times = []
     for _ in range(2):

@@ -134,6 +134,10 @@ def _x(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x"
 
 
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
 def ctgan_pair_section(results: dict[str, Any], source: str) -> list[str]:
     """A `python -m evaluation.bench_ctgan` file: synthgen's CTGAN and SDV's in one process."""
     ours, theirs, ratios = results["results"]["synthgen"], results["results"]["sdv"], results["speedups"]
@@ -149,9 +153,8 @@ def ctgan_pair_section(results: dict[str, Any], source: str) -> list[str]:
 
     def row(name: str, figures: dict[str, Any]) -> str:
         graph = {True: "yes", False: "no"}.get(figures.get("cuda_graph"), "-")
-        steady = figures.get("s_per_epoch_steady")
-        return (f"| {name} | {graph} | {figures['s_per_epoch']:.3f} | {'-' if steady is None else f'{steady:.4f}'} | "
-                f"{figures['fit_total_s']:.1f} | {figures['sample_s']:.3f} | {figures['sample_s_steady']:.3f} | "
+        return (f"| {name} | {graph} | {figures['s_per_epoch']:.3f} | {_num(figures.get('s_per_epoch_steady'), '.4f')} | "
+                f"{figures['fit_total_s']:.1f} | {figures['sample_s']:.3f} | {_num(figures.get('sample_s_steady'), '.3f')} | "
                 f"{figures.get('peak_gpu_mib', 0):,.0f} | {figures['shape']:.3f} | {figures['trend']:.3f} |")
 
     out += ["| | CUDA graph | s / epoch (all) | s / epoch (steady) | whole fit s | sample s | sample s (steady) | peak GPU MiB | shape | trend |",
@@ -172,11 +175,14 @@ def gpu_profile_section(results: dict[str, Any], source: str) -> list[str]:
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for batch, entry in results["fits"].items():
         replay, first, second = entry["replay"], entry["first_fit"], entry["second_fit"]
-        if not replay.get("captured"):
-            out.append(f"| {batch} | not captured | | | {first['steady_epoch_s']} | {first['first_epoch_s']:.3f} | {second['first_epoch_s']:.3f} |")
-            continue
-        out.append(f"| {int(batch):,} | {replay['s_per_step'] * 1e3:.2f} ms | {replay['kernels_per_step']:.0f} | "
-                   f"{replay['gpu_busy_share']:.0%} | {first['steady_epoch_s']:.4f} | {first['first_epoch_s']:.3f} | {second['first_epoch_s']:.3f} |")
+        timings = f"{_num(first['steady_epoch_s'], '.4f')} | {first['first_epoch_s']:.3f} | {second['first_epoch_s']:.3f} |"
+        if "error" in replay:
+            out.append(f"| {int(batch):,} | profiler failed: {replay['error']} | | | {timings}")
+        elif not replay.get("captured"):
+            out.append(f"| {int(batch):,} | not captured | | | {timings}")
+        else:
+            out.append(f"| {int(batch):,} | {replay['s_per_step'] * 1e3:.2f} ms | {replay['kernels_per_step']:.0f} | "
+                       f"{replay['gpu_busy_share']:.0%} | {timings}")
     start = results.get("start_up_s") or {}
     if start:
         out += ["", "Process start-up, first use of each piece in a fresh process (s): "

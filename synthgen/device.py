@@ -94,10 +94,13 @@ class GraphedStep:
     def _capture(self) -> None:
         torch.cuda.synchronize(self.device)
         graph = torch.cuda.CUDAGraph()
+        caller_stream = torch.cuda.current_stream(self.device)
         try:
             with torch.cuda.graph(graph):
                 self.step()
         except RuntimeError as exc:  # an op that syncs or copies from the host cannot be captured
+            # A failed capture can leave the capture stream current (its context is not exited).
+            torch.cuda.set_stream(caller_stream)
             self.failed = str(exc).splitlines()[0]
             warnings.warn(f"CUDA graph capture failed, training without graphs: {self.failed}", RuntimeWarning, stacklevel=3)
             torch.cuda.synchronize(self.device)

@@ -61,3 +61,4 @@ def test_uncapturable_step_warns_and_stays_eager():
         for _ in range(4):
             run()
     assert not run.captured and float(total) == 4
+    assert torch.cuda.current_stream(device) == torch.cuda.default_stream(device)  # the caller's stream is back

@@ -18,3 +18,18 @@ def test_ctgan_pair_and_profile_get_tables(tmp_path):
     replay = json.loads(profile.read_text())["fits"]["500"]["replay"]
     assert f"| 500 | {replay['s_per_step'] * 1e3:.2f} ms | {replay['kernels_per_step']:.0f} | {replay['gpu_busy_share']:.0%} |" in text
     assert not (tmp_path / "b.png").exists()  # no time-to-quality ladder in these files, so no picture
+
+
+def test_older_ctgan_files_and_failed_profiles_still_render(tmp_path):
+    older = json.loads((RESULTS / "ctgan_vs_sdv_cuda_b10000.json").read_text())
+    for figures in older["results"].values():  # files from before steady sampling was measured
+        figures.pop("sample_s_steady"), figures.pop("s_per_epoch_steady", None)
+    profile = json.loads((RESULTS / "ctgan_gpu_profile.json").read_text())
+    profile["fits"]["500"]["replay"] = {"error": "RuntimeError('profiler unavailable')"}
+    paths = []
+    for name, payload in (("older.json", older), ("profile.json", profile)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(payload))
+    text = report.render(paths, tmp_path / "B.md", tmp_path / "b.png")
+    assert "| synthgen | yes |" in text and "| - |" in text
+    assert "| 500 | profiler failed: RuntimeError('profiler unavailable') |" in text
