@@ -87,9 +87,13 @@ class DDPMConfig(GeneratorConfig):
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each encoded span goes: a numeric score, a categorical code, or the target class."""
+    """Where each encoded span goes: a numeric score, a categorical code, or the target class.
 
-    roles: tuple[tuple[str, int, int], ...]  # (role, index within its role, span width), in span order
+    It works on the transformer's compact form (one column per span: a scalar or a category index),
+    so neither training data nor samples pass through one-hot blocks.
+    """
+
+    roles: tuple[tuple[str, int], ...]  # (role, index within its role), one per span, in span order
     cardinalities: tuple[int, ...]
     n_numeric: int
     n_classes: int
@@ -99,42 +103,36 @@ class Layout:
         roles, cardinalities, n_numeric, n_classes = [], [], 0, 0
         for span in transformer.spans:
             if span.activation == "identity":
-                roles.append(("numeric", n_numeric, 1))
+                roles.append(("numeric", n_numeric))
                 n_numeric += 1
             elif span.column == target and span.discrete:
-                roles.append(("target", 0, span.width))
+                roles.append(("target", 0))
                 n_classes = span.width
             else:
-                roles.append(("categorical", len(cardinalities), span.width))
+                roles.append(("categorical", len(cardinalities)))
                 cardinalities.append(span.width)
         return cls(tuple(roles), tuple(cardinalities), n_numeric, n_classes)
 
-    def split(self, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        numeric = np.zeros((encoded.shape[0], self.n_numeric), np.float32)
-        codes = np.zeros((encoded.shape[0], len(self.cardinalities)), np.int64)
-        target, start = None, 0
-        for role, index, width in self.roles:
-            block = encoded[:, start : start + width]
-            if role == "numeric":
-                numeric[:, index] = block[:, 0]
-            elif role == "categorical":
-                codes[:, index] = block.argmax(axis=1)
-            else:
-                target = block.argmax(axis=1).astype(np.int64)
-            start += width
-        return numeric, codes, target
+    def _columns(self, role: str) -> list[int]:
+        return [i for i, (r, _) in enumerate(self.roles) if r == role]
+
+    def split(self, compact: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(numeric scores, categorical codes, target classes) from `TableTransformer.compact`'s output."""
+        target = self._columns("target")
+        return (
+            compact[:, self._columns("numeric")].astype(np.float32),
+            compact[:, self._columns("categorical")].astype(np.int64),
+            compact[:, target[0]].astype(np.int64) if target else None,
+        )
 
     def join(self, numeric: np.ndarray, codes: np.ndarray, target: np.ndarray | None) -> np.ndarray:
-        rows = numeric.shape[0]
-        blocks = []
-        for role, index, width in self.roles:
-            if role == "numeric":
-                blocks.append(numeric[:, index : index + 1].astype(np.float32))
-            else:
-                block = np.zeros((rows, width), np.float32)
-                block[np.arange(rows), codes[:, index] if role == "categorical" else target] = 1.0
-                blocks.append(block)
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), np.float32)
+        """The compact form (for `TableTransformer.inverse_compact`) of denoised numerics, codes and classes."""
+        out = np.zeros((numeric.shape[0], len(self.roles)), np.float32)
+        out[:, self._columns("numeric")] = numeric
+        out[:, self._columns("categorical")] = codes
+        if target is not None:
+            out[:, self._columns("target")[0]] = target
+        return out
 
 
 class DDPM(Generator):
@@ -179,7 +177,7 @@ class DDPM(Generator):
                 max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
             ).fit(data, schema)
             self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
-            numeric, codes, target = self.layout_.split(self.transformer_.transform(data).numpy())
+            numeric, codes, target = self.layout_.split(self.transformer_.compact(self.transformer_.transform(data)).numpy())
             if target is not None:
                 counts = np.bincount(target, minlength=self.layout_.n_classes)
                 self.class_shares_ = (counts / counts.sum()).tolist()
@@ -332,7 +330,7 @@ class DDPM(Generator):
                 x_num = self.gaussian_.p_sample(x_num, eps.float(), t, t_prev, cfg.eta, rng)
                 x_cat = self.masked_.p_sample(x_cat, logits, t, t_prev, rng)
             blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
-        return self.transformer_.inverse_transform(np.concatenate(blocks))
+        return self.transformer_.inverse_compact(np.concatenate(blocks))
 
     # -- persistence -------------------------------------------------------------------------------
     def _transforms_state(self) -> dict[str, Any]:

@@ -189,3 +189,16 @@ def test_unconditioned_model_treats_the_target_as_a_column(two_modes):
     assert model.class_shares_ is None and set(model.sample(50)["default"]) <= {0, 1}
     with pytest.raises(InputError):
         model.sample(10, target=1)
+
+
+def test_layout_splits_and_joins_the_compact_form(german):
+    from synthgen.models.ddpm import Layout
+
+    schema = infer_schema(german, target="creditability")
+    transformer = TableTransformer(continuous="quantile").fit(german, schema)
+    compact = transformer.compact(transformer.transform(german)).numpy()
+    layout = Layout.of(transformer, "creditability")
+    numeric, codes, target = layout.split(compact)
+    assert numeric.shape[1] == layout.n_numeric and codes.shape[1] == len(layout.cardinalities) and target is not None
+    np.testing.assert_array_equal(layout.join(numeric, codes, target), compact)
+    pd.testing.assert_frame_equal(transformer.inverse_compact(layout.join(numeric, codes, target)), german, check_dtype=False, atol=1e-6)
