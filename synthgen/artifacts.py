@@ -15,8 +15,9 @@ Layout::
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from synthgen._version import __version__
 from synthgen.errors import InputError, ModelFileError
-from synthgen.io import replace_directory
+from synthgen.files import FILE_MODE, make_staging_dir, replace_directory
 from synthgen.schema import TableSchema
 
 FORMAT_VERSION = 1
@@ -43,14 +44,80 @@ class ModelFiles:
     state: dict[str, Any]
     weights: dict[str, torch.Tensor]
     synthgen_version: str
+    path: Path | None = None
+
+
+def check_model_target(path: str | Path) -> Path:
+    """Refuse, before any training, a model directory that would destroy something that is not a model.
+
+    Saving replaces the whole folder. That is safe only for a new or empty folder, or for a synthgen
+    model directory holding nothing but its own files: a folder of the user's (or the folder of the
+    source data, given as ``model_dir``) would be deleted with everything in it. Another process saving
+    into the same folder swaps it out and in for an instant, so a refusal counts only when it holds on
+    a second and third look.
+    """
+    path = Path(path)
+    problem = ""
+    for attempt in range(_LOOKS):
+        problem = _target_problem(path)
+        if not problem:
+            return path
+        time.sleep(0.02 * (attempt + 1))
+    raise InputError(f"{path}: {problem}")
+
+
+_LOOKS = 3
+
+
+def _target_problem(path: Path) -> str:
+    """Why saving a model at ``path`` would destroy something, or '' when it would not."""
+    try:
+        if not path.exists() and not path.is_symlink():
+            return ""
+        if not path.is_dir() or path.is_symlink():
+            return "exists and is not a folder; choose a new folder for the model"
+        entries = sorted(entry.name for entry in path.iterdir())
+    except FileNotFoundError:
+        return ""  # swapped away by a concurrent save: nothing of the user's is there
+    except OSError as exc:
+        return f"cannot be inspected: {exc.strerror or exc}"
+    if not entries:
+        return ""
+    is_model = _is_model_dir(path) if "config.json" in entries else False
+    if is_model is None:
+        return ""  # listed a moment ago, gone now: a concurrent save swapped the folder
+    if not is_model:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        return (
+            f"is not a synthgen model directory (it holds {shown}); saving a model replaces the "
+            "whole folder, so choose a new or empty folder"
+        )
+    foreign = [name for name in entries if name not in FILES]
+    if foreign:
+        return (
+            f"holds file(s) that are not part of the model ({', '.join(foreign[:3])}); saving a model "
+            "replaces the whole folder, so move them out or choose another folder"
+        )
+    return ""
+
+
+def _is_model_dir(path: Path) -> bool | None:
+    """Whether ``path`` holds a synthgen model config; None when the folder was swapped away meanwhile."""
+    try:
+        header = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and "format_version" in header and "class" in header
 
 
 def save_model_dir(path: str | Path, files: ModelFiles) -> Path:
     """Write every file into a staging folder beside ``path``, then move it into place."""
-    path = Path(path)
+    path = check_model_target(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        staging = make_staging_dir(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot create the model folder: {exc.strerror or exc}") from None
     try:
@@ -66,15 +133,31 @@ def save_model_dir(path: str | Path, files: ModelFiles) -> Path:
         _dump(staging / "state.json", files.state)
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in files.weights.items()}
         save_file(tensors, str(staging / "weights.safetensors"), metadata={"format_version": str(FORMAT_VERSION)})
+        _settle(staging)
+        check_model_target(path)  # the folder may have changed while the model was written
         replace_directory(staging, path)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"{path}: cannot write the model: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
 
 
+def _settle(folder: Path) -> None:
+    """Flush every file to disk before the folder is renamed into place (a crash then leaves the old
+    model or the new one, never a truncated one), with the mode of any new file: safetensors writes
+    its file 0600, which kept teammates from loading a shared model."""
+    for item in folder.iterdir():
+        os.chmod(item, FILE_MODE)
+        with open(item, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
 def _dump(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def load_model_dir(path: str | Path) -> ModelFiles:
@@ -101,15 +184,26 @@ def load_model_dir(path: str | Path) -> ModelFiles:
         weights = load_file(str(path / "weights.safetensors"), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{path / 'weights.safetensors'}: corrupt weights file: {exc}") from None
+    config = header.get("config") or {}
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path / 'config.json'}: 'config' must be a JSON object, got {type(config).__name__}")
     return ModelFiles(
         class_name=str(header["class"]),
-        config=dict(header.get("config") or {}),
+        config=config,
         schema=schema,
-        transforms=_load_json(path / "transforms.json"),
-        state=_load_json(path / "state.json"),
+        transforms=_load_object(path / "transforms.json"),
+        state=_load_object(path / "state.json"),
         weights=weights,
         synthgen_version=str(header.get("synthgen_version", "unknown")),
+        path=path,
     )
+
+
+def _load_object(path: Path) -> dict[str, Any]:
+    data = _load_json(path)
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: expected a JSON object, got {type(data).__name__}; the model directory is corrupt")
+    return data
 
 
 def _load_json(path: Path) -> Any:
@@ -117,3 +211,5 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: corrupt JSON: {exc}") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read: {exc.strerror or exc}") from None

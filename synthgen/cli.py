@@ -10,8 +10,10 @@ Exit codes:
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -33,15 +35,27 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out_console = Console()
-_state = {"debug": False}
+_state = {"debug": False, "said": False}
 
 EXIT_CODES_HELP = "Exit codes: 0 success, 1 internal error, 2 bad input, 3 release gate failed, 130 interrupted."
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up on the way out runs (temporary files are removed)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def _run(action: Callable[[], Any]) -> Any:
     """Turn synthgen's errors into one red line and the documented exit code."""
     try:
         return action()
+    except Terminated:
+        console.print("[yellow]terminated[/]")
+        _state["said"] = True
+        raise typer.Exit(143) from None
     except GateFailedError as exc:
         if exc.report is not None:
             _print_gate(exc.report)
@@ -54,6 +68,7 @@ def _run(action: Callable[[], Any]) -> Any:
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
+        _state["said"] = True
         raise typer.Exit(130) from None
 
 
@@ -88,6 +103,33 @@ class _EpochBar:
         self.progress.update(self.task, completed=done, total=total, losses=text)
 
 
+class _RowBar:
+    """A rich progress bar over rows (sampling)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.label, self.total = label, total
+
+    def __enter__(self) -> "_RowBar":
+        self.progress.__enter__()
+        self.task = self.progress.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def advance(self, rows: int) -> None:
+        self.progress.advance(self.task, rows)
+
+
 def _print_gate(report: Any) -> None:
     from synthgen.evaluate import render_console
 
@@ -95,16 +137,28 @@ def _print_gate(report: Any) -> None:
         console.print(renderable)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """A warning is one yellow line for the person at the terminal, not a source location."""
+    console.print(f"[yellow]warning:[/] {message}", soft_wrap=True, markup=True, highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"synthgen {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
 ) -> None:
     """synthgen: synthetic borrower tables that keep the statistics, the signal, and the secrets."""
     _state["debug"] = debug
-    if version:
-        out_console.print(f"synthgen {__version__}")
-        raise typer.Exit(0)
+    if not debug:
+        warnings.showwarning = _show_warning
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -123,10 +177,11 @@ def generate(
     ),
 ) -> None:
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
-    from synthgen.pipeline import generate as run_generate
-    from synthgen.recipe import load_recipe
 
     def action() -> Any:
+        from synthgen.pipeline import generate as run_generate
+        from synthgen.recipe import load_recipe
+
         loaded = load_recipe(recipe)
         with _EpochBar(f"training {loaded.model.type}") as bar:
             return run_generate(
@@ -158,10 +213,11 @@ def train(
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
 ) -> None:
     """Train the recipe's model on its training split and save it as a model directory."""
-    from synthgen.pipeline import apply_overrides, train_model
-    from synthgen.recipe import load_recipe
 
     def action() -> Any:
+        from synthgen.pipeline import apply_overrides, train_model
+        from synthgen.recipe import load_recipe
+
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
         started = time.perf_counter()
         with _EpochBar(f"training {loaded.model.type}") as bar:
@@ -186,36 +242,57 @@ def sample(
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
 ) -> None:
-    """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data)."""
-    from synthgen.io import ensure_writable, write_table
-    from synthgen.models import load_model
+    """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data).
+
+    Rows are streamed to the file chunk by chunk, so memory stays flat whatever ``--rows``.
+    """
 
     def action() -> Any:
+        from synthgen.files import ensure_writable
+        from synthgen.tablewriter import TableWriter
+        from synthgen.models import load_model
+
+        if out.resolve() == model.resolve() or model.resolve() in out.resolve().parents:
+            raise InputError(f"--out {out} is inside the model directory {model}; write the rows elsewhere")
         ensure_writable(out)  # refuse a bad output path before the work
         loaded = load_model(model, device=device or "auto")
         started = time.perf_counter()
-        frame = loaded.sample(rows, seed=seed)
-        seconds = time.perf_counter() - started
-        write_table(frame, out)
-        return frame, seconds
+        with _RowBar("sampling", rows) as bar, TableWriter(out) as writer:
+            for chunk in loaded.iter_sample(rows, seed=seed):
+                writer.write(chunk)
+                bar.advance(len(chunk))
+        return writer.rows, len(loaded.schema_.columns), time.perf_counter() - started
 
-    frame, seconds = _run(action)
-    out_console.print(f"wrote {len(frame):,} rows x {frame.shape[1]} columns to {out} in {seconds:.2f} s")
+    written, width, seconds = _run(action)
+    out_console.print(
+        f"wrote {written:,} rows x {width} columns to {out} in {seconds:.2f} s ({written / max(seconds, 1e-9):,.0f} rows/s)"
+    )
 
 
 @app.command(epilog=EXIT_CODES_HELP)
 def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> None:
-    """Check a recipe and its data without training: keys, types, source, declared columns, target."""
-    from synthgen.pipeline import load_source, resolve_schema
-    from synthgen.recipe import load_recipe
+    """Check a recipe, its data and its output places: every check that needs no training.
+
+    What `validate` passes, `generate` accepts (short of the release gate, which needs a model).
+    """
 
     def action() -> Any:
-        loaded = load_recipe(recipe)
-        data = load_source(loaded)
-        return loaded, data, resolve_schema(loaded, data)
+        from synthgen.artifacts import check_model_target
+        from synthgen.files import ensure_writable, ensure_writable_dir
+        from synthgen.pipeline import check_targets, prepare_data, release_rows, report_dir_for
+        from synthgen.recipe import load_recipe
 
-    loaded, data, schema = _run(action)
-    table = Table(title=f"{recipe}: valid ({len(data):,} rows)")
+        loaded = load_recipe(recipe)
+        check_targets(loaded, loaded.model_path, loaded.output_path)
+        check_model_target(loaded.model_path)
+        ensure_writable(loaded.output_path)
+        ensure_writable_dir(report_dir_for(loaded.output_path))
+        train_rows, holdout_rows, schema = prepare_data(loaded)
+        release_rows(loaded, None, len(train_rows) + len(holdout_rows))
+        return loaded, len(train_rows) + len(holdout_rows), schema
+
+    loaded, n_rows, schema = _run(action)
+    table = Table(title=f"{recipe}: valid ({n_rows:,} rows)")
     for name in ("column", "kind", "nullable", "bounds"):
         table.add_column(name)
     for column in schema.columns:
@@ -232,10 +309,11 @@ def inspect(
     target: Optional[str] = typer.Option(None, "--target", help="Target column."),
 ) -> None:
     """Print a recipe skeleton with the schema inferred from a data file."""
-    from synthgen.io import read_table
-    from synthgen.schema import infer_schema
 
     def action() -> Any:
+        from synthgen.io import read_table
+        from synthgen.schema import infer_schema
+
         frame = read_table(data)
         return frame, infer_schema(frame, target=target, source=str(data))
 
@@ -270,22 +348,24 @@ def evaluate(
     report: Optional[Path] = typer.Option(None, "--report", help="Report folder (default: beside the synthetic file)."),
 ) -> None:
     """Judge a synthetic table against real data: fidelity, utility, privacy, and the release gate."""
-    from synthgen.evaluate import EvaluateSettings, GateSettings, write_report
-    from synthgen.evaluate import evaluate as judge
-    from synthgen.io import read_table
-    from synthgen.pipeline import load_source, resolve_schema, split_holdout
-    from synthgen.recipe import load_recipe
-    from synthgen.schema import infer_schema
 
     def action() -> Any:
+        from synthgen.evaluate import EvaluateSettings, GateSettings, write_report
+        from synthgen.evaluate import evaluate as judge
+        from synthgen.files import ensure_writable_dir
+        from synthgen.io import read_table
+        from synthgen.pipeline import prepare_data
+        from synthgen.recipe import load_recipe
+        from synthgen.schema import infer_schema
+
+        folder = report or synthetic.parent / f"{synthetic.stem}_report"
+        ensure_writable_dir(folder)
         fake = read_table(synthetic)
         if recipe is not None:
             if real is not None or holdout is not None:
                 raise InputError("give either --recipe or --real/--holdout, not both")
             loaded = load_recipe(recipe)
-            data = load_source(loaded)
-            schema = resolve_schema(loaded, data)
-            train_rows, holdout_rows = split_holdout(data, loaded.evaluate.holdout, loaded.evaluate.seed, schema)
+            train_rows, holdout_rows, schema = prepare_data(loaded)
             settings, gates, device = loaded.evaluate, loaded.gates, loaded.model.device
         else:
             if real is None or holdout is None:
@@ -294,7 +374,6 @@ def evaluate(
             schema = infer_schema(train_rows, target=target, source=str(real))
             settings, gates, device = EvaluateSettings(), GateSettings(), "auto"
         result = judge(train_rows, holdout_rows, fake, schema, settings=settings, gates=gates, device=device)
-        folder = report or synthetic.parent / f"{synthetic.stem}_report"
         write_report(result, folder, extra_metadata={"synthetic": str(synthetic)})
         return result, folder
 
@@ -307,7 +386,20 @@ def evaluate(
 
 
 def run() -> None:
-    app()
+    """The console entry point: Ctrl-C anywhere is a quiet exit 130, SIGTERM a quiet 143."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app()
+    except SystemExit as exc:  # typer turns a Ctrl-C outside a command's work into a silent exit 130
+        if exc.code == 130 and not _state.get("said"):
+            console.print("[yellow]interrupted[/]")
+        raise
+    except Terminated:
+        console.print("[yellow]terminated[/]")
+        sys.exit(143)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

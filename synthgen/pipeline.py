@@ -16,11 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pydantic import ValidationError
+
 from synthgen._version import __version__
-from synthgen.artifacts import load_model_dir
+from synthgen.artifacts import check_model_target, load_model_dir
+from synthgen.datacheck import MIN_HOLDOUT_ROWS, check_learnable, clean_non_finite
 from synthgen.datasets import builtin_path
 from synthgen.errors import DataError, GateFailedError, InputError, ModelFileError
-from synthgen.io import ensure_writable, read_table, write_json, write_table
+from synthgen.files import ensure_writable, ensure_writable_dir
+from synthgen.io import read_table, write_json, write_table
 from synthgen.models import GENERATORS, Generator, load_model
 from synthgen.models.base import Progress
 from synthgen.recipe import Recipe
@@ -35,10 +39,11 @@ def source_path(recipe: Recipe) -> Path:
 
 
 def load_source(recipe: Recipe) -> pd.DataFrame:
+    """The source table, with non-finite numbers refused (or made missing where the recipe says so)."""
     path = source_path(recipe)
     if not path.exists():
         raise DataError(f"{recipe.label}: source file {path} not found")
-    return read_table(path)
+    return clean_non_finite(read_table(path), recipe.schema_.columns, str(path))
 
 
 def resolve_schema(recipe: Recipe, data: pd.DataFrame) -> TableSchema:
@@ -93,7 +98,11 @@ def apply_overrides(recipe: Recipe, epochs: int | None = None, device: str | Non
         update["device"] = device
     if not update:
         return recipe
-    model = type(recipe.model).model_validate({**recipe.model.model_dump(), **update})
+    try:
+        model = type(recipe.model).model_validate({**recipe.model.model_dump(), **update})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'.'.join(map(str, e['loc'])).replace('max_epochs', 'epochs')}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"invalid command-line override: {problems}") from None
     changed = recipe.model_copy(update={"model": model})
     changed._path = recipe.path
     return changed
@@ -117,19 +126,82 @@ def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
 
 
 def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
-    """Read the source, resolve its schema and cut the holdout: (train, holdout, schema)."""
+    """Read the source, resolve its schema, run every check that needs no training and cut the
+    holdout: (train, holdout, schema). `synthgen validate` runs exactly this, so what it passes
+    `generate` accepts."""
     data = load_source(recipe)
     schema = resolve_schema(recipe, data)
+    generator = GENERATORS[recipe.model.type]
+    check_learnable(
+        data, schema, str(source_path(recipe)), recipe.evaluate.holdout, training_memory=generator.training_memory
+    )
     train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
     return train, holdout, schema
+
+
+def release_rows(recipe: Recipe, rows: int | None, source_rows: int) -> int:
+    """The number of rows `generate` will release, refused up front when the judge cannot score so few."""
+    n_rows = rows or recipe.generate.rows or source_rows
+    if n_rows < MIN_HOLDOUT_ROWS:
+        where = "--rows" if rows else "generate.rows"
+        raise InputError(
+            f"{recipe.label}: {where} is {n_rows}; the release gate needs at least {MIN_HOLDOUT_ROWS} rows to judge "
+            "(`synthgen sample` draws any number of rows from a trained model, without the gate)"
+        )
+    return n_rows
+
+
+def report_dir_for(output: Path) -> Path:
+    return output.parent / f"{output.stem}_report"
+
+
+def meta_path_for(output: Path) -> Path:
+    return output.with_name(output.name + ".meta.json")
+
+
+def check_targets(recipe: Recipe, model_dir: Path, output: Path | None = None) -> None:
+    """Refuse, before any work, a run whose writes would destroy the source data or each other.
+
+    The model directory is replaced whole when a model is saved, so it must not hold the source, the
+    output or the report; the output, its sidecar and its report must not be the source.
+    """
+    source = source_path(recipe).resolve()
+    model = Path(model_dir).resolve()
+    if _inside(source, model):
+        raise InputError(f"model directory {model_dir} holds the source data {source}; saving a model replaces the whole folder")
+    if output is None:
+        return
+    out = output.resolve()
+    report = report_dir_for(out)
+    written = {"output": out, "sidecar": meta_path_for(out), "report": report / "report.json", "html report": report / "report.html"}
+    for role, path in written.items():
+        if path == source:
+            raise InputError(f"the {role} {path} is the source data file; refusing to overwrite the real data")
+    for role, path in (("output", out), ("report folder", report)):
+        if _inside(path, model) or _inside(model, path):
+            raise InputError(f"the {role} {path} and the model directory {model_dir} overlap; give them separate places")
+    if out == report:
+        raise InputError(f"the output {out} is its own report folder")
+
+
+def check_model_dir(recipe: Recipe, out: Path | None = None) -> Path:
+    """The model directory to save to (``out`` or the recipe's), refused before training if saving
+    there would destroy the source or a folder that is not a synthgen model."""
+    path = Path(out) if out is not None else recipe.model_path
+    check_targets(recipe, path)
+    return check_model_target(path)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def fit_model(
     recipe: Recipe, train: pd.DataFrame, schema: TableSchema, out: Path | None = None, progress: Progress | None = None
 ) -> tuple[Generator, Path]:
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
+    path = check_model_dir(recipe, out)
     model = GENERATORS[recipe.model.type](recipe.model).fit(train, schema, progress=progress)
-    path = out or recipe.model_path
     model.save(path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)})
     return model, path
 
@@ -138,6 +210,7 @@ def train_model(
     recipe: Recipe, out: Path | None = None, progress: Progress | None = None
 ) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
     """`prepare_data` then `fit_model`."""
+    check_model_dir(recipe, out)
     train, holdout, schema = prepare_data(recipe)
     model, path = fit_model(recipe, train, schema, out=out, progress=progress)
     return model, path, train, holdout, schema
@@ -176,16 +249,22 @@ def generate(
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
     recipe = apply_overrides(recipe, epochs=epochs, device=device)
-    train, holdout, schema = prepare_data(recipe)  # bad data is refused before anything is created
-    output = ensure_writable(Path(out) if out is not None else recipe.output_path)
+    output = Path(out) if out is not None else recipe.output_path
+    # Everything that can be refused is refused before anything is trained or created.
+    check_targets(recipe, recipe.model_path, output)
+    check_model_target(recipe.model_path)
+    ensure_writable(output)
+    ensure_writable_dir(report_dir_for(output))
+    train, holdout, schema = prepare_data(recipe)
+    n_rows = release_rows(recipe, rows, len(train) + len(holdout))
     started = time.perf_counter()
     model = None if retrain else reusable_model(recipe, recipe.model_path)
     reused = model is not None
     if model is None:
         model, _ = fit_model(recipe, train, schema, progress=progress)
+    model.exclude_source_pii(train).exclude_source_pii(holdout)
     fit_seconds = time.perf_counter() - started
 
-    n_rows = rows or recipe.generate.rows or (len(train) + len(holdout))
     sample_seed = seed if seed is not None else recipe.generate.seed
     started = time.perf_counter()
     synthetic = model.sample(n_rows, seed=sample_seed)
@@ -206,7 +285,7 @@ def generate(
         "released": released,
         "status": "released" if released else "NOT RELEASED: gate failed",
     }
-    report_dir = output.parent / f"{output.stem}_report"
+    report_dir = report_dir_for(output)
     write_report(report, report_dir, extra_metadata=metadata)
     if not released and not force_release:
         raise GateFailedError(
@@ -214,7 +293,7 @@ def generate(
             report=report,
         )
     write_table(synthetic, output)
-    write_json(metadata, output.with_name(output.name + ".meta.json"))
+    write_json(metadata, meta_path_for(output))
     return GenerateResult(
         output=output,
         rows=n_rows,

@@ -1,8 +1,9 @@
 """Recipes: YAML files that say where the data is, what it is, how to learn it and what to release.
 
-Validation is strict (unknown keys are errors, with a "did you mean") and every message names the
-recipe file, the line and the key path, because recipes live in users' repositories and are edited
-by hand.
+Validation is strict (unknown keys are errors, with a "did you mean"; so are duplicate keys, and
+YAML anchors and aliases, which could expand a short file into gigabytes) and every message names
+the recipe file, the line and the key path, because recipes live in users' repositories and are
+edited by hand.
 
     name: german_credit
     source: {builtin: german_credit}        # or a CSV/Parquet path relative to this file
@@ -146,14 +147,7 @@ def load_recipe(path: str | Path) -> Recipe:
 
 
 def parse_recipe(text: str, source: Path | str = "<recipe>") -> Recipe:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RecipeError(f"{source}{where}: not valid YAML: {problem}") from None
+    root, data = _load_yaml(text, source)
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: a recipe is a mapping of keys (name, source, schema, model, ...), got {type(data).__name__}")
     try:
@@ -163,6 +157,83 @@ def parse_recipe(text: str, source: Path | str = "<recipe>") -> Recipe:
     if isinstance(source, Path):
         recipe._path = source.resolve()
     return recipe
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors, aliases and duplicate keys while composing.
+
+    An alias is a pointer: nested aliases expand exponentially once objects are built (a few hundred
+    bytes of "billion laughs" took 7 GB), and recipes gain nothing from them, so the first anchor or
+    alias stops the parse before any object exists. YAML keeps the last of two equal keys; in a hand
+    edited recipe that silently discards a setting, so the composer reports both lines instead.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _RefusedYAML(
+                event.start_mark.line + 1,
+                "YAML aliases are not allowed in recipes (found an anchor or alias); write the value out",
+            )
+        return super().compose_node(parent, index)
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a complex key: construction refuses it as unhashable
+            key = self._key(key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _RefusedYAML(
+                    line, f"duplicate key {key_node.value!r} (first at line {seen[key]}); YAML would silently keep only the last"
+                )
+            seen[key] = line
+        return node
+
+    def _key(self, node: yaml.ScalarNode) -> Any:
+        """The key as YAML compares it: `1` and `0x1` collide, `1` and `"1"` do not."""
+        construct = self.yaml_constructors.get(node.tag)
+        if construct is None:
+            return (node.tag, node.value)
+        try:
+            value = construct(self, node)
+        except (yaml.YAMLError, ValueError, TypeError):
+            return (node.tag, node.value)
+        return (node.tag, value) if isinstance(value, typing.Hashable) else (node.tag, node.value)
+
+
+class _RefusedYAML(Exception):
+    """Raised inside the loader; `_load_yaml` turns it into a `RecipeError` naming the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _load_yaml(text: str, source: Path | str) -> tuple[yaml.Node | None, Any]:
+    """Compose the text once, refusing aliases and duplicate keys, and build the objects from that node.
+
+    The node is kept for the line numbers of validation messages.
+    """
+    loader = _RecipeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except _RefusedYAML as exc:
+        raise RecipeError(f"{source}:{exc.line}: {exc.message}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(f"{source}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise RecipeError(f"{source}: not valid YAML for a recipe: nested too deeply") from None
+    finally:
+        loader.dispose()
+    return root, data
 
 
 def _explain(exc: ValidationError, root: yaml.Node | None, source: Path | str) -> str:

@@ -7,13 +7,15 @@ kind. It is plain JSON so a model directory can carry it without pickle.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from enum import Enum
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Literal, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from synthgen.errors import DataError
 
@@ -42,20 +44,125 @@ class ColumnKind(str, Enum):
 
 
 Bound = float | int | str | None
+NonFinite = Literal["error", "missing"]
 
 
 class ColumnSpec(BaseModel):
-    """A column as a recipe may declare it: every field optional, the rest is inferred."""
+    """A column as a recipe may declare it: every field optional, the rest is inferred.
+
+    Bounds are checked against the kind as soon as the kind is known (here when declared, in
+    `infer_schema` when inferred): a bound the generators cannot apply would otherwise pass
+    validation and fail, or silently clamp every value, only after training.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     kind: ColumnKind | None = None
     nullable: bool | None = None
-    min: Bound = Field(default=None, description="Lower bound; generated values are clipped to it.")
-    max: Bound = Field(default=None, description="Upper bound; generated values are clipped to it.")
+    min: Bound = Field(
+        default=None,
+        description="Lower bound of a numeric, integer (a number) or datetime (a date) column; generated values "
+        "are clipped to it. A bound that excludes some source values is allowed; one that excludes all is an error.",
+    )
+    max: Bound = Field(default=None, description="Upper bound; as `min`. `min` may not exceed `max`.")
     rounding: int | None = Field(
         default=None, ge=0, le=12, description="Decimals kept for numeric columns (inferred if unset)."
     )
+    non_finite: NonFinite = Field(
+        default="error",
+        description="What an infinite value (inf, -inf, Infinity, or a number too large for a float) of a numeric "
+        "column means: 'error' refuses the data, naming the column and the first row; 'missing' reads it as a "
+        "missing value, and the column then counts as nullable.",
+    )
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: Any) -> Any:
+        """YAML reads `2020-01-01` as a date object; a bound keeps it as ISO text so it stays JSON."""
+        if isinstance(value, bool):
+            raise ValueError("a bound is a number or a date, not true/false")
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        return value
+
+    @field_validator("min", "max")
+    @classmethod
+    def _bound_fits_kind(cls, value: Bound, info: ValidationInfo) -> Bound:
+        problem = bound_problem(info.data.get("kind"), value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("max")
+    @classmethod
+    def _min_not_above_max(cls, value: Bound, info: ValidationInfo) -> Bound:
+        problem = order_problem(info.data.get("kind"), info.data.get("min"), value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("non_finite")
+    @classmethod
+    def _missing_needs_numbers(cls, value: NonFinite, info: ValidationInfo) -> NonFinite:
+        kind = info.data.get("kind")
+        if value == "missing" and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
+            raise ValueError(f"applies to numeric and integer columns, not to a {kind.value} column")
+        if value == "missing" and info.data.get("nullable") is False:
+            raise ValueError("'missing' makes infinite values missing, which contradicts nullable: false")
+        return value
+
+
+_UNBOUNDED_KINDS = ("categorical", "boolean", "id", "pii")
+
+
+def bound_problem(kind: ColumnKind | None, value: Bound) -> str | None:
+    """Why ``value`` cannot bound a column of ``kind`` (None: unknown yet), or None when it can."""
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if kind is None:
+        return None
+    if kind.value in _UNBOUNDED_KINDS:
+        return f"a {kind.value} column takes no bounds (min and max apply to numeric, integer and datetime columns)"
+    if kind is ColumnKind.DATETIME:
+        if not isinstance(value, str):
+            return "must be a date or timestamp such as 2020-01-01 for a datetime column"
+        try:
+            stamp = pd.Timestamp(value)
+            if stamp is pd.NaT:
+                return "is not a date or timestamp"
+            stamp.value  # noqa: B018 - the generators use nanoseconds; a date outside them must fail here
+        except OverflowError:
+            return "is outside the dates synthgen can represent (years 1678 to 2261)"
+        except (ValueError, TypeError):
+            return "is not a date or timestamp (use a form such as 2020-01-01 or 2020-01-01T08:30:00)"
+        return None
+    if isinstance(value, str):
+        return f"must be a number for {'an' if kind is ColumnKind.INTEGER else 'a'} {kind.value} column"
+    return None
+
+
+def bound_value(kind: ColumnKind, value: Bound) -> float:
+    """A valid bound on the column's number line: the number, or a timestamp's nanoseconds (UTC)."""
+    if kind is ColumnKind.DATETIME:
+        return float(pd.Timestamp(value).value)
+    return float(value)  # type: ignore[arg-type]
+
+
+def order_problem(kind: ColumnKind | None, low: Bound, high: Bound) -> str | None:
+    """A message when ``low`` exceeds ``high`` (every generated value would be clipped to one of them)."""
+    if low is None or high is None:
+        return None
+    if kind is None:
+        if isinstance(low, str) or isinstance(high, str):
+            return None  # dates or mistakes: decided once the kind is known
+        kind = ColumnKind.NUMERIC
+    if bound_problem(kind, low) or bound_problem(kind, high):
+        return None
+    if bound_value(kind, low) > bound_value(kind, high):
+        return f"min ({low}) is greater than max ({high}); every generated value would be clipped to one of them"
+    return None
 
 
 class Column(BaseModel):
@@ -105,10 +212,19 @@ class TableSchema(BaseModel):
         return cls.model_validate(data)
 
 
-# Names that almost always hold personal data; such columns are never modelled.
+# Names that almost always hold personal data; such columns are never modelled. Names are matched
+# after camelCase and spaces become underscores ("firstName", "Customer Name").
 _PII_NAME = re.compile(
     r"(^|_)(e?mail|phone|mobile|ssn|social_security|passport|first_?name|last_?name|full_?name|"
     r"surname|address|street|iban|account_number|card_number)($|_)",
+    re.IGNORECASE,
+)
+# A bare "name", or the name of a person: "customer_name", "borrower name", "username". Names of
+# things ("product_name", "loan_name", "branch_name", "company_name") are categories and stay learned.
+_PERSON_NAME = re.compile(
+    r"^((customer|cust|client|borrower|co_?borrower|applicant|co_?applicant|guarantor|cardholder|card_?holder|"
+    r"account_?holder|holder|owner|member|user|person|contact|beneficiary|middle|maiden|given|family|nick|display)_?)?"
+    r"name$",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -116,6 +232,21 @@ _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
 # Integer-valued columns with at most this many distinct values are treated as categories: codes
 # such as "installment rate 1-4" carry no arithmetic meaning and a mixture fit to them is wasteful.
 MAX_CODES_AS_CATEGORIES = 10
+# A text column with at least this share of distinct values (over more than IDENTIFIER_MIN_ROWS
+# present values) identifies rows: a category per row could only be copied, never learned.
+IDENTIFIER_DISTINCT_SHARE = 0.95
+IDENTIFIER_MIN_ROWS = 20
+
+
+def _words(name: str) -> str:
+    """'customerName', 'Customer Name' -> 'customer_Name', 'Customer_Name': one spelling for the name patterns."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_")
+
+
+def is_pii_name(name: str) -> bool:
+    """Whether a column's name says it holds personal data (see `_PII_NAME` and `_PERSON_NAME`)."""
+    words = _words(name)
+    return bool(_PII_NAME.search(words) or _PERSON_NAME.match(words))
 
 
 def _decimals(values: pd.Series, cap: int = 6) -> int:
@@ -136,18 +267,24 @@ def _looks_like_datetime(values: pd.Series) -> bool:
 
 
 def infer_kind(name: str, values: pd.Series) -> ColumnKind:
-    """Guess a column's kind from its name and values; the recipe can always override it."""
+    """Guess a column's kind from its name and values; the recipe can always override it.
+
+    Two guesses keep data out of the model rather than risk copying it: a column with no values at
+    all is PII (never learned; regenerated all-null, since PII keeps its null rate), and a text
+    column whose values are (almost) all distinct is PII, or an id when its name says so, because a
+    one-hot category per row can only be memorised.
+    """
     present = values.dropna()
     n_unique = present.nunique()
     if pd.api.types.is_bool_dtype(values):
         return ColumnKind.BOOLEAN
     if pd.api.types.is_datetime64_any_dtype(values):
         return ColumnKind.DATETIME
-    if _PII_NAME.search(name):
+    if present.empty:
+        return ColumnKind.PII
+    if is_pii_name(name):
         return ColumnKind.PII
     if pd.api.types.is_numeric_dtype(values):
-        if present.empty:
-            return ColumnKind.NUMERIC
         integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
         if integral and _ID_NAME.search(name) and n_unique == len(present):
             return ColumnKind.ID
@@ -161,11 +298,11 @@ def infer_kind(name: str, values: pd.Series) -> ColumnKind:
         return ColumnKind.PII
     if _looks_like_datetime(present):
         return ColumnKind.DATETIME
-    if len(present) > 20 and n_unique == len(present) and _ID_NAME.search(name):
-        return ColumnKind.ID
     lowered = set(text.str.lower().unique())
     if n_unique == 2 and lowered <= {"true", "false"}:
         return ColumnKind.BOOLEAN
+    if len(present) > IDENTIFIER_MIN_ROWS and n_unique >= IDENTIFIER_DISTINCT_SHARE * len(present):
+        return ColumnKind.ID if _ID_NAME.search(name) else ColumnKind.PII
     return ColumnKind.CATEGORICAL
 
 
@@ -188,6 +325,8 @@ def infer_schema(
         )
     if target is not None and target not in data.columns:
         raise DataError(f"{source}: target column {target!r} not found in the data")
+    if target is not None and data[target].isna().all():
+        raise DataError(f"{source}: target column {target!r} has no values")
     columns = []
     for name in data.columns:
         spec = declared.get(name, ColumnSpec())
@@ -202,16 +341,74 @@ def infer_schema(
             present = values.dropna()
             rounding = _decimals(present) if len(present) else None
         nullable = spec.nullable if spec.nullable is not None else bool(values.isna().any())
-        columns.append(
-            Column(name=str(name), kind=kind, nullable=nullable, min=spec.min, max=spec.max, rounding=rounding)
-        )
+        column = Column(name=str(name), kind=kind, nullable=nullable, min=spec.min, max=spec.max, rounding=rounding)
+        _check_bounds(column, values, source, inferred=spec.kind is None)
+        columns.append(column)
     schema = TableSchema(columns=columns, target=target)
     if target is not None:
-        _check_target(data[target], schema[target], source)
+        check_target(data[target], schema[target], source)
     return schema
 
 
-def _check_target(values: pd.Series, column: Column, source: str) -> None:
+def _check_bounds(column: Column, values: pd.Series, source: str, inferred: bool) -> None:
+    """Bounds must suit the resolved kind, be in order, and leave at least one value of the data.
+
+    A bound that excludes only some values stays allowed: generated values are clipped to it, which
+    is what a bound is for (no age below 18 even if the source has a typo of 17).
+    """
+    if column.min is None and column.max is None:
+        return
+    how = "inferred from the data; declare its kind to change it" if inferred else "declared"
+    where = f"{source}: column {column.name!r} ({column.kind.value}, {how})"
+    for label, bound in (("min", column.min), ("max", column.max)):
+        problem = bound_problem(column.kind, bound)
+        if problem is not None:
+            raise DataError(f"{where}: {label} {problem}, got {bound!r}")
+    problem = order_problem(column.kind, column.min, column.max)
+    if problem is not None:
+        raise DataError(f"{where}: {problem}")
+    numbers = _as_number_line(column.kind, values)
+    if numbers.size == 0:
+        return
+    low = -np.inf if column.min is None else bound_value(column.kind, column.min)
+    high = np.inf if column.max is None else bound_value(column.kind, column.max)
+    if not np.any((numbers >= low) & (numbers <= high)):
+        given = [f"{label} {bound}" for label, bound in (("min", column.min), ("max", column.max)) if bound is not None]
+        verb = "exclude" if len(given) == 2 else "excludes"
+        smallest, largest = (_show(column.kind, x) for x in (numbers.min(), numbers.max()))
+        raise DataError(
+            f"{where}: {' and '.join(given)} {verb} every value of the data (which runs from {smallest} to {largest}); "
+            "every generated value would be clipped to the bound. Widen or remove the bound"
+        )
+
+
+def _as_number_line(kind: ColumnKind, values: pd.Series) -> np.ndarray:
+    """The column's finite present values as floats (a datetime as nanoseconds since the epoch, UTC)."""
+    if kind is ColumnKind.DATETIME:
+        stamps = values
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            stamps = pd.to_datetime(values, errors="coerce", format="mixed")
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps = stamps.dropna()
+        try:
+            return stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+        except (OverflowError, ValueError):
+            return np.zeros(0)
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype("float64")
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return numbers[np.isfinite(numbers)]
+
+
+def _show(kind: ColumnKind, number: float) -> str:
+    if kind is ColumnKind.DATETIME:
+        return str(pd.Timestamp(int(number)))
+    return f"{number:g}"
+
+
+def check_target(values: pd.Series, column: Column, source: str) -> None:
+    """A target needs values and, when discrete, two classes: the judge scores predicting it."""
     present = values.dropna()
     if present.empty:
         raise DataError(f"{source}: target column {column.name!r} has no values")

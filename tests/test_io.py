@@ -1,10 +1,11 @@
-import os
+import json
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from synthgen.errors import DataError, InputError
-from synthgen.io import read_table, write_table
+from synthgen.io import detect_delimiter, read_json, read_table, write_json, write_table
 
 
 def test_parquet_and_csv_round_trip(tmp_path, mixed_frame):
@@ -12,41 +13,6 @@ def test_parquet_and_csv_round_trip(tmp_path, mixed_frame):
         write_table(mixed_frame, tmp_path / name)
         back = read_table(tmp_path / name)
         assert list(back.columns) == list(mixed_frame.columns) and len(back) == len(mixed_frame)
-
-
-def test_missing_parent_folder_is_created(tmp_path, mixed_frame):
-    path = write_table(mixed_frame, tmp_path / "a" / "b" / "out.csv")
-    assert path.exists()
-    assert [p.name for p in path.parent.iterdir()] == ["out.csv"], "no temporary file left behind"
-
-
-def test_failed_write_leaves_nothing(tmp_path):
-    class Boom(pd.DataFrame):
-        def to_csv(self, *args, **kwargs):  # a crash in the middle of writing
-            with open(args[0], "w") as handle:
-                handle.write("partial")
-            raise OSError(28, "No space left on device")
-
-    with pytest.raises(InputError, match="No space left"):
-        write_table(Boom({"a": [1]}), tmp_path / "out.csv")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_unwritable_output_is_input_error(tmp_path, mixed_frame):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        if os.access(locked, os.W_OK):  # root ignores permissions; use a path under a file instead
-            target = tmp_path / "file.txt"
-            target.write_text("x")
-            with pytest.raises(InputError):
-                write_table(mixed_frame, target / "out.csv")
-        else:
-            with pytest.raises(InputError, match="not writable"):
-                write_table(mixed_frame, locked / "out.csv")
-    finally:
-        locked.chmod(0o700)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +40,101 @@ def test_missing_and_unsupported_files(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1garbage")
     with pytest.raises(DataError, match="cannot read parquet"):
         read_table(tmp_path / "bad.parquet")
+
+
+# -- delimiter detection and duplicate names ---------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|", ","])
+def test_delimiter_is_detected(tmp_path, sep):
+    path = tmp_path / "t.csv"
+    rows = "\n".join(f"{i}{sep}A{sep}{i * 1.5}" for i in range(30))
+    path.write_text(sep.join(["id", "grade", "amount"]) + "\n" + rows + "\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "grade", "amount"]
+    assert frame["amount"].iloc[3] == 4.5
+
+
+def test_semicolon_file_with_european_decimals_keeps_its_columns(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("name;rate;city\nAnna;1,5;Köln\nBo;2,25;Graz\n", encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["name", "rate", "city"]
+    assert frame["rate"].tolist() == ["1,5", "2,25"], "decimal commas stay text: the schema decides"
+
+
+def test_delimiters_inside_quotes_do_not_fool_detection(tmp_path):
+    path = tmp_path / "q.csv"
+    rows = "\n".join(f'{i},"note; with; semicolons | and pipes",{i}' for i in range(20))
+    path.write_text(f"id,note,value\n{rows}\n")
+    assert list(read_table(path).columns) == ["id", "note", "value"]
+
+
+def test_utf8_bom_is_not_part_of_the_first_name(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffage;income\n30;100\n40;200\n".encode("utf-8"))
+    assert list(read_table(path).columns) == ["age", "income"]
+
+
+def test_one_column_csv_stays_one_column(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("score\n1.5\n2.5\n")
+    assert list(read_table(path).columns) == ["score"]
+    assert detect_delimiter("score\n1.5\n") == ","
+
+
+def test_ragged_semicolon_file_is_an_error_not_one_column(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a;b;c\n" + "1;2;3\n" * 10 + "1;2;3;4;5\n")
+    with pytest.raises(DataError, match="not a readable CSV"):
+        read_table(path)
+
+
+def test_delimiter_sample_is_bounded_and_cut_at_a_line(tmp_path):
+    path = tmp_path / "big.csv"
+    line = "x" * 50 + ";" + "é" * 40 + "\n"  # multibyte characters across the 64 KiB cut
+    path.write_text("a;b\n" + line * 3000, encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["a", "b"] and len(frame) == 3000
+
+
+@pytest.mark.parametrize("header", ["age,income,age", "age;income;age", "age,age,income,income"])
+def test_duplicate_csv_columns_are_refused(tmp_path, header):
+    path = tmp_path / "dup.csv"
+    sep = ";" if ";" in header else ","
+    path.write_text(header + "\n" + sep.join(str(i) for i in range(header.count(sep) + 1)) + "\n")
+    with pytest.raises(DataError, match=r"duplicate column name\(s\) 'age'") as info:
+        read_table(path)
+    assert str(path) in str(info.value)
+
+
+def test_duplicate_parquet_columns_are_refused(tmp_path):
+    path = tmp_path / "dup.parquet"
+    table = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["age", "age"])
+    pq.write_table(table, path)
+    with pytest.raises(DataError, match=r"dup.parquet: duplicate column name\(s\) 'age'"):
+        read_table(path)
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "file not found"), ('{"a": ', "not valid JSON \\(line 1"), (b"\xff\xfe{}", "not a UTF-8 text file")],
+)
+def test_read_json_errors_name_the_file(tmp_path, content, message):
+    path = tmp_path / "state.json"
+    if isinstance(content, str):
+        path.write_text(content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as info:
+        read_json(path)
+    assert str(path) in str(info.value)
+
+
+def test_json_round_trip(tmp_path):
+    path = write_json({"rows": 3, "names": ["Иван"]}, tmp_path / "m" / "meta.json")
+    assert read_json(path) == {"rows": 3, "names": ["Иван"]}
+    assert json.loads(path.read_text(encoding="utf-8"))["rows"] == 3

@@ -92,3 +92,95 @@ def test_epochs_override_follows_the_model_type():
 
     assert apply_overrides(parse_recipe("name: x\nsource: a.csv\nmodel: {type: ctgan}\n"), epochs=7).model.epochs == 7
     assert apply_overrides(parse_recipe("name: x\nsource: a.csv\n"), epochs=3).model.max_epochs == 3
+
+
+# -- recipes that cannot hurt ----------------------------------------------------------------------
+def _alias_bomb(levels: int = 9, fanout: int = 9) -> str:
+    names = "abcdefghijklmnop"
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * fanout)}]"]
+    for i in range(1, levels):
+        lines.append(f"{names[i]}: &{names[i]} [{', '.join([f'*{names[i - 1]}'] * fanout)}]")
+    lines.append(f"name: *{names[levels - 1]}\nsource: a.csv")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_at_once():
+    import time
+
+    started = time.perf_counter()
+    message = _error(_alias_bomb())
+    assert time.perf_counter() - started < 0.5
+    assert message.startswith("r.yaml:1: YAML aliases are not allowed in recipes")
+
+
+def test_any_anchor_or_alias_is_refused(tmp_path):
+    assert "r.yaml:3: YAML aliases are not allowed" in _error("name: x\nsource: a.csv\nmodel: &m {steps: 5}\n")
+    merge = "name: x\nsource: a.csv\nmodel:\n  steps: 5\n  <<: *m\n"
+    assert "r.yaml:5: YAML aliases are not allowed" in _error(merge)
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_alias_bomb(), encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"bomb\.yaml:1: YAML aliases are not allowed in recipes"):
+        load_recipe(path)
+
+
+def test_duplicate_keys_name_both_lines():
+    assert _error("name: x\nsource: a.csv\nname: y\n").startswith("r.yaml:3: duplicate key 'name' (first at line 1)")
+    nested = "name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer}\n    age: {kind: numeric}\n"
+    assert "r.yaml:6: duplicate key 'age' (first at line 5)" in _error(nested)
+    assert "r.yaml:3: duplicate key 'steps' (first at line 3)" in _error("name: x\nsource: a.csv\nmodel: {steps: 5, steps: 6}\n")
+
+
+def test_keys_are_compared_as_values_not_as_spelling():
+    quoted = "name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer}\n    \"age\": {kind: numeric}\n"
+    assert "r.yaml:6: duplicate key 'age' (first at line 5)" in _error(quoted)
+    recipe = parse_recipe("name: x\nsource: a.csv\nschema:\n  columns:\n    '1': {kind: integer}\n    '01': {kind: integer}\n")
+    assert set(recipe.schema_.columns) == {"1", "01"}
+
+
+def test_deeply_nested_yaml_is_a_recipe_error():
+    assert "nested too deeply" in _error("name: " + "[" * 5000 + "\n")
+
+
+def test_bound_that_is_not_a_number_names_the_line():
+    text = "name: x\nsource: a.csv\nschema:\n  columns:\n    age:\n      kind: integer\n      min: eighteen\n"
+    assert _error(text) == "r.yaml:7: schema.columns.age.min: must be a number for an integer column (got 'eighteen')"
+
+
+def test_min_above_max_is_refused():
+    message = _error("name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer, min: 90, max: 10}\n")
+    assert message.startswith("r.yaml:5: schema.columns.age.max: min (90) is greater than max (10)")
+    # without a declared kind, two numbers are still compared
+    assert "min (3.5) is greater than max (1)" in _error("name: x\nsource: a.csv\nschema:\n  columns:\n    a: {min: 3.5, max: 1}\n")
+
+
+def test_bounds_follow_the_declared_kind():
+    def columns(body: str):
+        return "name: x\nsource: a.csv\nschema:\n  columns:\n" + body
+
+    assert "a categorical column takes no bounds" in _error(columns("    grade: {kind: categorical, max: 3}\n"))
+    assert "a pii column takes no bounds" in _error(columns("    email: {kind: pii, min: 0}\n"))
+    assert "must be a date or timestamp" in _error(columns("    opened: {kind: datetime, min: 5}\n"))
+    assert "is not a date or timestamp" in _error(columns("    opened: {kind: datetime, min: soon}\n"))
+    assert "outside the dates synthgen can represent" in _error(columns("    opened: {kind: datetime, max: 3000-01-01}\n"))
+    assert "must be a finite number" in _error(columns("    a: {min: .inf}\n"))
+    assert "not true/false" in _error(columns("    a: {kind: numeric, min: true}\n"))
+    assert "min (2021-01-01) is greater than max" in _error(columns("    d: {kind: datetime, min: 2021-01-01, max: 2020-06-30}\n"))
+    ok = parse_recipe(columns("    opened: {kind: datetime, min: 2020-01-01, max: '2021-06-30T12:00:00'}\n    n: {kind: numeric, min: -1.5, max: 2}\n"))
+    assert ok.schema_.columns["opened"].min == "2020-01-01", "YAML dates are kept as ISO text (JSON, fingerprint)"
+    assert ok.schema_.columns["n"].max == 2
+
+
+def test_non_finite_setting_is_validated():
+    def columns(body: str):
+        return "name: x\nsource: a.csv\nschema:\n  columns:\n" + body
+
+    assert parse_recipe(columns("    rate: {non_finite: missing}\n")).schema_.columns["rate"].non_finite == "missing"
+    assert parse_recipe(columns("    rate: {kind: numeric}\n")).schema_.columns["rate"].non_finite == "error"
+    assert "schema.columns.rate.non_finite:" in _error(columns("    rate: {non_finite: ignore}\n"))
+    assert "not to a categorical column" in _error(columns("    g: {kind: categorical, non_finite: missing}\n"))
+    assert "contradicts nullable: false" in _error(columns("    r: {kind: numeric, nullable: false, non_finite: missing}\n"))
+
+
+def test_wrong_device_is_a_recipe_error_naming_the_line():
+    message = _error("name: x\nsource: a.csv\nmodel:\n  type: ctgan\n  device: foo\n")
+    assert message.startswith("r.yaml:5: model.device:") and "'cuda'" in message and "'foo'" in message

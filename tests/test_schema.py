@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import DataError
-from synthgen.schema import ColumnKind, ColumnSpec, TableSchema, infer_schema
+from synthgen.schema import ColumnKind, ColumnSpec, TableSchema, infer_kind, infer_schema
 
 
 def test_infers_german_credit_kinds(german):
@@ -62,6 +62,90 @@ def test_schema_json_round_trip(german):
     assert TableSchema.from_json_dict(schema.to_json_dict()) == schema
 
 
-def test_all_null_column_is_numeric_and_nullable():
-    schema = infer_schema(pd.DataFrame({"x": [np.nan, np.nan], "y": [1.5, 2.5]}))
-    assert schema["x"].nullable
+def test_all_null_column_is_never_learned_and_regenerated_empty():
+    from synthgen.sampling import fill_unmodelled, learn_unmodelled
+
+    frame = pd.DataFrame({"x": [np.nan] * 30, "y": np.arange(30) + 0.5})
+    schema = infer_schema(frame)
+    assert schema["x"].kind is ColumnKind.PII and schema["x"].nullable
+    assert [c.name for c in schema.modelled] == ["y"]
+    templates = learn_unmodelled(frame, schema)
+    regenerated = fill_unmodelled(frame[["y"]], schema, templates, seed=3)
+    assert regenerated["x"].isna().all()
+
+
+def test_all_null_target_is_named():
+    with pytest.raises(DataError, match="target column 'x' has no values"):
+        infer_schema(pd.DataFrame({"x": [None] * 30, "y": range(30)}), target="x", source="d.csv")
+
+
+# -- bounds ---------------------------------------------------------------------------------------
+AGES = pd.DataFrame({"age": [21, 35, 47, 52, 68, 33, 29, 41, 58, 63, 24, 39]})
+
+
+def _data_error(frame, **declared):
+    with pytest.raises(DataError) as info:
+        infer_schema(frame, declared=declared, source="d.csv")
+    return str(info.value)
+
+
+def test_text_bound_on_an_inferred_integer_is_refused():
+    message = _data_error(AGES, age=ColumnSpec(min="eighteen"))
+    assert message.startswith("d.csv: column 'age' (integer, inferred")
+    assert "min must be a number for an integer column, got 'eighteen'" in message
+
+
+def test_min_above_max_with_an_inferred_kind():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"min \(60\) is greater than max \(30\)"):
+        ColumnSpec(min=60, max=30)  # two numbers need no kind to be compared
+    dates = pd.DataFrame({"opened": pd.date_range("2020-01-01", periods=30, freq="D").strftime("%Y-%m-%d")})
+    message = _data_error(dates, opened=ColumnSpec(min="2020-02-01", max="2020-01-15"))
+    assert message.startswith("d.csv: column 'opened' (datetime, inferred") and "is greater than max (2020-01-15)" in message
+
+
+def test_bound_that_excludes_every_value_is_refused():
+    message = _data_error(AGES, age=ColumnSpec(min=90))
+    assert "column 'age'" in message and "min 90 excludes every value of the data (which runs from 21 to 68)" in message
+    assert "max 18 excludes every value" in _data_error(AGES, age=ColumnSpec(max=18))
+    # a window between two values holds none of them
+    assert "min 22 and max 23 exclude every value" in _data_error(AGES, age=ColumnSpec(kind=ColumnKind.NUMERIC, min=22, max=23))
+
+
+def test_bound_that_excludes_some_values_clips_them():
+    schema = infer_schema(AGES, declared={"age": ColumnSpec(min=25, max=60)})
+    assert (schema["age"].min, schema["age"].max) == (25, 60)
+
+
+def test_bounds_on_inferred_categorical_and_datetime_columns():
+    frame = pd.DataFrame(
+        {"grade": list("ABCA") * 5, "opened": pd.date_range("2020-01-01", periods=20, freq="D").strftime("%Y-%m-%d")}
+    )
+    assert "a categorical column takes no bounds" in _data_error(frame, grade=ColumnSpec(min=1))
+    assert "min is not a date or timestamp" in _data_error(frame, opened=ColumnSpec(min="early"))
+    assert "must be a date" in _data_error(frame, opened=ColumnSpec(max=20))
+    assert "excludes every value" in _data_error(frame, opened=ColumnSpec(min="2021-01-01"))
+    schema = infer_schema(frame, declared={"opened": ColumnSpec(min="2020-01-05", max="2020-01-10T00:00:00+00:00")})
+    assert schema["opened"].kind is ColumnKind.DATETIME
+
+
+# -- identifiers and names --------------------------------------------------------------------------
+def test_distinct_text_is_pii_or_id_never_a_category():
+    rng = np.random.default_rng(0)
+    codes = ["".join(rng.choice(list("ABCDEFGHJK"), 8)) for _ in range(100)]
+    assert infer_kind("reference", pd.Series(codes)) is ColumnKind.PII
+    assert infer_kind("loan_ref_id", pd.Series(codes)) is ColumnKind.ID
+    nearly = codes[:96] + codes[:4]  # 96 % distinct: still identifies the rows
+    assert infer_kind("reference", pd.Series(nearly)) is ColumnKind.PII
+    assert infer_kind("note", pd.Series(codes[:20])) is ColumnKind.CATEGORICAL, "too few rows to tell"
+    repeated = codes[:90] + codes[:10]  # 90 % distinct
+    assert infer_kind("note", pd.Series(repeated)) is ColumnKind.CATEGORICAL
+
+
+def test_person_name_columns_are_pii_and_names_of_things_are_not():
+    values = pd.Series(list("abcab") * 10)
+    for name in ("name", "Name", "customer_name", "customerName", "Customer Name", "borrower_name", "username", "firstName"):
+        assert infer_kind(name, values) is ColumnKind.PII, name
+    for name in ("product_name", "loan_name", "branch_name", "company_name", "names_count", "rename_flag"):
+        assert infer_kind(name, values) is ColumnKind.CATEGORICAL, name

@@ -18,7 +18,7 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 
 def render_console(report: "EvaluationReport") -> list:
-    """Renderables, in order: the verdict, the gate table, then fidelity, utility and privacy tables."""
+    """Renderables, in order: the verdict, the gate table, then fidelity, extreme-value, utility and privacy tables."""
     verdict = Text("GATE PASSED" if report.gate.passed else f"GATE FAILED: {', '.join(report.gate.failing) or 'not estimable checks'}",
                    style="bold green" if report.gate.passed else "bold red")
 
@@ -37,6 +37,7 @@ def render_console(report: "EvaluationReport") -> list:
                         ("pair trends (all pairs)", f.trend_all_pairs), ("alpha-precision", f.alpha_precision),
                         ("beta-recall", f.beta_recall), ("detection ROC AUC (0.5 ideal)", f.detection_auc)):
         fidelity.add_row(name, fmt(value))
+    extremes = _extremes_table(report)
 
     u = report.utility
     utility = Table(title=f"Utility: TSTR vs TRTR on the real holdout ({u.backend})")
@@ -66,7 +67,24 @@ def render_console(report: "EvaluationReport") -> list:
     hygiene.add_row("DCR share closer to train (0.5 ideal)", fmt(p.dcr_share), "0.500")
     hygiene.add_row("median distance to closest train row", fmt(p.dcr_median_synthetic), fmt(p.dcr_median_holdout))
     hygiene.add_row("NNDR, 10th percentile", fmt(p.nndr_q10_synthetic), fmt(p.nndr_q10_holdout))
-    return [verdict, gate, fidelity, utility, privacy, hygiene]
+    return [verdict, gate, fidelity, *extremes, utility, privacy, hygiene]
+
+
+def _extremes_table(report: "EvaluationReport") -> list:
+    """Per continuous column, the shares of synthetic and holdout values beyond the extreme-value bounds."""
+    extremes = report.fidelity.extremes
+    if extremes is None or not extremes.columns:
+        return []
+    table = Table(title=f"Extreme values: beyond the real train's median +- {extremes.spreads:g} robust spreads")
+    for col in ("column", "low", "high", "synthetic", "holdout (natural rate)"):
+        table.add_column(col, justify="left" if col == "column" else "right")
+    for c in extremes.columns:
+        table.add_row(c.column, f"{c.low:.6g}", f"{c.high:.6g}", _share(c.synthetic_share), _share(c.holdout_share))
+    return [table]
+
+
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2%}"
 
 
 def _metrics(u) -> tuple[str, str]:

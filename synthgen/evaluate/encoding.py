@@ -91,7 +91,10 @@ class RowEncoder:
 
 
 def _to_unit(x: np.ndarray, stats: dict) -> np.ndarray:
-    values, cdf = stats["values"], stats["cdf"]
+    """Mid-rank positions; on halved values (exact for ordinary numbers), so no difference of two
+    values overflows float64 however far apart they lie."""
+    values, cdf = stats["values"] * 0.5, stats["cdf"]
+    x = x * 0.5
     if len(values) == 1:
         return np.where(x > values[0], 1.0, np.where(x < values[0], 0.0, 0.5))
     u = np.interp(x, values, cdf)

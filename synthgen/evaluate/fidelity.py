@@ -13,7 +13,8 @@ the field's language:
   averages every pair (the older SDMetrics and the papers' TabSyn-era semantics). Both means are reported.
 
 Beyond SDMetrics: alpha-precision / beta-recall (Alaa et al., ICML 2022, naive estimator on the
-judge's encoding), a boosted-tree detection test, null-rate differences and category coverage.
+judge's encoding), a boosted-tree detection test, null-rate differences, category coverage and the
+rate of extreme values against the holdout's (``synthgen.evaluate.extremes``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from synthgen.evaluate.extremes import ExtremeValues, extreme_values
 from synthgen.evaluate.inputs import CleanTables
 from synthgen.evaluate.learners import Learners
 from synthgen.evaluate.neighbours import nearest
@@ -104,6 +106,7 @@ class FidelityResult(BaseModel):
     detection_auc_folds: list[float]
     detection_rows: int
     distributions: list[Distribution]
+    extremes: ExtremeValues | None = None  # None in reports written before the check existed
     timings_s: dict[str, float] = {}
 
 
@@ -157,10 +160,14 @@ def _discrete_codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, 
 
 
 def _binned_codes(values: np.ndarray, bins: int) -> np.ndarray:
-    """Equal-width bins over the table's own range (SDMetrics' rule); a null lands past the last bin."""
-    present = values[~np.isnan(values)]
+    """Equal-width bins over the table's own range (SDMetrics' rule); a null lands past the last bin.
+
+    On halved values (the same bins for ordinary numbers), so that a range from -1e308 to 1e308
+    still has a finite width."""
+    half = values * 0.5
+    present = half[~np.isnan(half)]
     edges = np.histogram_bin_edges(present, bins=bins) if len(present) else np.linspace(0.0, 1.0, bins + 1)
-    return np.digitize(values, edges)
+    return np.digitize(half, edges)
 
 
 def _cramers_v(table: np.ndarray) -> float:
@@ -183,7 +190,16 @@ def _contingency(a_r: np.ndarray, b_r: np.ndarray, a_s: np.ndarray, b_s: np.ndar
     return float(score), v
 
 
+def _unit_scale(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by a power of two (an exact rescaling) when its squares would overflow; Pearson's r
+    does not change with the scale of either column."""
+    finite = np.abs(x[np.isfinite(x)])
+    peak = float(finite.max()) if finite.size else 0.0
+    return x if peak <= 1e150 else x / np.ldexp(1.0, min(int(np.ceil(np.log2(peak))), 1023))
+
+
 def _correlation(x_r, y_r, x_s, y_s) -> tuple[float, float, float]:
+    x_r, y_r, x_s, y_s = (_unit_scale(a) for a in (x_r, y_r, x_s, y_s))
     if np.nanstd(x_r) == 0 or np.nanstd(y_r) == 0 or np.nanstd(x_s) == 0 or np.nanstd(y_s) == 0:
         raise ValueError("a column is constant in the real or the synthetic data")
     ok_r = ~(np.isnan(x_r) | np.isnan(y_r))
@@ -290,9 +306,11 @@ def distributions(t: CleanTables, bins: int = 30, top: int = 20) -> list[Distrib
             lo, hi = np.quantile(rv, [0.005, 0.995]) if len(rv) else (0.0, 1.0)
             if hi <= lo:
                 lo, hi = lo - 0.5, hi + 0.5
-            edges = np.linspace(lo, hi, bins + 1)
-            hr = np.histogram(np.clip(rv, lo, hi), edges)[0] / max(len(rv), 1)
-            hs = np.histogram(np.clip(sv, lo, hi), edges)[0] / max(len(sv), 1)
+            # Halved: a range from -1e308 to 1e308 keeps finite bin widths (same bins otherwise).
+            half = np.linspace(lo * 0.5, hi * 0.5, bins + 1)
+            hr = np.histogram(np.clip(rv, lo, hi) * 0.5, half)[0] / max(len(rv), 1)
+            hs = np.histogram(np.clip(sv, lo, hi) * 0.5, half)[0] / max(len(sv), 1)
+            edges = np.clip(half * 2.0, lo, hi)
             out.append(Distribution(column=c.name, kind=c.kind.value, edges=edges.tolist(), real=hr.tolist(), synthetic=hs.tolist()))
         else:
             p = r.fillna("(null)").value_counts(normalize=True)
@@ -314,6 +332,7 @@ def evaluate_fidelity(t: CleanTables, enc_train: np.ndarray, enc_synth: np.ndarr
     scores = [c.score for c in shapes if c.score is not None]
     pairs = pair_trends(t, settings)
     trend, trend_all, n_counted, note = summarise_trends(pairs)
+    extremes = extreme_values(t, settings)
     clock.lap("shapes_trends")
 
     m = settings.precision_recall_max_rows
@@ -333,5 +352,5 @@ def evaluate_fidelity(t: CleanTables, enc_train: np.ndarray, enc_synth: np.ndarr
         shape=fnum(np.mean(scores)) if scores else None, trend=fnum(trend), trend_all_pairs=fnum(trend_all),
         trend_pairs_counted=n_counted, trend_note=note, columns=shapes, pairs=pairs, alpha_precision=fnum(alpha),
         beta_recall=fnum(beta), detection_auc=fnum(auc), detection_auc_folds=folds, detection_rows=n,
-        distributions=dists, timings_s=clock.laps,
+        distributions=dists, extremes=extremes, timings_s=clock.laps,
     )

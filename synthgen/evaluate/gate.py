@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from synthgen.evaluate.extremes import ExtremeValues, allowance
 from synthgen.evaluate.fidelity import FidelityResult
 from synthgen.evaluate.privacy import PrivacyResult
 from synthgen.evaluate.settings import GateSettings
@@ -73,6 +74,29 @@ def chance_auc_bound(members: int, non_members: int) -> float:
     return 0.5 + CHANCE_Z * se
 
 
+def _extreme_values_check(gates: GateSettings, extremes: ExtremeValues | None) -> GateCheck:
+    """The continuous column whose synthetic share of extreme values exceeds its allowance the most.
+
+    Judged per column against that column's natural rate, so a column that is naturally heavy-tailed
+    is not blamed for being so; the check names the column, its bounds and both shares.
+    """
+    name, tolerance = "extreme_values", gates.max_extreme_excess
+    if extremes is None:
+        return _check(name, None, tolerance, "<=", "not computed (a report written before the check existed)")
+    judged = [(c, allowance(c, tolerance if tolerance is not None else 0.0)) for c in extremes.columns]
+    judged = [(c, a) for c, a in judged if a is not None and c.synthetic_share is not None]
+    if not judged:
+        return _check(name, None, tolerance, "<=", "no continuous column with values in both the synthetic and the holdout table")
+    column, allowed = max(judged, key=lambda item: item[0].synthetic_share - item[1])
+    detail = (f"column {column.column!r}: {column.synthetic_share:.2%} of synthetic values outside "
+              f"[{column.low:.6g}, {column.high:.6g}] (the real train's median +- {extremes.spreads:g} robust "
+              f"spreads); holdout (natural rate) {column.holdout_share:.2%}")
+    if tolerance is None:
+        return _check(name, column.synthetic_share, None, "<=", detail)
+    detail += f" + margin {allowed - column.holdout_share:.2%}"
+    return _check(name, column.synthetic_share, allowed, "<=", detail)
+
+
 def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResult, privacy: PrivacyResult) -> GateResult:
     checks = [
         _check("shape", fidelity.shape, gates.min_shape, ">=", "mean column-shape score (1 - KS, 1 - TVD)"),
@@ -115,6 +139,7 @@ def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResu
         checks.append(_check("exact_copies", privacy.exact_copy_rate, privacy.holdout_copy_rate + margin, "<=",
                              f"share of synthetic rows equal to a training row; holdout baseline "
                              f"{privacy.holdout_copy_rate:.4f} + margin {margin:.4f}"))
+    checks.append(_extreme_values_check(gates, fidelity.extremes))
     checks.append(_check("detection_auc", fidelity.detection_auc, gates.max_detection_auc, "<=", "boosted-tree detection ROC AUC"))
     failing = [c.name for c in checks if c.status == "failed"]
     not_estimable = [c.name for c in checks if c.status == "not estimable"]

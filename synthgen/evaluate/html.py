@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 if TYPE_CHECKING:
+    from synthgen.evaluate.extremes import ExtremeValues
     from synthgen.evaluate.report import EvaluationReport
 
 REAL, SYNTH = "#1f77b4", "#ff7f0e"
@@ -163,10 +164,27 @@ def _fidelity_section(report: "EvaluationReport") -> str:
     columns = _table(["column", "kind", "metric", "score", "null real", "null synth", "category coverage", "novel categories",
                       "out of range"], rows)
     note = f'<p class="note">{_e(f.trend_note)}</p>' if f.trend_note else ""
+    extremes = _extremes_table(f.extremes)
     binning = ('<p class="muted">Pair trends follow SDMetrics\' QualityReport: a numeric column paired with a category is cut '
                'in equal-width bins of <i>each table\'s own</i> range, so one synthetic outlier shifts every bin of that '
                'column (a dark row in the heatmap below with good column shapes usually means exactly that).</p>')
-    return summary + note + columns + binning
+    return summary + note + columns + binning + extremes
+
+
+def _extremes_table(extremes: "ExtremeValues | None") -> str:
+    """Shares of synthetic and holdout values beyond each continuous column's extreme-value bounds."""
+    if extremes is None or not extremes.columns:
+        return ""
+
+    def share(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2%}"
+
+    head = (f'<p class="muted">Extreme values: beyond the real train\'s median plus or minus {extremes.spreads:g} robust '
+            f'spreads (interquartile range / 1.349). The holdout share is the natural rate; the gate\'s extreme_values '
+            f'check compares the synthetic share with it.</p>')
+    rows = [[_e(c.column), _e(f"{c.low:.6g}"), _e(f"{c.high:.6g}"), share(c.synthetic_share), share(c.holdout_share)]
+            for c in extremes.columns]
+    return head + _table(["column", "low bound", "high bound", "synthetic beyond", "holdout beyond"], rows)
 
 
 def _utility_section(report: "EvaluationReport") -> str:

@@ -89,9 +89,18 @@ def row_hashes(frame: pd.DataFrame, t: CleanTables) -> np.ndarray:
     for c in t.columns:
         v = frame[c.name]
         if c.kind.is_continuous:
-            v = v.round(c.rounding if c.rounding is not None else 6)
+            v = _rounded(v.to_numpy(dtype=np.float64), c.rounding if c.rounding is not None else 6)
         data[c.name] = v
     return pd.util.hash_pandas_object(pd.DataFrame(data), index=False).to_numpy()
+
+
+def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals``; from 2**52 on a float64 has no fraction to round, and
+    rounding would scale it past the largest float (1e308 and 1.7e308 would both hash as inf)."""
+    out = values.copy()
+    small = np.abs(out) < 2.0**52
+    out[small] = np.round(out[small], decimals)
+    return out
 
 
 def exact_copies(t: CleanTables) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +75,10 @@ class EvaluationReport(BaseModel):
 
 
 def _atomic_write(path: Path, data: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """One write path for the whole package: fsynced, renamed into place, mode 0o666 & ~umask."""
+    from synthgen.files import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_text(data, encoding="utf-8"))
 
 
 def write_report(report: EvaluationReport, directory: str | os.PathLike, extra_metadata: dict[str, Any] | None = None) -> dict[str, Path]:

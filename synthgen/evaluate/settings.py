@@ -49,6 +49,12 @@ class EvaluateSettings(BaseModel):
     detection_max_rows: int = Field(default=10_000, ge=100, description="Rows per side (real train, synthetic) for the detection classifier.")
     detection_folds: int = Field(default=5, ge=2, le=20)
     precision_recall_max_rows: int = Field(default=5_000, ge=100, description="Rows per side for alpha-precision / beta-recall.")
+    extreme_spreads: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="A value is extreme beyond the real train column's median plus or minus this many robust spreads "
+        "(interquartile range / 1.349): bounds a few absurd training values cannot move. Real columns: 0-0.3 % of values.",
+    )
 
     # Utility
     utility_max_rows: int = Field(default=20_000, ge=100, description="Training rows per model (real and synthetic) for TSTR / TRTR.")
@@ -133,6 +139,17 @@ class GateSettings(BaseModel):
         le=1.0,
         description="Synthetic rows equal to a training row may exceed the holdout baseline rate by this share, "
         "or by 3 standard errors of the difference if that is larger.",
+    )
+    max_extreme_excess: float | None = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="For the worst continuous column: share of synthetic values beyond the real train's extreme-value "
+        "bounds, minus the share of holdout values beyond them (the natural rate). The margin is this, or 3 standard "
+        "errors of the difference where the tables are small (about 0.023 with 200 holdout rows). An independent real "
+        "sample: the worst column's excess is under 0.01 in 95 % of 200 random splits of german_credit (400 / 200 / 400 "
+        "rows) and under 0.004 on credit_risk (6,000 / 1,500 / 6,000); none of 600 splits failed. With 0.7 % of german_credit's "
+        "amounts near 1e12, the diffusion model put 4.2 % of its rows out there before issue 10 (refused: allowance 2.1 %).",
     )
     max_detection_auc: float | None = Field(
         default=None,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Iterator, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,8 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
 from synthgen.device import resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
-from synthgen.sampling import fill_unmodelled, learn_unmodelled
+from synthgen.sampling import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
+
+SAMPLE_CHUNK_ROWS = 32_768
+"""Rows drawn per random stream when sampling. Fixed, so that the rows of a seed do not depend on how
+they are consumed: `sample` concatenates exactly the chunks `iter_sample` streams to a file."""
 
 Progress = Callable[[int, int, dict[str, float]], None]
 """Called after each epoch (or logging interval) with (done, total, named losses)."""
@@ -43,6 +48,16 @@ class Generator(ABC):
 
     config_class: ClassVar[type[GeneratorConfig]]
     supports_conditions: ClassVar[bool] = False
+    # Training memory on the CPU, measured (evaluation/bench_training_memory.py): bytes per encoded cell
+    # (rows x one-hot width) and per encoded column (weights, gradients and optimiser state that grow
+    # with the width). A subclass states its own; the check before training uses them.
+    memory_per_cell: ClassVar[float] = 16.0
+    memory_per_column: ClassVar[float] = 0.0
+
+    @classmethod
+    def training_memory(cls, rows: int, width: int) -> float:
+        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns."""
+        return rows * width * cls.memory_per_cell + width * cls.memory_per_column
 
     def __init__(self, config: GeneratorConfig | None = None, **params: Any) -> None:
         if config is not None and params:
@@ -55,6 +70,7 @@ class Generator(ABC):
         self.config = config
         self.schema_: TableSchema | None = None
         self.unmodelled_: dict[str, Any] = {}
+        self.pii_exclude_: dict[str, set[str]] = {}
         self.device_ = resolve_device(config.device)
 
     # -- public API ---------------------------------------------------------------------------
@@ -67,17 +83,50 @@ class Generator(ABC):
             raise InputError("the schema has no column a generator can learn (only ids and PII)")
         self.schema_ = schema
         self.unmodelled_ = learn_unmodelled(data, schema, seed=self.config.seed)
+        self.exclude_source_pii(data)
         self._fit(modelled_frame(data, schema), schema, progress)
         return self
 
-    def sample(self, rows: int, seed: int | None = None) -> pd.DataFrame:
-        """``rows`` synthetic rows with every schema column; the same seed gives the same rows."""
+    def exclude_source_pii(self, data: pd.DataFrame) -> "Generator":
+        """Never emit a PII value that occurs in ``data``.
+
+        PII is regenerated from masked patterns, so a real value comes out only by coincidence (a short
+        one such as 'Li' easily). The values are held in memory for this object only and are never
+        saved: a model directory must not contain them. `fit` calls this with the training rows; the
+        pipeline calls it with the whole source table, which a reused model has not seen.
+        """
+        for name, values in pii_exclusions(data, self._require_fitted()).items():
+            self.pii_exclude_.setdefault(name, set()).update(values)
+        return self
+
+    def sample(self, rows: int, seed: int | None = None, **options: Any) -> pd.DataFrame:
+        """``rows`` synthetic rows with every schema column; the same seed gives the same rows.
+
+        ``options`` are the generator's own sampling options (see its ``sample`` docstring).
+        """
+        return pd.concat(list(self.iter_sample(rows, seed, **options)), ignore_index=True)
+
+    def iter_sample(self, rows: int, seed: int | None = None, **options: Any) -> Iterator[pd.DataFrame]:
+        """The rows of `sample`, in chunks of `SAMPLE_CHUNK_ROWS`, so that a caller writing them to a file
+        holds one chunk at a time whatever the row count."""
         schema = self._require_fitted()
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        if not isinstance(rows, (int, np.integer)) or isinstance(rows, bool) or rows < 1:
             raise InputError(f"rows must be a positive integer, got {rows!r}")
+        rows = int(rows)
         seed = self.config.seed if seed is None else int(seed)
-        sampled = self._sample(rows, seed).reset_index(drop=True)
-        return fill_unmodelled(sampled, schema, self.unmodelled_, seed=seed)
+        prepared = self._sample_options(**options)
+        for index, start in enumerate(range(0, rows, SAMPLE_CHUNK_ROWS)):
+            n = min(SAMPLE_CHUNK_ROWS, rows - start)
+            sampled = self._sample(n, chunk_seed(seed, index), **prepared).reset_index(drop=True)
+            yield fill_unmodelled(
+                sampled, schema, self.unmodelled_, seed=seed, offset=start, exclude=self.pii_exclude_
+            )
+
+    def _sample_options(self, **options: Any) -> dict[str, Any]:
+        """Check the sampling options once, before any chunk is drawn; a generator with options overrides it."""
+        if options:
+            raise InputError(f"{type(self).__name__}.sample takes no option(s) {', '.join(sorted(options))}")
+        return {}
 
     def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
         """Write a model directory (JSON + safetensors); ``metadata`` is kept in ``state.json``."""
@@ -103,13 +152,21 @@ class Generator(ABC):
         try:
             model = cls(cls.config_class(**config))
         except ValidationError as exc:
-            raise ModelFileError(f"model config does not validate: {exc}") from None
+            raise ModelFileError(f"{files.path}: model config does not validate: {exc}") from None
         model.schema_ = files.schema
-        model.unmodelled_ = dict(files.state.get("unmodelled", {}))
         try:
+            model.unmodelled_ = upgrade_unmodelled(files.state.get("unmodelled", {}))
             model._restore(files.transforms, files.state, files.weights)
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            raise ModelFileError(f"model files do not match {cls.__name__}: {exc}") from None
+        except ModelFileError as exc:
+            raise ModelFileError(f"{files.path}: {exc}") from None
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise ModelFileError(f"{files.path}: model files do not match {cls.__name__}: {_first_line(exc)}") from None
+        extra = sorted(set(files.weights) - set(model._weights()))
+        if extra:
+            raise ModelFileError(
+                f"{files.path}: weights file holds tensor(s) {cls.__name__} does not have: {', '.join(extra[:5])}"
+                + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            )
         return model
 
     @property
@@ -126,7 +183,8 @@ class Generator(ABC):
     def _fit(self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None) -> None: ...
 
     @abstractmethod
-    def _sample(self, rows: int, seed: int) -> pd.DataFrame: ...
+    def _sample(self, rows: int, seed: int, **options: Any) -> pd.DataFrame:
+        """``rows`` rows of the modelled columns, from one random stream seeded by ``seed``."""
 
     @abstractmethod
     def _transforms_state(self) -> dict[str, Any]: ...
@@ -152,3 +210,16 @@ def load_model(path: str | Path, device: str | None = None) -> Generator:
             f"{path}: unknown model class {files.class_name!r}; this synthgen knows {', '.join(sorted(by_class))}"
         )
     return by_class[files.class_name].from_files(files, device=device)
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    """The seed of chunk ``index``: the first chunk uses ``seed`` itself, so a small sample is unchanged
+    by chunking; later chunks get independent streams derived from (seed, index)."""
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

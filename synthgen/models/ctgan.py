@@ -118,6 +118,10 @@ class CTGAN(Generator):
 
     config_class = CTGANConfig
     config: CTGANConfig
+    # The encoded matrix, its transform blocks and conditional vectors; the critic's first layer sees
+    # pac x (data + condition) columns, with its gradients and Adam's two moments.
+    memory_per_cell = 16.0
+    memory_per_column = 100_000.0
 
     def __init__(self, config: CTGANConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
@@ -208,7 +212,7 @@ class CTGAN(Generator):
         generator.eval()
 
     @torch.no_grad()
-    def _sample(self, rows: int, seed: int) -> pd.DataFrame:
+    def _sample(self, rows: int, seed: int, **options: Any) -> pd.DataFrame:
         cfg, device = self.config, self.device_
         rng = torch_generator(seed, device)
         chunk = 50_000 if device.type == "cuda" else 10_000

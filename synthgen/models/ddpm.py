@@ -32,7 +32,6 @@ from synthgen.errors import InputError
 from synthgen.models.base import Generator, GeneratorConfig, Progress
 from synthgen.models.diffusion import Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
 from synthgen.models.optim import FusedAdam
-from synthgen.sampling import fill_unmodelled
 from synthgen.schema import TableSchema
 from synthgen.transforms import OneHotEncoder, TableTransformer
 from synthgen.transforms.discrete import to_json_value
@@ -140,6 +139,9 @@ class DDPM(Generator):
 
     config_class = DDPMConfig
     config: DDPMConfig
+    # The one-hot matrix exists only while the table is encoded; training holds one code per column.
+    memory_per_cell = 10.0
+    memory_per_column = 20_000.0
 
     def __init__(self, config: DDPMConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
@@ -278,16 +280,17 @@ class DDPM(Generator):
         target's balance (needs a discrete target and ``condition_on_target``); default: the
         training shares. ``sampling_steps`` overrides the config's number of respaced steps.
         """
-        if target is None and sampling_steps is None:
-            return super().sample(rows, seed)
-        schema = self._require_fitted()
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-            raise InputError(f"rows must be a positive integer, got {rows!r}")
-        if sampling_steps is not None and (not isinstance(sampling_steps, int) or sampling_steps < 1):
+        return super().sample(rows, seed, target=target, sampling_steps=sampling_steps)
+
+    def _sample_options(
+        self, target: Mapping[Any, float] | Any | None = None, sampling_steps: int | None = None, **unknown: Any
+    ) -> dict[str, Any]:
+        super()._sample_options(**unknown)
+        if sampling_steps is not None and (
+            not isinstance(sampling_steps, int) or isinstance(sampling_steps, bool) or sampling_steps < 1
+        ):
             raise InputError(f"sampling_steps must be a positive integer, got {sampling_steps!r}")
-        seed = self.config.seed if seed is None else int(seed)
-        sampled = self._generate(rows, seed, self._shares_for(target), sampling_steps).reset_index(drop=True)
-        return fill_unmodelled(sampled, schema, self.unmodelled_, seed=seed)
+        return {"shares": self._shares_for(target), "steps": sampling_steps}
 
     def _shares_for(self, target: Mapping[Any, float] | Any | None) -> list[float] | None:
         if target is None:
@@ -307,8 +310,8 @@ class DDPM(Generator):
             raise InputError("target shares must add up to more than 0")
         return [s / sum(shares) for s in shares]
 
-    def _sample(self, rows: int, seed: int) -> pd.DataFrame:
-        return self._generate(rows, seed, self.class_shares_, None)
+    def _sample(self, rows: int, seed: int, shares: list[float] | None = None, steps: int | None = None) -> pd.DataFrame:
+        return self._generate(rows, seed, shares, steps)
 
     @torch.no_grad()
     def _generate(self, rows: int, seed: int, shares: list[float] | None, steps: int | None) -> pd.DataFrame:

@@ -5,6 +5,11 @@ of four standard deviations) plus a one-hot of that mode, so a generator with a 
 reproduce multi-modal and long-tailed columns. Missing values get a mode of their own.
 The mixture is fitted on a bounded random subsample: its shape is settled long before millions of
 rows, and the fit stays a fraction of a second.
+
+The mixture describes the bulk of the column (see ``synthgen.transforms.mixture``): a value beyond
+``FAR`` robust spreads from the median is encoded as that edge, so a handful of absurd values (1e12,
+1e300) can neither widen the ordinary modes nor come back multiplied; decoding stays finite in
+float64 whatever the modes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from synthgen.transforms.values import ValueCodec
 
 SCALE_STDS = 4.0
 CLIP = 0.99
+_MAX = float(np.finfo(np.float64).max)
 
 
 class ModeSpecificNormalizer(ColumnEncoder):
@@ -66,15 +72,16 @@ class ModeSpecificNormalizer(ColumnEncoder):
             raise ValueError(f"column {self.column.name!r} has missing values it was not fitted with")
         if self.mixture_ is None or not present.any():
             return out
-        x = numbers[present]
         mixture = self.mixture_
+        x = mixture.clip(numbers[present])
         log_density = mixture.log_density(x)
         probs = np.exp(log_density - log_density.max(axis=1, keepdims=True))
         cumulative = np.cumsum(probs, axis=1)
         # Sample each row's mode from its posterior, as CTGAN does (argmax would erase mode overlaps).
         draws = rng.random(x.size) * cumulative[:, -1]
         modes = np.minimum((cumulative < draws[:, None]).sum(axis=1), self.n_modes - 1)
-        scalar = (x - mixture.means[modes]) / (SCALE_STDS * mixture.stds[modes])
+        with np.errstate(over="ignore", invalid="ignore"):
+            scalar = (x * 0.5 - mixture.means[modes] * 0.5) / (SCALE_STDS * 0.5 * mixture.stds[modes])
         rows = np.flatnonzero(present)
         out[rows, 0] = np.clip(scalar, -CLIP, CLIP)
         out[rows, 1 + modes] = 1.0
@@ -86,7 +93,7 @@ class ModeSpecificNormalizer(ColumnEncoder):
         real = choice < self.n_modes
         if self.mixture_ is not None and real.any():
             modes = choice[real]
-            numbers[real] = scalar[real] * SCALE_STDS * self.mixture_.stds[modes] + self.mixture_.means[modes]
+            numbers[real] = _from_mode(scalar[real], self.mixture_.means[modes], self.mixture_.stds[modes])
         return self.codec.from_float(numbers)
 
     def get_state(self) -> dict[str, Any]:
@@ -98,7 +105,8 @@ class ModeSpecificNormalizer(ColumnEncoder):
             "codec": self.codec.get_state(),
             "mixture": None
             if mixture is None
-            else {"weights": mixture.weights.tolist(), "means": mixture.means.tolist(), "stds": mixture.stds.tolist()},
+            else {"weights": mixture.weights.tolist(), "means": mixture.means.tolist(), "stds": mixture.stds.tolist(),
+                  "low": mixture.low, "high": mixture.high},
         }
 
     @classmethod
@@ -111,5 +119,19 @@ class ModeSpecificNormalizer(ColumnEncoder):
                 weights=np.asarray(state["mixture"]["weights"], dtype=np.float64),
                 means=np.asarray(state["mixture"]["means"], dtype=np.float64),
                 stds=np.asarray(state["mixture"]["stds"], dtype=np.float64),
+                low=_optional_float(state["mixture"].get("low")),
+                high=_optional_float(state["mixture"].get("high")),
             )
         return encoder
+
+
+def _from_mode(scalar: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """mean + scalar * 4 std, kept within float64 (halved, then doubled: exact for ordinary values)."""
+    with np.errstate(over="ignore"):
+        half = scalar * SCALE_STDS * (stds * 0.5) + means * 0.5
+    return np.clip(half, -_MAX / 2, _MAX / 2) * 2.0
+
+
+def _optional_float(value: Any) -> float | None:
+    """A bound from the JSON state: None (a mixture saved before bounds existed) stays unbounded."""
+    return None if value is None else float(value)

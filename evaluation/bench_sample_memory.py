@@ -1,0 +1,116 @@
+"""Peak memory and speed of `synthgen sample` against the row count (issue 10: memory flat in rows).
+
+For each generator, a small model is trained on credit_risk and saved; then each row count is sampled
+in a fresh process, twice: streamed (`synthgen sample`, chunk by chunk to the file) and in memory
+(`model.sample(n)` then one write: what `sample` did before). Each child reports its own peak
+resident memory (VmHWM), so the figures include the interpreter, torch and the model.
+
+    python evaluation/bench_sample_memory.py [--rows 200000 2000000] [--models ddpm ctgan]
+
+Writes evaluation/results/sample_memory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "evaluation" / "results" / "sample_memory.json"
+
+_CHILD = """
+import atexit, sys, time
+started = time.perf_counter()
+def report():
+    # VmHWM, not ru_maxrss: Linux carries the parent's peak at fork over into a child's ru_maxrss.
+    peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]
+    print(f"RESULT {peak} {time.perf_counter() - started:.3f}", file=sys.stderr)
+atexit.register(report)
+mode, model, rows, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if mode == "streamed":
+    sys.argv = ["synthgen", "sample", model, "--rows", str(rows), "--out", out, "--seed", "1"]
+    from synthgen._entry import main
+    main()
+else:
+    from synthgen.io import write_table
+    from synthgen.models import load_model
+    write_table(load_model(model, device="cpu").sample(rows, seed=1), out)
+"""
+
+
+def train(kind: str, folder: Path) -> Path:
+    import pandas as pd
+
+    import synthgen
+
+    data = pd.read_csv(ROOT / "recipes" / "data" / "credit_risk.csv")
+    schema = synthgen.infer_schema(data, target="loan_status")
+    # Five respaced sampling steps instead of 50: memory does not depend on them, and 2M rows at 50 steps
+    # take about ten minutes on 2 cores.
+    model = synthgen.DDPM(steps=300, sampling_steps=5, device="cpu") if kind == "ddpm" else synthgen.CTGAN(epochs=3, device="cpu")
+    path = folder / kind
+    model.fit(data, schema).save(path)
+    return path
+
+
+def measure(mode: str, model: Path, rows: int, out: Path) -> dict:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(model), str(rows), str(out)],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    wall = time.perf_counter() - started
+    line = next((l for l in done.stderr.splitlines() if l.startswith("RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"{mode} {rows} failed ({done.returncode}): {done.stderr[-2000:]}")
+    peak_kib, seconds = line.split()[1:]
+    size = out.stat().st_size
+    out.unlink()
+    return {
+        "mode": mode, "rows": rows, "peak_rss_mib": round(int(peak_kib) / 1024, 1),
+        "process_seconds": float(seconds), "wall_seconds": round(wall, 2),
+        "rows_per_second": round(rows / float(seconds)), "file_mib": round(size / 2**20, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 2_000_000])
+    parser.add_argument("--models", nargs="+", default=["ddpm", "ctgan"])
+    parser.add_argument("--modes", nargs="+", default=["streamed", "in_memory"])
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for kind in args.models:
+            model = train(kind, folder)
+            for mode in args.modes:
+                for rows in args.rows:
+                    entry = {"model": kind, **measure(mode, model, rows, folder / "rows.csv")}
+                    print(json.dumps(entry), flush=True)
+                    results.append(entry)
+    flat = {}
+    for kind in args.models:
+        streamed = [r["peak_rss_mib"] for r in results if r["model"] == kind and r["mode"] == "streamed"]
+        if len(streamed) >= 2:
+            flat[kind] = round(max(streamed) / min(streamed) - 1, 3)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "command": "python evaluation/bench_sample_memory.py " + " ".join(sys.argv[1:]),
+        "streamed_peak_growth": flat,
+        "results": results,
+    }, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
