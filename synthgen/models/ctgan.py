@@ -118,10 +118,11 @@ class CTGAN(Generator):
 
     config_class = CTGANConfig
     config: CTGANConfig
-    # The encoded matrix, its transform blocks and conditional vectors; the critic's first layer sees
-    # pac x (data + condition) columns, with its gradients and Adam's two moments.
-    memory_per_cell = 16.0
-    memory_per_column = 100_000.0
+    # The encoded matrix and its transform blocks per cell; per column, the critic's first layer (it
+    # sees pac x (data + condition) columns) with gradients and Adam's moments, and batch activations.
+    # Fitted to 1,900-7,400 encoded columns on 6,000-20,000 rows (within 5 %).
+    memory_per_cell = 8.0
+    memory_per_column = 280_000.0
 
     def __init__(self, config: CTGANConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
