@@ -218,7 +218,7 @@ def draw(results: dict[str, Any], path: Path) -> bool:
     fig.tight_layout()
     from synthgen.io import atomic_write
 
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110), binary=True)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return True
 

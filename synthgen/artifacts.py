@@ -115,11 +115,7 @@ def _is_model_dir(path: Path) -> bool | None:
 def save_model_dir(path: str | Path, files: ModelFiles) -> Path:
     """Write every file into a staging folder beside ``path``, then move it into place."""
     path = check_model_target(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = make_staging_dir(path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot create the model folder: {exc.strerror or exc}") from None
+    staging = make_staging_dir(path)  # creates the parent folders; its failures are InputErrors
     try:
         header = {
             "format_version": FORMAT_VERSION,
@@ -134,8 +130,8 @@ def save_model_dir(path: str | Path, files: ModelFiles) -> Path:
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in files.weights.items()}
         save_file(tensors, str(staging / "weights.safetensors"), metadata={"format_version": str(FORMAT_VERSION)})
         _settle(staging)
-        check_model_target(path)  # the folder may have changed while the model was written
-        replace_directory(staging, path)
+        # The folder may have changed while the model was written: checked again before each move.
+        replace_directory(staging, path, guard=check_model_target)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise InputError(f"{path}: cannot write the model: {exc.strerror or exc}") from None

@@ -272,13 +272,13 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], binary: bool = False) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)``, then move the finished file onto ``path`` in one rename.
 
     The temporary file already exists (empty, in the destination folder) when ``write`` is called;
-    ``write`` opens it itself, in text or binary mode as it needs, so ``binary`` has no effect and
-    is kept for callers that pass it. Any exception, KeyboardInterrupt included, removes the
-    temporary file and the folders this call created; an ``OSError`` becomes an `InputError`.
+    ``write`` opens it itself, in text or binary mode as it needs. Any exception, KeyboardInterrupt
+    included, removes the temporary file and the folders this call created; an ``OSError`` becomes an
+    `InputError`.
     """
     path = Path(path)
     tmp, fd, created = _begin(path)
@@ -323,13 +323,15 @@ _OCCUPIED = {errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR}
 _MAX_TRIES = 1000
 
 
-def replace_directory(staging: Path, target: Path) -> None:
+def replace_directory(staging: Path, target: Path, *, guard: Callable[[Path], object]) -> None:
     """Move a fully written ``staging`` folder onto ``target``, replacing what was there.
 
     Several writers may replace the same folder at once (threads saving one model). Each moves the
     current ``target`` aside under its own unique ``.old`` name and retries until its rename wins;
     whichever writer renames last leaves a complete folder, and each deletes only what it moved
-    aside itself. Readers may briefly find no ``target`` between the two renames.
+    aside itself. Readers may briefly find no ``target`` between the two renames. What is moved aside
+    is deleted, so ``guard(target)`` runs right before every move and raises to refuse a folder that
+    is not the caller's to replace (a user's folder that appeared meanwhile).
     """
     staging, target = Path(staging), Path(target)
     sweep_stale(target)
@@ -339,6 +341,7 @@ def replace_directory(staging: Path, target: Path) -> None:
             if _rename_into_place(staging, target):
                 _fsync_folder(target.parent)
                 return
+            guard(target)
             trash = _temp_sibling(target, ".old")
             try:
                 os.rename(target, trash)

@@ -262,7 +262,9 @@ def generate(
     reused = model is not None
     if model is None:
         model, _ = fit_model(recipe, train, schema, progress=progress)
-    model.exclude_source_pii(train).exclude_source_pii(holdout)
+    if reused:  # a model fitted here already holds its training values
+        model.exclude_source_pii(train)
+    model.exclude_source_pii(holdout)
     fit_seconds = time.perf_counter() - started
 
     sample_seed = seed if seed is not None else recipe.generate.seed

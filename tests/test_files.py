@@ -185,7 +185,7 @@ def _save(target: Path, tag: str) -> None:
     staging = make_staging_dir(target)
     for name in ("config.json", "weights.bin", "state.json"):
         (staging / name).write_text(tag)
-    replace_directory(staging, target)
+    replace_directory(staging, target, guard=lambda folder: None)
 
 
 def test_concurrent_folder_replacements_never_fail(tmp_path):
@@ -232,3 +232,19 @@ def test_replacing_a_full_folder_keeps_nothing_of_the_old(tmp_path):
     _save(target, "new")
     assert sorted(p.name for p in target.iterdir()) == ["config.json", "state.json", "weights.bin"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_a_guard_that_refuses_leaves_the_folder_and_cleans_up(tmp_path):
+    target = tmp_path / "m"
+    target.mkdir()
+    (target / "thesis.txt").write_text("mine")
+    staging = make_staging_dir(target)
+    (staging / "config.json").write_text("{}")
+
+    def refuse(folder: Path) -> None:
+        raise InputError(f"{folder}: not ours")
+
+    with pytest.raises(InputError, match="not ours"):
+        replace_directory(staging, target, guard=refuse)
+    assert (target / "thesis.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".old")]
