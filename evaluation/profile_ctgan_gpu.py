@@ -1,14 +1,16 @@
 """Where a CTGAN fit spends its time on a GPU: start-up, the first epoch, and the replayed steps.
 
-    python -m evaluation.profile_ctgan_gpu [--epochs 10] [--batch-sizes 500,10000] [--out evaluation/results/ctgan_gpu_profile.json]
+    python -m evaluation.profile_ctgan_gpu [--epochs 10] [--batch-sizes 500,10000]
+        [--out evaluation/results/ctgan_gpu_profile.json]
 
 Run in a fresh process, so the first figures include what every new process pays: the CUDA context,
 cuBLAS and cuDNN start-up, and the loading of each kernel on its first launch (and, last, what
 building a `torch.optim` optimiser would add: the import of torch._dynamo). Then, per batch size,
 two fits of credit_risk in the same process (the second shows what is left once the process is
-warm), with a synchronised timestamp after each of the first training steps and each epoch. Last,
-the captured step alone: wall seconds per replay, and the share of that time the GPU spends inside
-kernels (from the profiler), which is the utilisation a step of this size can reach.
+warm), with a synchronised timestamp after each of the first training steps (taken by the
+``step_hook`` passed to `fit`) and after each epoch. Last, the captured step alone: wall seconds per
+replay, and the share of that time the GPU spends inside kernels (from the profiler), which is the
+utilisation a step of this size can reach.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-import synthgen.models.ctgan as ctgan_module
 from synthgen import CTGAN, __version__, infer_schema, split_holdout
 from synthgen.device import GraphedStep
 from synthgen.models.optim import FusedAdam
@@ -82,30 +83,27 @@ def torch_optim_first_build() -> float:
     return time.perf_counter() - start
 
 
-class Instrumented(GraphedStep):
-    """GraphedStep that records a synchronised timestamp after each of its first calls."""
+class StepTimer:
+    """A `fit(..., step_hook=...)` observer: a synchronised timestamp when the training step is built
+    and after each of its first calls; it keeps the step, for `replay_profile`."""
 
-    last: "Instrumented | None" = None
+    def __init__(self) -> None:
+        self.run: GraphedStep | None = None
+        self.stamps: list[tuple[str, float]] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.stamps: list[tuple[str, float]] = [("start", synced())]
-        Instrumented.last = self
-
-    def __call__(self) -> None:
-        capturing = self.enabled and self.graph is None and self.failed is None and self.calls >= self.warmup
-        super().__call__()
-        if self.calls <= self.warmup + 2:
-            self.stamps.append(("capture+replay" if capturing else f"call {self.calls}", synced()))
+    def __call__(self, run: GraphedStep) -> None:
+        if run.calls == 0:
+            self.run, self.stamps = run, [("start", synced())]
+        elif run.calls <= run.warmup + 2:
+            self.stamps.append(("capture+replay" if run.last == "capture" else f"call {run.calls}", synced()))
 
 
-def fit(train: pd.DataFrame, schema, epochs: int, batch: int, device: str) -> dict[str, Any]:
+def fit(train: pd.DataFrame, schema, epochs: int, batch: int, device: str, timer: StepTimer) -> dict[str, Any]:
     epoch_stamps: list[float] = []
     model = CTGAN(epochs=epochs, batch_size=batch, pac=10, device=device, seed=0)
     start = synced()
-    model.fit(train, schema, progress=lambda *_: epoch_stamps.append(time.perf_counter()))
-    run = Instrumented.last
-    stamps = run.stamps
+    model.fit(train, schema, progress=lambda *_: epoch_stamps.append(time.perf_counter()), step_hook=timer)
+    stamps = timer.stamps
     steps = [(label, b - a) for (label, b), (_, a) in zip(stamps[1:], stamps[:-1])]
     return {
         "fit_s": epoch_stamps[-1] - start,
@@ -117,9 +115,8 @@ def fit(train: pd.DataFrame, schema, epochs: int, batch: int, device: str) -> di
     }
 
 
-def replay_profile(replays: int = 200) -> dict[str, Any]:
-    """Per-replay wall time, and kernel time over wall time, for the last captured step."""
-    run = Instrumented.last
+def replay_profile(run: GraphedStep | None, replays: int = 200) -> dict[str, Any]:
+    """Per-replay wall time, and kernel time over wall time, for a captured training step."""
     if run is None or not run.captured:
         return {"captured": False}
     run()
@@ -154,22 +151,27 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {
         "benchmark": "ctgan_gpu_profile",
-        "machine": {"platform": platform.platform(), "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None},
+        "machine": {
+            "platform": platform.platform(),
+            "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
+        },
         "versions": {"synthgen": __version__, "torch": torch.__version__},
         "start_up_s": start_up() if args.device == "cuda" else {},
         "fits": {},
     }
     if args.device == "cuda":  # before the profiler, which imports torch._dynamo itself
         results["start_up_s"]["torch_optim_first_build"] = torch_optim_first_build()
-    ctgan_module.GraphedStep = Instrumented
     data = pd.read_csv(DATA)
     schema = infer_schema(data, target="loan_status")
     train, _ = split_holdout(data, 0.2, 0, schema)
     results["train_rows"] = len(train)
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
-        entry = {name: fit(train, schema, args.epochs, batch, args.device) for name in ("first_fit", "second_fit")}
+        timer = StepTimer()
+        entry = {
+            name: fit(train, schema, args.epochs, batch, args.device, timer) for name in ("first_fit", "second_fit")
+        }
         try:
-            entry["replay"] = replay_profile()
+            entry["replay"] = replay_profile(timer.run)
         except Exception as exc:  # the profiler is optional: keep the timings
             entry["replay"] = {"error": repr(exc)}
         results["fits"][str(batch)] = entry

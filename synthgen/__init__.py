@@ -12,12 +12,10 @@ The public verbs::
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthgen._lazy import lazy_names
 from synthgen._version import __version__
 from synthgen.errors import (
     DataError,
@@ -33,10 +31,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthgen.datasets import load_builtin
-    from synthgen.evaluate import EvaluateSettings, EvaluationReport, GateSettings, evaluate, write_report
+    from synthgen.judge import EvaluateSettings, EvaluationReport, GateSettings, evaluate, write_report
     from synthgen.models import CTGAN, DDPM, GENERATORS, CTGANConfig, DDPMConfig, Generator, load_model
     from synthgen.pipeline import GenerateResult, split_holdout
-    from synthgen.recipe import Recipe, as_recipe, load_recipe
+    from synthgen.recipe import Recipe, RecipeWarning, as_recipe, load_recipe
     from synthgen.schema import Column, ColumnKind, ColumnSpec, TableSchema, infer_schema
 
 # Public names and the module each comes from. They are imported on first use, so that `import
@@ -44,59 +42,43 @@ if TYPE_CHECKING:
 # wait for torch, scikit-learn and XGBoost.
 _LAZY: dict[str, str] = {
     "load_builtin": "synthgen.datasets",
-    **dict.fromkeys(["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.evaluate"),
+    **dict.fromkeys(["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.judge"),
     **dict.fromkeys(["CTGAN", "DDPM", "GENERATORS", "CTGANConfig", "DDPMConfig", "Generator", "load_model"], "synthgen.models"),
     **dict.fromkeys(["GenerateResult", "split_holdout"], "synthgen.pipeline"),
-    **dict.fromkeys(["Recipe", "as_recipe", "load_recipe"], "synthgen.recipe"),
+    **dict.fromkeys(["Recipe", "RecipeWarning", "as_recipe", "load_recipe"], "synthgen.recipe"),
     **dict.fromkeys(["Column", "ColumnKind", "ColumnSpec", "TableSchema", "infer_schema"], "synthgen.schema"),
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """``synthgen.evaluate`` is the verb, although a subpackage has the same name: importing the
-    subpackage would otherwise rebind the attribute to the module (``from synthgen.evaluate import``
-    still finds the subpackage, through ``sys.modules``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "evaluate" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-def generate(recipe: Recipe | str | Path, **options: object) -> GenerateResult:
+def generate(
+    recipe: Recipe | str | Path, *, device: str | None = None, epochs: int | None = None, **options: Any
+) -> GenerateResult:
     """Train (or reuse) a recipe's model, sample, judge, and write the data if the gate passes.
 
-    Options: ``rows``, ``out``, ``seed``, ``device``, ``epochs``, ``retrain``, ``force_release``,
-    ``progress``. Raises `GateFailedError` (nothing written) when the release gate fails.
+    ``device`` and ``epochs`` override the recipe's generator block, as ``--device`` and ``--epochs``
+    do. Options: ``rows``, ``out``, ``seed``, ``retrain``, ``force_release``, ``progress``. Raises
+    `GateFailedError` (nothing written) when the release gate fails.
     """
+    from synthgen.pipeline import apply_overrides
     from synthgen.pipeline import generate as run
     from synthgen.recipe import as_recipe
 
-    return run(as_recipe(recipe), **options)  # type: ignore[arg-type]
+    return run(apply_overrides(as_recipe(recipe), epochs=epochs, device=device), **options)
 
 
-def train(recipe: Recipe | str | Path, out: str | Path | None = None, **overrides: object) -> Generator:
-    """Fit a recipe's model on its training split and save it; returns the fitted generator."""
+def train(
+    recipe: Recipe | str | Path, out: str | Path | None = None, *, device: str | None = None, epochs: int | None = None
+) -> Generator:
+    """Fit a recipe's generator on its training split and save it; returns the fitted generator.
+
+    ``device`` and ``epochs`` override the recipe's generator block, as on the command line."""
     from synthgen.pipeline import apply_overrides, train_model
     from synthgen.recipe import as_recipe
 
-    loaded = apply_overrides(as_recipe(recipe), **overrides)  # type: ignore[arg-type]
+    loaded = apply_overrides(as_recipe(recipe), epochs=epochs, device=device)
     model, *_ = train_model(loaded, out=Path(out) if out is not None else None)
     return model
 
@@ -130,6 +112,7 @@ __all__ = [
     "NotFittedError",
     "Recipe",
     "RecipeError",
+    "RecipeWarning",
     "SynthgenError",
     "TableSchema",
     "__version__",

@@ -20,16 +20,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from synthgen._version import __version__
 from synthgen.errors import InputError, ModelFileError
 from synthgen.files import FILE_MODE, make_staging_dir, replace_directory
 from synthgen.schema import TableSchema
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 FILES = ("config.json", "schema.json", "transforms.json", "state.json", "weights.safetensors")
@@ -128,6 +129,8 @@ def save_model_dir(path: str | Path, files: ModelFiles) -> Path:
         _dump(staging / "transforms.json", files.transforms)
         _dump(staging / "state.json", files.state)
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in files.weights.items()}
+        from safetensors.torch import save_file  # torch is imported only where tensors are written
+
         save_file(tensors, str(staging / "weights.safetensors"), metadata={"format_version": str(FORMAT_VERSION)})
         _settle(staging)
         # The folder may have changed while the model was written: checked again before each move.
@@ -177,6 +180,8 @@ def load_model_dir(path: str | Path) -> ModelFiles:
     except ValueError as exc:
         raise ModelFileError(f"{path / 'schema.json'}: invalid schema: {exc}") from None
     try:
+        from safetensors.torch import load_file  # and read: checking a model folder needs no torch
+
         weights = load_file(str(path / "weights.safetensors"), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{path / 'weights.safetensors'}: corrupt weights file: {exc}") from None

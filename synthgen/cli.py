@@ -131,7 +131,7 @@ class _RowBar:
 
 
 def _print_gate(report: Any) -> None:
-    from synthgen.evaluate import render_console
+    from synthgen.judge import render_console
 
     for renderable in render_console(report):
         console.print(renderable)
@@ -179,14 +179,14 @@ def generate(
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
 
     def action() -> Any:
+        from synthgen.pipeline import apply_overrides
         from synthgen.pipeline import generate as run_generate
         from synthgen.recipe import load_recipe
 
-        loaded = load_recipe(recipe)
-        with _EpochBar(f"training {loaded.model.type}") as bar:
+        loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
+        with _EpochBar(f"training {loaded.generator.type}") as bar:
             return run_generate(
-                loaded, rows=rows, out=out, seed=seed, device=device, epochs=epochs,
-                retrain=retrain, force_release=force_release, progress=bar,
+                loaded, rows=rows, out=out, seed=seed, retrain=retrain, force_release=force_release, progress=bar
             )
 
     result = _run(action)
@@ -220,7 +220,7 @@ def train(
 
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
         started = time.perf_counter()
-        with _EpochBar(f"training {loaded.model.type}") as bar:
+        with _EpochBar(f"training {loaded.generator.type}") as bar:
             model, path, train_rows, _, _ = train_model(loaded, out=out, progress=bar)
         return model, path, len(train_rows), time.perf_counter() - started
 
@@ -300,7 +300,8 @@ def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> No
         mark = " (target)" if column.name == schema.target else ""
         table.add_row(column.name + mark, column.kind.value, "yes" if column.nullable else "", bounds)
     out_console.print(table)
-    out_console.print(f"model: {loaded.model.type} on {loaded.model.device}; output: {loaded.output_path}")
+    generator = loaded.generator
+    out_console.print(f"generator: {generator.type} on {generator.device}; output: {loaded.output_path}")
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -330,9 +331,9 @@ def inspect(
         "name": data.stem,
         "source": str(data),
         "schema": {"target": schema.target, "columns": columns},
-        "model": {"type": "ddpm", "steps": 6000, "device": "auto", "seed": 0},
+        "generator": {"type": "ddpm", "steps": 6000, "device": "auto", "seed": 0},
+        "split": {"holdout": 0.2, "seed": 0},
         "generate": {"rows": len(frame), "output": f"out/{data.stem}_synthetic.csv"},
-        "evaluate": {"holdout": 0.2},
     }
     sys.stdout.write(f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n")
     sys.stdout.write(yaml.safe_dump(skeleton, sort_keys=False, allow_unicode=True))
@@ -350,8 +351,8 @@ def evaluate(
     """Judge a synthetic table against real data: fidelity, utility, privacy, and the release gate."""
 
     def action() -> Any:
-        from synthgen.evaluate import EvaluateSettings, GateSettings, write_report
-        from synthgen.evaluate import evaluate as judge
+        from synthgen.judge import EvaluateSettings, GateSettings, write_report
+        from synthgen.judge import evaluate as judge
         from synthgen.files import ensure_writable_dir
         from synthgen.io import read_table
         from synthgen.pipeline import prepare_data
@@ -366,7 +367,7 @@ def evaluate(
                 raise InputError("give either --recipe or --real/--holdout, not both")
             loaded = load_recipe(recipe)
             train_rows, holdout_rows, schema = prepare_data(loaded)
-            settings, gates, device = loaded.evaluate, loaded.gates, loaded.model.device
+            settings, gates, device = loaded.evaluate, loaded.gates, loaded.generator.device
         else:
             if real is None or holdout is None:
                 raise InputError("give --recipe, or both --real and --holdout")

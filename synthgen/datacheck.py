@@ -18,7 +18,7 @@ import pandas as pd
 from synthgen.errors import DataError, InputError
 from synthgen.schema import Column, ColumnKind, ColumnSpec, TableSchema, check_target
 
-# The judge refuses a train or holdout table of fewer rows (synthgen.evaluate.inputs.MIN_ROWS), and
+# The judge refuses a train or holdout table of fewer rows (synthgen.judge.inputs.MIN_ROWS), and
 # CTGAN packs its critic's input by pac (10) rows; a test keeps these equal to the judge's minimum.
 MIN_TRAIN_ROWS = 10
 MIN_HOLDOUT_ROWS = 10
@@ -26,7 +26,7 @@ MIN_HOLDOUT_ROWS = 10
 # one scalar plus one slot per mixture mode (at most max_modes = 10) plus one for missing values.
 MAX_MODES = 10
 # Bytes of training memory per encoded cell (rows x encoded columns) when the generator does not say
-# (`Generator.training_memory` does): four float32 copies of the encoded matrix alive at once.
+# (`GeneratorType.training_memory` does): four float32 copies of the encoded matrix alive at once.
 MEMORY_FACTOR = 4
 # Refuse a table whose encoding would take more than this share of the machine's memory.
 MEMORY_SHARE = 0.5
@@ -121,11 +121,11 @@ def check_learnable(
     """Raise a `DataError` naming the column or the count at fault if training could not succeed.
 
     ``data`` is the whole source table (before the holdout is cut), ``schema`` its resolved schema and
-    ``holdout`` the recipe's `evaluate.holdout`. The memory check refuses an encoding larger than
+    ``holdout`` the recipe's `split.holdout`. The memory check refuses an encoding larger than
     ``memory_share`` of ``memory_bytes`` (default: the machine's memory) and warns
     (`WideEncodingWarning`) above `WARN_WIDTH` encoded columns. ``training_memory(rows, width)`` is the
-    generator's own estimate in bytes (`Generator.training_memory`); without it, `MEMORY_FACTOR` float32
-    copies of the encoded matrix.
+    generator's own estimate in bytes (`synthgen.models.configs.GeneratorType.training_memory`);
+    without it, `MEMORY_FACTOR` float32 copies of the encoded matrix.
     """
     if not 0.0 < holdout < 1.0:
         raise InputError(f"holdout must be between 0 and 1 (exclusive), got {holdout}")
@@ -171,7 +171,7 @@ def _check_rows(data: pd.DataFrame, schema: TableSchema, source: str, holdout: f
         return
     needed = int(np.ceil(max(MIN_HOLDOUT_ROWS / holdout, MIN_TRAIN_ROWS / (1.0 - holdout))))
     raise DataError(
-        f"{source}: the table has {len(data)} row(s): holding out {holdout:.0%} (evaluate.holdout) leaves {train} "
+        f"{source}: the table has {len(data)} row(s): holding out {holdout:.0%} (split.holdout) leaves {train} "
         f"to train on and {held} to judge the result with; synthgen needs at least {MIN_TRAIN_ROWS} of each "
         f"(about {needed} rows at this holdout)"
     )

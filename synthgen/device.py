@@ -1,14 +1,16 @@
-"""Resolve the device once, at the entry point, and hand it down.
+"""The device and what runs differently on it: resolution, seeded generators, autocast, graphed steps.
 
-Everything else receives a `torch.device`; no module calls `torch.cuda` on its own. Mixed precision is
-a context that does nothing on the CPU, so training loops need no branches.
+A generator (and the judge) resolves its device once, when it is built, and hands the `torch.device`
+down. This module holds the library's CUDA calls; elsewhere only the judge's learners ask whether a GPU
+is present. Mixed precision and `GraphedStep` do nothing special on the CPU, so training loops need no
+branches.
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 
@@ -43,6 +45,13 @@ def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractC
     return contextlib.nullcontext()
 
 
+StepKind = Literal["eager", "warmup", "capture", "replay"]
+"""How one call of a `GraphedStep` ran (its ``last``)."""
+
+StepObserver = Callable[["GraphedStep"], None]
+"""Called by a `GraphedStep` when it is built and after each call (``on_step``)."""
+
+
 class GraphedStep:
     """Run a training step eagerly a few times, then replay it as one CUDA graph.
 
@@ -57,17 +66,35 @@ class GraphedStep:
     workspaces, as capture requires); the next call captures, and every call after replays.
     Capture replaces the call that triggers it: the captured step runs once, by replay, in it. If
     capture fails the step stays eager and one warning says why; ``captured`` tells which path ran.
+
+    ``on_step`` observes the steps (profiling, tests): it is called with this object once when it is
+    built (``calls`` is 0), then after every call, when ``calls`` counts the calls so far and ``last``
+    says how the latest one ran: "eager", "warmup", "capture" (this call captured the graph and
+    replayed it, or tried to: see ``failed``) or "replay". Generators pass it on from
+    ``fit(..., step_hook=...)``. It runs on the host between steps: a device sync in it (a profiler's
+    timestamp) stalls training, so it should do nothing after the calls it cares about.
     """
 
-    def __init__(self, step: Callable[[], None], device: torch.device, enabled: bool = True, warmup: int = 3) -> None:
+    def __init__(
+        self,
+        step: Callable[[], None],
+        device: torch.device,
+        enabled: bool = True,
+        warmup: int = 3,
+        on_step: StepObserver | None = None,
+    ) -> None:
         self.step = step
         self.device = device
         self.enabled = enabled and device.type == "cuda"
         self.warmup = warmup
         self.calls = 0
+        self.last: StepKind | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.failed: str | None = None
+        self.on_step = on_step
         self._stream = torch.cuda.Stream(device) if self.enabled else None
+        if on_step is not None:
+            on_step(self)
 
     @property
     def captured(self) -> bool:
@@ -76,20 +103,26 @@ class GraphedStep:
     def __call__(self) -> None:
         self.calls += 1
         if self.graph is not None:
+            self.last = "replay"
             self.graph.replay()
         elif not self.enabled or self.failed is not None:
+            self.last = "eager"
             self.step()
         elif self.calls <= self.warmup:
+            self.last = "warmup"
             self._stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(self._stream):
                 self.step()
             torch.cuda.current_stream(self.device).wait_stream(self._stream)
         else:
+            self.last = "capture"
             self._capture()
             if self.graph is not None:
                 self.graph.replay()
             else:
                 self.step()
+        if self.on_step is not None:
+            self.on_step(self)
 
     def _capture(self) -> None:
         torch.cuda.synchronize(self.device)
@@ -102,7 +135,9 @@ class GraphedStep:
             # A failed capture can leave the capture stream current (its context is not exited).
             torch.cuda.set_stream(caller_stream)
             self.failed = str(exc).splitlines()[0]
-            warnings.warn(f"CUDA graph capture failed, training without graphs: {self.failed}", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"CUDA graph capture failed, training without graphs: {self.failed}", RuntimeWarning, stacklevel=3
+            )
             torch.cuda.synchronize(self.device)
             return
         self.graph = graph

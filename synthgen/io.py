@@ -181,9 +181,14 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 # -- writing --------------------------------------------------------------------------------
 
 
-def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
-    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+def write_text(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write UTF-8 text atomically (fsync, then rename; file mode ``0o666 & ~umask``)."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
+    """Write JSON atomically, indented; values JSON cannot hold are written as their text."""
+    return write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", path)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -1,6 +1,7 @@
 """`generate`: recipe -> data -> schema -> split -> model (trained or reused) -> sample -> judge -> write.
 
-Nothing else lives here. The holdout is cut before training and never seen by the model, so the
+Nothing else lives here. Command-line overrides enter through `apply_overrides`, once, before any of
+these functions sees the recipe; the sampling seed is decided by `sampling_seed`. The holdout is cut before training and never seen by the model, so the
 judge can compare members with non-members. Output is written only after the gate passes (or when
 the caller explicitly forces a release, which the sidecar then records as NOT RELEASED).
 """
@@ -11,7 +12,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,16 +20,18 @@ import pandas as pd
 from pydantic import ValidationError
 
 from synthgen._version import __version__
-from synthgen.artifacts import check_model_target, load_model_dir
+from synthgen.artifacts import ModelFiles, check_model_target, load_model_dir
 from synthgen.datacheck import MIN_HOLDOUT_ROWS, check_learnable, clean_non_finite
 from synthgen.datasets import builtin_path
 from synthgen.errors import DataError, GateFailedError, InputError, ModelFileError
 from synthgen.files import ensure_writable, ensure_writable_dir
 from synthgen.io import read_table, write_json, write_table
-from synthgen.models import GENERATORS, Generator, load_model
-from synthgen.models.base import Progress
+from synthgen.models.configs import generator_type
 from synthgen.recipe import Recipe
 from synthgen.schema import TableSchema, infer_schema
+
+if TYPE_CHECKING:
+    from synthgen.models.base import Generator, Progress
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -85,44 +88,61 @@ def _file_digest(path: Path) -> str:
 
 # -- models --------------------------------------------------------------------------------------
 def apply_overrides(recipe: Recipe, epochs: int | None = None, device: str | None = None) -> Recipe:
-    """The recipe with command-line overrides of its model block."""
+    """The recipe with command-line overrides of its generator block: the one route by which the
+    command line (and the keyword options of `synthgen.generate` / `synthgen.train`) change a recipe."""
     update: dict[str, Any] = {}
     if epochs is not None:
-        fields = type(recipe.model).model_fields
+        fields = type(recipe.generator).model_fields
         # CTGAN counts epochs; the diffusion model counts steps, capped at max_epochs passes.
         key = "epochs" if "epochs" in fields else "max_epochs" if "max_epochs" in fields else None
         if key is None:
-            raise InputError(f"--epochs does not apply to model type {recipe.model.type!r}")
+            raise InputError(f"--epochs does not apply to generator type {recipe.generator.type!r}")
         update[key] = epochs
     if device is not None:
         update["device"] = device
     if not update:
         return recipe
     try:
-        model = type(recipe.model).model_validate({**recipe.model.model_dump(), **update})
+        generator = type(recipe.generator).model_validate({**recipe.generator.model_dump(), **update})
     except ValidationError as exc:
-        problems = "; ".join(f"--{'.'.join(map(str, e['loc'])).replace('max_epochs', 'epochs')}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"--{'.'.join(map(str, e['loc'])).replace('max_epochs', 'epochs')}: {e['msg']}" for e in exc.errors()
+        )
         raise InputError(f"invalid command-line override: {problems}") from None
-    changed = recipe.model_copy(update={"model": model})
+    changed = recipe.model_copy(update={"generator": generator})
     changed._path = recipe.path
     return changed
 
 
+def sampling_seed(recipe: Recipe, seed: int | None = None) -> int:
+    """The seed a release is sampled with: the caller's, else the recipe's ``generate.seed``, else the
+    generator's training seed. Decided here only, and recorded in the release's sidecar."""
+    if seed is not None:
+        return int(seed)
+    return recipe.generate.seed if recipe.generate.seed is not None else recipe.generator.seed
+
+
 def model_fingerprint(recipe: Recipe) -> str:
+    """What a saved model must match to be reused: the recipe's training inputs (`Recipe.fingerprint`,
+    which leaves out the device and sampling-only settings), the source file's bytes and the version."""
     data_digest = _file_digest(source_path(recipe))
-    device_free = recipe.model.model_dump(mode="json", exclude={"device"})
-    return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{device_free}|{__version__}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{__version__}".encode()).hexdigest()[:16]
 
 
 def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
-    """The saved model at ``path`` if it was trained from this very recipe, data and version."""
+    """The saved model at ``path`` if it was trained from this very recipe, data and version, set to
+    sample with the recipe's device and sampling settings. The folder is read once."""
+    from synthgen.models.base import model_from_files
+
     try:
-        files = load_model_dir(path)
+        files: ModelFiles = load_model_dir(path)
     except ModelFileError:
         return None
     if files.state.get("metadata", {}).get("fingerprint") != model_fingerprint(recipe):
         return None
-    return load_model(path, device=recipe.model.device)
+    config = recipe.generator
+    sampling = {name: getattr(config, name) for name in config.sampling_fields if name != "device"}
+    return model_from_files(files, device=config.device, sampling=sampling)
 
 
 def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
@@ -131,11 +151,9 @@ def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchem
     `generate` accepts."""
     data = load_source(recipe)
     schema = resolve_schema(recipe, data)
-    generator = GENERATORS[recipe.model.type]
-    check_learnable(
-        data, schema, str(source_path(recipe)), recipe.evaluate.holdout, training_memory=generator.training_memory
-    )
-    train, holdout = split_holdout(data, recipe.evaluate.holdout, recipe.evaluate.seed, schema)
+    memory = generator_type(recipe.generator.type).training_memory
+    check_learnable(data, schema, str(source_path(recipe)), recipe.split.holdout, training_memory=memory)
+    train, holdout = split_holdout(data, recipe.split.holdout, recipe.split.seed, schema)
     return train, holdout, schema
 
 
@@ -201,7 +219,7 @@ def fit_model(
 ) -> tuple[Generator, Path]:
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
     path = check_model_dir(recipe, out)
-    model = GENERATORS[recipe.model.type](recipe.model).fit(train, schema, progress=progress)
+    model = generator_type(recipe.generator.type).load()(recipe.generator).fit(train, schema, progress=progress)
     model.save(path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)})
     return model, path
 
@@ -236,19 +254,18 @@ def generate(
     rows: int | None = None,
     out: str | Path | None = None,
     seed: int | None = None,
-    device: str | None = None,
-    epochs: int | None = None,
     retrain: bool = False,
     force_release: bool = False,
     progress: Progress | None = None,
 ) -> GenerateResult:
-    """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes."""
-    from synthgen.evaluate import evaluate as judge
-    from synthgen.evaluate import write_report
+    """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes.
+
+    Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`."""
+    from synthgen.judge import evaluate as judge
+    from synthgen.judge import write_report
 
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
-    recipe = apply_overrides(recipe, epochs=epochs, device=device)
     output = Path(out) if out is not None else recipe.output_path
     # Everything that can be refused is refused before anything is trained or created.
     check_targets(recipe, recipe.model_path, output)
@@ -267,13 +284,15 @@ def generate(
     model.exclude_source_pii(holdout)
     fit_seconds = time.perf_counter() - started
 
-    sample_seed = seed if seed is not None else recipe.generate.seed
+    sample_seed = sampling_seed(recipe, seed)
     started = time.perf_counter()
     synthetic = model.sample(n_rows, seed=sample_seed)
     sample_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    report = judge(train, holdout, synthetic, schema, settings=recipe.evaluate, gates=recipe.gates, device=recipe.model.device)
+    report = judge(
+        train, holdout, synthetic, schema, settings=recipe.evaluate, gates=recipe.gates, device=recipe.generator.device
+    )
     evaluate_seconds = time.perf_counter() - started
     released = bool(report.passed)
     metadata = {
@@ -281,9 +300,9 @@ def generate(
         "recipe": str(recipe.path) if recipe.path else recipe.name,
         "recipe_fingerprint": recipe.fingerprint(),
         "model": str(recipe.model_path),
-        "model_type": recipe.model.type,
+        "generator": recipe.generator.type,
         "rows": n_rows,
-        "seed": model.config.seed if sample_seed is None else sample_seed,
+        "seed": sample_seed,
         "released": released,
         "status": "released" if released else "NOT RELEASED: gate failed",
     }

@@ -11,10 +11,19 @@ edited by hand.
       target: creditability
       columns:
         age_in_years: {kind: integer, min: 18}
-    model: {type: ctgan, epochs: 300}
+    generator: {type: ctgan, epochs: 300}   # default type: ddpm
+    split: {holdout: 0.2, seed: 0}           # the real rows the model never sees
     generate: {rows: 1000, output: out/german_credit_synthetic.csv}
-    evaluate: {holdout: 0.2}
-    gates: {min_shape: 0.85}
+    evaluate: {seed: 0}                      # how the judge measures
+    gates: {min_shape: 0.85}                 # what it demands before release
+
+Keys renamed since 0.1 are still read, with a `RecipeWarning` naming the line: ``model:`` is now
+``generator:`` ("model" is what training makes), and ``evaluate.holdout`` is ``split.holdout`` (the
+judge never read it; ``evaluate.seed`` of an old recipe without ``split:`` also seeds the split, as it
+did then).
+
+This module is the bottom layer: it imports pydantic and YAML, and the torch-free configs of the
+generators and the judge, so that reading or validating a recipe does not load torch.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import difflib
 import hashlib
 import json
 import typing
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -31,12 +41,15 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from synthgen.datasets import BUILTIN
 from synthgen.errors import RecipeError
-from synthgen.evaluate.settings import EvaluateSettings, GateSettings
-from synthgen.models import CTGANConfig, DDPMConfig
+from synthgen.judge.settings import EvaluateSettings, GateSettings
+from synthgen.models.configs import DEFAULT_TYPE, REGISTRY, training_settings
 from synthgen.schema import ColumnSpec
 
-ModelConfig = Annotated[Union[CTGANConfig, DDPMConfig], Field(discriminator="type")]
-DEFAULT_MODEL_TYPE = "ddpm"
+GeneratorSpec = Annotated[Union[tuple(entry.config for entry in REGISTRY.values())], Field(discriminator="type")]
+
+
+class RecipeWarning(UserWarning):
+    """A recipe uses a key that still works but has a new name."""
 
 
 class SourceSpec(BaseModel):
@@ -61,6 +74,20 @@ class SchemaSpec(BaseModel):
     columns: dict[str, ColumnSpec] = Field(default_factory=dict, description="Declared columns; others are inferred.")
 
 
+class SplitSpec(BaseModel):
+    """The cut of the real table into training rows and holdout rows, made before training.
+
+    The holdout is never shown to the generator; the judge compares the synthetic rows with both.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    holdout: float = Field(
+        default=0.2, gt=0.0, lt=1.0, description="Share of the real rows held out from training (the privacy audit needs them)."
+    )
+    seed: int = Field(default=0, description="Seed of the split (stratified on a discrete target).")
+
+
 class GenerateSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,7 +102,8 @@ class Recipe(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     source: SourceSpec
     schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
-    model: ModelConfig = Field(default_factory=lambda: DDPMConfig())
+    generator: GeneratorSpec = Field(default_factory=lambda: REGISTRY[DEFAULT_TYPE].config())
+    split: SplitSpec = Field(default_factory=SplitSpec)
     generate: GenerateSpec = Field(default_factory=GenerateSpec)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
     gates: GateSettings = Field(default_factory=GateSettings)
@@ -89,11 +117,13 @@ class Recipe(BaseModel):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            data = dict(data)
+            data, notes = migrate(data)
+            for _, message in notes:
+                warnings.warn(message, RecipeWarning, stacklevel=2)
             if isinstance(data.get("source"), str):
                 data["source"] = {"path": data["source"]}
-            if isinstance(data.get("model"), dict) and "type" not in data["model"]:
-                data["model"] = {"type": DEFAULT_MODEL_TYPE, **data["model"]}
+            if isinstance(data.get("generator"), dict) and "type" not in data["generator"]:
+                data["generator"] = {"type": DEFAULT_TYPE, **data["generator"]}
         return data
 
     # -- paths are relative to the recipe file -----------------------------------------------------
@@ -122,15 +152,46 @@ class Recipe(BaseModel):
         return str(self._path) if self._path is not None else f"recipe {self.name!r}"
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the trained model (not sampling, output or gates)."""
+        """Hash of everything that decides the trained model: the source, schema, split and the
+        generator's training settings. Not the device, the generator's sampling-only settings (see
+        `GeneratorConfig.sampling_fields`), the output, the judge or the gates."""
         payload = {
             "source": self.source.model_dump(mode="json"),
             "schema": self.schema_.model_dump(mode="json"),
-            "model": self.model.model_dump(mode="json"),
-            "holdout": self.evaluate.holdout,
-            "split_seed": self.evaluate.seed,
+            "generator": training_settings(self.generator),
+            "split": self.split.model_dump(mode="json"),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# -- renamed keys ----------------------------------------------------------------------------------
+_RENAMED: dict[tuple[str, ...], dict[str, str]] = {(): {"model": "generator"}, ("evaluate",): {"holdout": "split.holdout"}}
+"""Old key -> new name, by the key path of the mapping that held it (for "did you mean")."""
+
+
+def migrate(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[list[str], str]]]:
+    """A recipe mapping with renamed keys moved to their new place, and a note per move: the key path
+    of the old key (for its line) and the message. Both old and new keys given is an error."""
+    data, notes = dict(data), []
+    if "model" in data:
+        if "generator" in data:
+            raise ValueError("give the generator once: 'model:' is the old name of 'generator:'")
+        data["generator"] = data.pop("model")
+        notes.append((["model"], "'model:' is now 'generator:' (the old key is still read; rename it)"))
+    evaluate = data.get("evaluate")
+    if isinstance(evaluate, dict) and "holdout" in evaluate:
+        evaluate = dict(evaluate)
+        split = dict(data["split"]) if isinstance(data.get("split"), dict) else {}
+        if "split" in data and "holdout" in split:
+            raise ValueError("give the holdout once: 'evaluate.holdout' is the old name of 'split.holdout'")
+        split["holdout"] = evaluate.pop("holdout")
+        moved = "'evaluate.holdout' is now 'split.holdout'"
+        if "seed" in evaluate and "seed" not in split and "split" not in data:
+            split["seed"] = evaluate["seed"]  # the old recipe's seed cut its split too
+            moved += " (and 'evaluate.seed', which also seeded the split, is 'split.seed' for the split)"
+        data["evaluate"], data["split"] = evaluate, split
+        notes.append((["evaluate", "holdout"], f"{moved}; the old key is still read, rename it"))
+    return data, notes
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -150,6 +211,13 @@ def parse_recipe(text: str, source: Path | str = "<recipe>") -> Recipe:
     root, data = _load_yaml(text, source)
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: a recipe is a mapping of keys (name, source, schema, model, ...), got {type(data).__name__}")
+    try:
+        data, notes = migrate(data)
+    except ValueError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
+    for keys, message in notes:
+        line = _line_of(root, keys)
+        warnings.warn(f"{source}{f':{line}' if line else ''}: {message}", RecipeWarning, stacklevel=2)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
@@ -255,13 +323,7 @@ def _explain(exc: ValidationError, root: yaml.Node | None, source: Path | str) -
     return "\n".join(lines)
 
 
-def _model_types() -> set[str]:
-    union = typing.get_args(ModelConfig)[0]
-    members = typing.get_args(union) or (union,)
-    return {member.model_fields["type"].default for member in members}
-
-
-_UNION_TAGS = _model_types()
+_UNION_TAGS = set(REGISTRY)
 
 
 def _line_of(root: yaml.Node | None, loc: list[str]) -> int | None:
@@ -286,7 +348,10 @@ def _did_you_mean(loc: list[str]) -> str:
     allowed = _fields_at(Recipe, loc[:-1])
     if not allowed:
         return ""
-    close = difflib.get_close_matches(keys[-1], allowed, n=1, cutoff=0.6)
+    renamed = _RENAMED.get(tuple(keys[:-1]), {})
+    close = difflib.get_close_matches(keys[-1], [*allowed, *renamed], n=1, cutoff=0.6)
+    if close and close[0] in renamed:
+        return f" (did you mean {renamed[close[0]]!r}? it was called {close[0]!r} before)"
     if close:
         return f" (did you mean {close[0]!r}?)"
     return f"; allowed keys: {', '.join(sorted(allowed))}"

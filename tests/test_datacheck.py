@@ -114,7 +114,7 @@ def test_rows_needed_follow_the_holdout_share():
 
 
 def test_minimums_match_the_judge():
-    from synthgen.evaluate.inputs import MIN_ROWS
+    from synthgen.judge.inputs import MIN_ROWS
 
     assert MIN_HOLDOUT_ROWS == MIN_ROWS and MIN_TRAIN_ROWS >= MIN_ROWS
 

@@ -62,3 +62,23 @@ def test_uncapturable_step_warns_and_stays_eager():
             run()
     assert not run.captured and float(total) == 4
     assert torch.cuda.current_stream(device) == torch.cuda.default_stream(device)  # the caller's stream is back
+
+
+def test_on_step_sees_the_step_built_then_after_every_call():
+    count, step = _counter("cpu")
+    seen = []
+    run = GraphedStep(step, torch.device("cpu"), on_step=lambda r: seen.append((r.calls, r.last, float(count))))
+    for _ in range(3):
+        run()
+    assert seen == [(0, None, 0.0), (1, "eager", 1.0), (2, "eager", 2.0), (3, "eager", 3.0)]
+
+
+@cuda
+def test_on_step_reports_warmup_capture_and_replay():
+    device = torch.device("cuda")
+    _, step = _counter(device)
+    kinds = []
+    run = GraphedStep(step, device, warmup=2, on_step=lambda r: kinds.append(r.last))
+    for _ in range(5):
+        run()
+    assert kinds == [None, "warmup", "warmup", "capture", "replay", "replay"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import InputError
-from synthgen.evaluate.report import _atomic_write
+from synthgen.io import write_text
 from synthgen.files import (
     FILE_MODE,
     atomic_write,
@@ -82,7 +82,7 @@ def test_written_files_get_the_normal_mode(tmp_path, mixed_frame):
         write_json({"a": 1}, tmp_path / "t.csv.meta.json"),
         atomic_write(tmp_path / "w.bin", lambda tmp: tmp.write_bytes(b"\0")),
     ]
-    _atomic_write(tmp_path / "report.json", "{}")
+    write_text("{}", tmp_path / "report.json")
     for path in written + [tmp_path / "report.json"]:
         assert path.stat().st_mode & 0o777 == expected, path
 

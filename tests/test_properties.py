@@ -82,14 +82,14 @@ def recipes(draw, frame: pd.DataFrame, sound: bool = False) -> dict:
     recipe: dict = {
         "name": "prop",
         "source": "table.csv",
-        "model": {"type": draw(st.sampled_from(["ctgan", "ddpm"])), "device": "cpu", "seed": 0},
+        "generator": {"type": draw(st.sampled_from(["ctgan", "ddpm"])), "device": "cpu", "seed": 0},
         "generate": {"rows": draw(st.sampled_from([30, 50, 1])), "output": "out/synthetic.csv"},
         "gates": dict(OPEN_GATES),
     }
-    if recipe["model"]["type"] == "ctgan":
-        recipe["model"].update(epochs=1, batch_size=10)
+    if recipe["generator"]["type"] == "ctgan":
+        recipe["generator"].update(epochs=1, batch_size=10)
     else:
-        recipe["model"].update(steps=3, width=16, depth=1, sampling_steps=2, time_dim=8)
+        recipe["generator"].update(steps=3, width=16, depth=1, sampling_steps=2, time_dim=8)
     if sound:
         return recipe
     names = [str(c) for c in frame.columns] + ["missing_column"]
@@ -107,7 +107,7 @@ def recipes(draw, frame: pd.DataFrame, sound: bool = False) -> dict:
     if mutation == "holdout":
         recipe["evaluate"] = {"holdout": draw(st.sampled_from([0.0, 0.5, 0.99, 1.5]))}
     elif mutation == "unknown_key":
-        recipe["model"]["epochz"] = 3
+        recipe["generator"]["epochz"] = 3
     elif mutation == "bad_rows":
         recipe["generate"]["rows"] = draw(st.sampled_from([0, -3, "many"]))
     elif mutation in ("parquet", "semicolon"):
@@ -186,7 +186,7 @@ def test_cyrillic_names_never_reach_any_file(tmp_path):
     rng = np.random.default_rng(0)
     names = ["".join(rng.choice(list(PII_ALPHABETS[1]), 8)) for _ in range(60)]
     frame = pd.DataFrame({"full_name": names, "income": rng.integers(1000, 9000, 60), "grade": rng.choice(list("ABC"), 60)})
-    recipe = {"name": "p", "source": "table.csv", "model": {"type": "ctgan", "epochs": 1, "batch_size": 10, "device": "cpu"},
+    recipe = {"name": "p", "source": "table.csv", "generator": {"type": "ctgan", "epochs": 1, "batch_size": 10, "device": "cpu"},
               "generate": {"rows": 60, "output": "out/synthetic.csv"}, "gates": OPEN_GATES}
     _write_source(tmp_path, frame, recipe)
     result = runner.invoke(app, ["generate", str(tmp_path / "recipe.yaml"), "--force-release"])

@@ -63,7 +63,7 @@ def test_schema_json_round_trip(german):
 
 
 def test_all_null_column_is_never_learned_and_regenerated_empty():
-    from synthgen.sampling import fill_unmodelled, learn_unmodelled
+    from synthgen.unmodelled import fill_unmodelled, learn_unmodelled
 
     frame = pd.DataFrame({"x": [np.nan] * 30, "y": np.arange(30) + 0.5})
     schema = infer_schema(frame)

@@ -1,26 +1,29 @@
 """What every generator is: a configuration, `fit`, `sample`, `save` and `load`.
 
 The constructor is configuration (scikit-learn style): keyword hyperparameters validated into a
-frozen pydantic config, which is also the recipe's ``model:`` block and the ``config.json`` of a
-saved model. Learned state ends in ``_``. Ids and PII are handled here, once, for every generator:
-subclasses learn and sample only the modelled columns.
+frozen pydantic config (`synthgen.models.configs`), which is also the recipe's ``generator:`` block
+and the ``config.json`` of a saved model. Learned state ends in ``_``. What every generator needs is
+done here, once: ids and PII (subclasses learn and sample only the modelled columns), the seeded
+random stream of training, the checking of sampling options, and the saving and loading of the
+networks' weights (each subclass names its networks in `_networks`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
-from synthgen.device import resolve_device
+from synthgen.device import StepObserver, resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
-from synthgen.sampling import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
+from synthgen.models.configs import REGISTRY, GeneratorConfig
+from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
 
 SAMPLE_CHUNK_ROWS = 32_768
@@ -31,33 +34,17 @@ Progress = Callable[[int, int, dict[str, float]], None]
 """Called after each epoch (or logging interval) with (done, total, named losses)."""
 
 
-class GeneratorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="CUDA when present, else CPU.")
-    seed: int = Field(default=0, description="Seeds training and, unless overridden, sampling.")
-    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
-    cuda_graphs: bool = Field(
-        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
-    )
-
-
 class Generator(ABC):
     """Base class of synthgen's generators. See `synthgen.models.CTGAN` for a complete one."""
 
     config_class: ClassVar[type[GeneratorConfig]]
-    supports_conditions: ClassVar[bool] = False
-    # Training memory on the CPU, measured (evaluation/bench_training_memory.py): bytes per encoded cell
-    # (rows x one-hot width) and per encoded column (weights, gradients and optimiser state that grow
-    # with the width). A subclass states its own; the check before training uses them.
-    memory_per_cell: ClassVar[float] = 16.0
-    memory_per_column: ClassVar[float] = 0.0
 
     @classmethod
     def training_memory(cls, rows: int, width: int) -> float:
-        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns."""
-        return rows * width * cls.memory_per_cell + width * cls.memory_per_column
+        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns
+        (the measured figures of the generator's entry in `synthgen.models.configs.REGISTRY`)."""
+        entry = next(entry for entry in REGISTRY.values() if entry.config is cls.config_class)
+        return entry.training_memory(rows, width)
 
     def __init__(self, config: GeneratorConfig | None = None, **params: Any) -> None:
         if config is not None and params:
@@ -75,16 +62,28 @@ class Generator(ABC):
 
     # -- public API ---------------------------------------------------------------------------
     def fit(
-        self, data: pd.DataFrame, schema: TableSchema | None = None, progress: Progress | None = None
+        self,
+        data: pd.DataFrame,
+        schema: TableSchema | None = None,
+        progress: Progress | None = None,
+        step_hook: StepObserver | None = None,
     ) -> "Generator":
-        """Learn ``data``. Without a schema, one is inferred."""
+        """Learn ``data``. Without a schema, one is inferred.
+
+        Training draws from torch's global random stream seeded with the config's ``seed``, forked so
+        the caller's stream is left as it was. ``step_hook`` observes the training steps: it is the
+        ``on_step`` of the `synthgen.device.GraphedStep` that runs them (profiling; see there).
+        """
         schema = schema or infer_schema(data)
         if not schema.modelled:
             raise InputError("the schema has no column a generator can learn (only ids and PII)")
         self.schema_ = schema
         self.unmodelled_ = learn_unmodelled(data, schema, seed=self.config.seed)
         self.exclude_source_pii(data)
-        self._fit(modelled_frame(data, schema), schema, progress)
+        device = self.device_
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            torch.manual_seed(self.config.seed)
+            self._fit(modelled_frame(data, schema), schema, progress, step_hook)
         return self
 
     def exclude_source_pii(self, data: pd.DataFrame) -> "Generator":
@@ -102,7 +101,8 @@ class Generator(ABC):
     def sample(self, rows: int, seed: int | None = None, **options: Any) -> pd.DataFrame:
         """``rows`` synthetic rows with every schema column; the same seed gives the same rows.
 
-        ``options`` are the generator's own sampling options (see its ``sample`` docstring).
+        ``options`` are the generator's own sampling options, listed in its class docstring and
+        checked by its `_sample_options`; a generator without any refuses every option (`InputError`).
         """
         return pd.concat(list(self.iter_sample(rows, seed, **options)), ignore_index=True)
 
@@ -123,7 +123,8 @@ class Generator(ABC):
             )
 
     def _sample_options(self, **options: Any) -> dict[str, Any]:
-        """Check the sampling options once, before any chunk is drawn; a generator with options overrides it."""
+        """The keyword arguments of `_sample` from the options of `sample`, checked once before any chunk
+        is drawn. A generator with options overrides it and passes what it does not know here."""
         if options:
             raise InputError(f"{type(self).__name__}.sample takes no option(s) {', '.join(sorted(options))}")
         return {}
@@ -145,10 +146,18 @@ class Generator(ABC):
         )
 
     @classmethod
-    def from_files(cls, files: ModelFiles, device: str | None = None) -> "Generator":
+    def from_files(
+        cls, files: ModelFiles, device: str | None = None, sampling: dict[str, Any] | None = None
+    ) -> "Generator":
+        """The saved generator; ``device`` and ``sampling`` (values of the config's `sampling_fields`)
+        replace what it was trained with, since they change how it samples, not what it learned."""
         config = dict(files.config)
         if device is not None:
             config["device"] = device
+        for name, value in (sampling or {}).items():
+            if name not in cls.config_class.sampling_fields:
+                raise InputError(f"{cls.__name__}: {name!r} is not a sampling setting; it changes the trained model")
+            config[name] = value
         try:
             model = cls(cls.config_class(**config))
         except ValidationError as exc:
@@ -156,18 +165,37 @@ class Generator(ABC):
         model.schema_ = files.schema
         try:
             model.unmodelled_ = upgrade_unmodelled(files.state.get("unmodelled", {}))
-            model._restore(files.transforms, files.state, files.weights)
+            model._restore(files.transforms, files.state)
+            model._load_weights(files.weights)
         except ModelFileError as exc:
             raise ModelFileError(f"{files.path}: {exc}") from None
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise ModelFileError(f"{files.path}: model files do not match {cls.__name__}: {_first_line(exc)}") from None
-        extra = sorted(set(files.weights) - set(model._weights()))
-        if extra:
-            raise ModelFileError(
-                f"{files.path}: weights file holds tensor(s) {cls.__name__} does not have: {', '.join(extra[:5])}"
-                + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-            )
         return model
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        """The tensors saved in ``weights.safetensors``: ``<network>.<state_dict key>`` for each of `_networks`."""
+        return {
+            f"{name}.{key}": tensor
+            for name, network in self._networks().items()
+            for key, tensor in network.state_dict().items()
+        }
+
+    def _load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Load saved tensors into the networks `_restore` built, all of them and nothing else."""
+        wanted = self._weights()
+        for problem, names in (
+            (f"holds tensor(s) {type(self).__name__} does not have", sorted(set(weights) - set(wanted))),
+            (f"lacks tensor(s) {type(self).__name__} needs", sorted(set(wanted) - set(weights))),
+        ):
+            if names:
+                more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+                raise ModelFileError(f"weights file {problem}: {', '.join(names[:5])}{more}")
+        for name, network in self._networks().items():
+            prefix = f"{name}."
+            own = {key[len(prefix) :]: value for key, value in weights.items() if key.startswith(prefix)}
+            network.load_state_dict(own)
+            network.eval()
 
     @property
     def is_fitted(self) -> bool:
@@ -180,7 +208,11 @@ class Generator(ABC):
 
     # -- what a generator implements ------------------------------------------------------------
     @abstractmethod
-    def _fit(self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None) -> None: ...
+    def _fit(
+        self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
+    ) -> None:
+        """Learn the modelled columns of ``data`` (torch's random stream is already seeded); run the
+        training steps through a `synthgen.device.GraphedStep` with ``on_step=step_hook``."""
 
     @abstractmethod
     def _sample(self, rows: int, seed: int, **options: Any) -> pd.DataFrame:
@@ -193,23 +225,28 @@ class Generator(ABC):
     def _extra_state(self) -> dict[str, Any]: ...
 
     @abstractmethod
-    def _weights(self) -> dict[str, torch.Tensor]: ...
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        """The networks whose weights are saved, by name (the prefix of their tensors on disk)."""
 
     @abstractmethod
-    def _restore(self, transforms: dict[str, Any], state: dict[str, Any], weights: dict[str, torch.Tensor]) -> None: ...
+    def _restore(self, transforms: dict[str, Any], state: dict[str, Any]) -> None:
+        """Rebuild the fitted state from a model directory, with untrained `_networks`: the base class
+        loads their weights next."""
 
 
 def load_model(path: str | Path, device: str | None = None) -> Generator:
     """Load any saved generator; ``device`` overrides the one it was trained with."""
-    from synthgen.models import GENERATORS  # the registry imports every model module
+    return model_from_files(load_model_dir(path), device=device)
 
-    files = load_model_dir(path)
-    by_class = {cls.__name__: cls for cls in GENERATORS.values()}
+
+def model_from_files(files: ModelFiles, device: str | None = None, sampling: dict[str, Any] | None = None) -> Generator:
+    """The generator a model directory already read holds (`synthgen.artifacts.load_model_dir`)."""
+    by_class = {entry.class_name: entry for entry in REGISTRY.values()}
     if files.class_name not in by_class:
         raise ModelFileError(
-            f"{path}: unknown model class {files.class_name!r}; this synthgen knows {', '.join(sorted(by_class))}"
+            f"{files.path}: unknown model class {files.class_name!r}; this synthgen knows {', '.join(sorted(by_class))}"
         )
-    return by_class[files.class_name].from_files(files, device=device)
+    return by_class[files.class_name].load().from_files(files, device=device, sampling=sampling)
 
 
 def chunk_seed(seed: int, index: int) -> int:

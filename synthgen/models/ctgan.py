@@ -1,53 +1,26 @@
 """CTGAN (Xu et al., NeurIPS 2019): a conditional WGAN-GP over mode-specific normalised tables.
 
-Read top to bottom: the config (the paper's defaults), the two networks, the gradient penalty, then
-the generator class whose `_fit` holds the training loop. The encoded table lives on the device as
-one tensor; batches are index gathers chosen by the vectorised `ConditionSampler`.
+Read top to bottom: the two networks, the critic's losses with the gradient penalty, then the
+generator class, whose `_train` holds the training loop. The config (the paper's defaults) is
+`CTGANConfig` in `synthgen.models.configs`. The encoded table lives on the device as one tensor;
+batches are index gathers chosen by the vectorised `ConditionSampler`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field, model_validator
 from torch import nn
 
-from synthgen.device import GraphedStep, autocast, torch_generator
-from synthgen.models.activations import SpanActivation
-from synthgen.models.base import Generator, GeneratorConfig, Progress
-from synthgen.models.conditional import ConditionSampler
+from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
+from synthgen.models.base import Generator, Progress
+from synthgen.models.configs import CTGANConfig
+from synthgen.models.gan import ConditionSampler, SpanActivation
 from synthgen.models.optim import FusedAdam
 from synthgen.schema import TableSchema
 from synthgen.transforms import TableTransformer
-
-
-class CTGANConfig(GeneratorConfig):
-    type: Literal["ctgan"] = "ctgan"
-    epochs: int = Field(default=300, ge=1, description="Passes over the data; steps per epoch = rows / batch_size.")
-    batch_size: int = Field(default=500, ge=2, description="Rows per step; a multiple of pac.")
-    pac: int = Field(default=10, ge=1, description="Rows the discriminator judges together (PacGAN).")
-    embedding_dim: int = Field(default=128, ge=1, description="Size of the generator's noise vector.")
-    generator_dim: tuple[int, ...] = (256, 256)
-    discriminator_dim: tuple[int, ...] = (256, 256)
-    generator_lr: float = Field(default=2e-4, gt=0)
-    generator_decay: float = Field(default=1e-6, ge=0)
-    discriminator_lr: float = Field(default=2e-4, gt=0)
-    discriminator_decay: float = Field(default=1e-6, ge=0)
-    discriminator_steps: int = Field(default=1, ge=1)
-    gradient_penalty: float = Field(default=10.0, ge=0, description="WGAN-GP lambda.")
-    tau: float = Field(default=0.2, gt=0, description="Gumbel-softmax temperature.")
-    log_frequency: bool = Field(default=True, description="Sample training conditions by log-frequency.")
-    max_modes: int = Field(default=10, ge=1, description="Mixture modes per continuous column.")
-    transformer_fit_rows: int = Field(default=5000, ge=100, description="Rows sampled to fit each mixture.")
-
-    @model_validator(mode="after")
-    def _batch_fits_pac(self) -> "CTGANConfig":
-        if self.batch_size % self.pac:
-            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})")
-        return self
 
 
 class Residual(nn.Module):
@@ -95,7 +68,9 @@ class Discriminator(nn.Module):
         return self.net(x.reshape(-1, x.shape[1] * self.pac))
 
 
-def critic_losses(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+def critic_losses(
+    discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(Wasserstein loss, WGAN-GP penalty) from one pass of the critic over fake, real and interpolated packs.
 
     The penalty pushes the critic's gradient norm to 1 on points between real and fake packs. One
@@ -107,22 +82,21 @@ def critic_losses(discriminator: Discriminator, real: torch.Tensor, fake: torch.
     pac, width = discriminator.pac, real.shape[1]
     alpha = torch.rand(real.shape[0] // pac, 1, 1, device=real.device).expand(-1, pac, width).reshape(-1, width)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    scores_fake, scores_real, scores_mixed = discriminator(torch.cat([fake, real, mixed])).float().split(real.shape[0] // pac)
+    scores = discriminator(torch.cat([fake, real, mixed])).float()
+    scores_fake, scores_real, scores_mixed = scores.split(real.shape[0] // pac)
     (grads,) = torch.autograd.grad(scores_mixed.sum(), mixed, create_graph=True)
     norms = grads.reshape(-1, pac * width).norm(2, dim=1)
     return scores_fake.mean() - scores_real.mean(), lam * ((norms - 1) ** 2).mean()
 
 
 class CTGAN(Generator):
-    """Conditional tabular GAN. Every hyperparameter of `CTGANConfig` is a keyword argument."""
+    """Conditional tabular GAN. Every hyperparameter of `CTGANConfig` is a keyword argument.
+
+    `sample` takes no options: conditions are drawn with the training data's category frequencies.
+    """
 
     config_class = CTGANConfig
     config: CTGANConfig
-    # The encoded matrix and its transform blocks per cell; per column, the critic's first layer (it
-    # sees pac x (data + condition) columns) with gradients and Adam's moments, and batch activations.
-    # Fitted to 1,900-7,400 encoded columns on 6,000-20,000 rows (within 5 %).
-    memory_per_cell = 8.0
-    memory_per_column = 280_000.0
 
     def __init__(self, config: CTGANConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
@@ -138,24 +112,25 @@ class CTGAN(Generator):
         self.generator_ = GeneratorNet(cfg.embedding_dim + cond_width, cfg.generator_dim, data_width).to(self.device_)
         self.activation_ = SpanActivation(self.transformer_.spans).to(self.device_)
 
-    def _fit(self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None) -> None:
-        cfg, device = self.config, self.device_
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(cfg.seed)
-            self.transformer_ = TableTransformer(cfg.max_modes, cfg.transformer_fit_rows, seed=cfg.seed).fit(data, schema)
-            encoded = self.transformer_.transform(data, device=device)
-            self.sampler_ = ConditionSampler(encoded, self.transformer_.spans, cfg.log_frequency)
-            self._build(encoded.shape[1], self.sampler_.width)
-            self._train(encoded, progress)
+    def _fit(
+        self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
+    ) -> None:
+        cfg = self.config
+        self.transformer_ = TableTransformer(cfg.max_modes, cfg.transformer_fit_rows, seed=cfg.seed).fit(data, schema)
+        encoded = self.transformer_.transform(data, device=self.device_)
+        self.sampler_ = ConditionSampler(encoded, self.transformer_.spans, cfg.log_frequency)
+        self._build(encoded.shape[1], self.sampler_.width)
+        self._train(encoded, progress, step_hook)
 
-    def _train(self, encoded: torch.Tensor, progress: Progress | None) -> None:
+    def _train(self, encoded: torch.Tensor, progress: Progress | None, step_hook: StepObserver | None) -> None:
         cfg, device = self.config, self.device_
         sampler, generator, activate = self.sampler_, self.generator_, self.activation_
         discriminator = Discriminator(encoded.shape[1] + sampler.width, cfg.discriminator_dim, cfg.pac).to(device)
-        graphs = cfg.cuda_graphs and device.type == "cuda"
-        opt_g = FusedAdam(generator.parameters(), cfg.generator_lr, betas=(0.5, 0.9), weight_decay=cfg.generator_decay)
-        opt_d = FusedAdam(discriminator.parameters(), cfg.discriminator_lr, betas=(0.5, 0.9), weight_decay=cfg.discriminator_decay)
+        betas = (0.5, 0.9)
+        opt_g = FusedAdam(generator.parameters(), cfg.generator_lr, betas=betas, weight_decay=cfg.generator_decay)
+        opt_d = FusedAdam(
+            discriminator.parameters(), cfg.discriminator_lr, betas=betas, weight_decay=cfg.discriminator_decay
+        )
         batch = min(cfg.batch_size, max(cfg.pac, encoded.shape[0] // cfg.pac * cfg.pac))
         steps = max(1, encoded.shape[0] // batch)
         amp = cfg.mixed_precision
@@ -199,7 +174,7 @@ class CTGAN(Generator):
             total_g.add_(loss_g.detach())
             total_d.add_(loss_d.detach())
 
-        run = GraphedStep(step, device, enabled=graphs)
+        run = GraphedStep(step, device, enabled=cfg.cuda_graphs, on_step=step_hook)
         for epoch in range(cfg.epochs):
             total_g.zero_()
             total_d.zero_()
@@ -237,14 +212,11 @@ class CTGAN(Generator):
     def _extra_state(self) -> dict[str, Any]:
         return {"conditions": self.sampler_.get_state(), "history": self.history_}
 
-    def _weights(self) -> dict[str, torch.Tensor]:
-        return {f"generator.{k}": v for k, v in self.generator_.state_dict().items()}
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator_}
 
-    def _restore(self, transforms: dict[str, Any], state: dict[str, Any], weights: dict[str, torch.Tensor]) -> None:
+    def _restore(self, transforms: dict[str, Any], state: dict[str, Any]) -> None:
         self.transformer_ = TableTransformer.from_state(transforms)
         self.sampler_ = ConditionSampler.from_state(state["conditions"], self.device_)
         self.history_ = list(state.get("history", []))
         self._build(self.transformer_.width, self.sampler_.width)
-        prefix = "generator."
-        self.generator_.load_state_dict({k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
-        self.generator_.eval()

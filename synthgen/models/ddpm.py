@@ -1,17 +1,21 @@
 """A TabDDPM-class diffusion generator: Gaussian diffusion on numerics, masked diffusion on categories.
 
-Read top to bottom: the config (CPU defaults, a GPU preset), the table layout (which encoded span
-feeds which process), then the generator whose `_train` and `_generate` hold the two loops.
+Read top to bottom: the table layout (which encoded span feeds which process), then the generator,
+whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU preset) is
+`DDPMConfig` in `synthgen.models.configs`.
 
 - Numeric, integer and datetime columns are quantile-normalised (`QuantileNormalizer`) and noised by
-  `GaussianDiffusion` (epsilon-prediction, cosine schedule, T = 1000).
+  `GaussianDiffusion` (epsilon-prediction, cosine schedule, T = ``timesteps``, 1000 by default).
 - Categorical and boolean columns (and the missing-value flags of numeric ones) are integer codes
   noised by `MaskedDiffusion` (absorbing state).
-- With a discrete target, the target is not diffused: it is drawn from its training shares (or from
-  shares the caller asks for) and enters the `Denoiser` as a class embedding, as in TabDDPM.
+- With a discrete target and ``condition_on_target`` (the default), the target is not diffused: it is
+  drawn from its training shares (or from shares the caller asks for) and enters the `Denoiser` as a
+  class embedding, as in TabDDPM.
 - AdamW with a linear learning-rate decay fitted to the budget (``steps``, capped at ``max_epochs``
-  passes over the data, and optionally ``max_minutes``, whichever ends first); an exponential moving average of the weights is what samples.
-- Sampling walks ``sampling_steps`` respaced steps in chunks, so memory stays flat for any row count.
+  passes over the data, and optionally ``max_minutes``, whichever ends first); an exponential moving
+  average of the weights is what samples.
+- Sampling walks ``sampling_steps`` respaced steps in batches of ``sample_batch`` rows, so memory
+  stays flat for any row count.
 """
 
 from __future__ import annotations
@@ -20,68 +24,21 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field, model_validator
 
-from synthgen.device import GraphedStep, autocast, torch_generator
+from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
 from synthgen.errors import InputError
-from synthgen.models.base import Generator, GeneratorConfig, Progress
+from synthgen.models.base import Generator, Progress
+from synthgen.models.configs import DDPMConfig
 from synthgen.models.diffusion import Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
 from synthgen.models.optim import FusedAdam
 from synthgen.schema import TableSchema
 from synthgen.transforms import OneHotEncoder, TableTransformer
 from synthgen.transforms.discrete import to_json_value
-
-# Larger settings for a GPU (`profile: gpu`); any field set explicitly wins over the preset. About as
-# many passes over credit_risk as the CPU default (1,600 x 4,096 rows = 250 epochs), with a wider net.
-# Not yet measured on a GPU.
-GPU_PRESET: dict[str, Any] = {"batch_size": 4096, "width": 512, "depth": 4, "steps": 1600}
-
-
-class DDPMConfig(GeneratorConfig):
-    type: Literal["ddpm"] = "ddpm"
-    profile: Literal["cpu", "gpu"] = Field(
-        default="cpu",
-        description="'cpu': defaults that train credit_risk (26k rows) in 2-3 minutes on 2 cores "
-        "(6,000 steps at 35-55 steps/s). "
-        f"'gpu': unset fields take {GPU_PRESET}.",
-    )
-    steps: int = Field(default=6000, ge=1, description="Training steps (batches); the learning rate decays linearly to 0 over them.")
-    max_minutes: float | None = Field(
-        default=None, gt=0, description="Wall-clock training budget; training stops at whichever of steps / minutes ends first, and the learning-rate decay follows the one that is ahead."
-    )
-    max_epochs: float | None = Field(
-        default=350,
-        gt=0,
-        description="Caps steps at this many passes over the training rows, so small tables are not memorised (long training "
-        "creeps towards copying rows); None: no cap. 350 was chosen on german_credit over 4 seeds "
-        "(evaluation/ddpm_small_data.py): 1,000 passes fails the privacy gate, 100-150 lose the pair trends.",
-    )
-    batch_size: int = Field(default=1024, ge=1, description="Rows per training step.")
-    lr: float = Field(default=2e-3, gt=0, description="AdamW peak learning rate.")
-    weight_decay: float = Field(default=1e-4, ge=0, description="AdamW weight decay.")
-    width: int = Field(default=256, ge=8, description="Hidden width of the MLP denoiser.")
-    depth: int = Field(default=4, ge=1, description="Hidden layers of the MLP denoiser.")
-    time_dim: int = Field(default=128, ge=2, description="Size of the sinusoidal time embedding.")
-    dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
-    timesteps: int = Field(default=1000, ge=2, description="Diffusion steps T of the training schedule.")
-    sampling_steps: int = Field(default=50, ge=1, description="Respaced steps taken when sampling (<= timesteps).")
-    eta: float = Field(default=0.5, ge=0, le=1, description="Sampling noise: 1 = DDPM posterior of the respaced chain, 0 = deterministic DDIM; 0.5 matched 100 DDPM steps at 50 on credit_risk.")
-    ema_decay: float = Field(default=0.999, ge=0, lt=1, description="Decay of the weight average used for sampling (warmed up over the first steps).")
-    condition_on_target: bool = Field(default=True, description="Condition on a discrete target as a class embedding; its shares can then be chosen at sampling time.")
-    quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
-    sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_profile(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("profile") == "gpu":
-            return {**GPU_PRESET, **data}
-        return data
 
 
 @dataclass(frozen=True)
@@ -135,14 +92,17 @@ class Layout:
 
 
 class DDPM(Generator):
-    """Diffusion generator. Every hyperparameter of `DDPMConfig` is a keyword argument."""
+    """Diffusion generator. Every hyperparameter of `DDPMConfig` is a keyword argument.
+
+    Sampling options, keywords of `sample` and `iter_sample`:
+
+    - ``target``: a class of the schema's target, or a mapping class -> share, to choose the target's
+      balance (needs a discrete target and ``condition_on_target``); default: the training shares.
+    - ``sampling_steps``: respaced denoising steps, instead of the config's ``sampling_steps``.
+    """
 
     config_class = DDPMConfig
     config: DDPMConfig
-    # The one-hot matrix exists only while the table is encoded (measured 7.7 bytes per cell); training
-    # holds one code per column, and the denoiser's embeddings and logits grow with the levels.
-    memory_per_cell = 8.0
-    memory_per_column = 5_000.0
 
     def __init__(self, config: DDPMConfig | None = None, **params: Any) -> None:
         super().__init__(config, **params)
@@ -167,32 +127,46 @@ class DDPM(Generator):
         self.gaussian_ = GaussianDiffusion(cfg.timesteps).to(self.device_)
         self.masked_ = MaskedDiffusion(list(layout.cardinalities), cfg.timesteps).to(self.device_)
         self.denoiser_ = Denoiser(
-            layout.n_numeric, list(layout.cardinalities), layout.n_classes, cfg.width, cfg.depth, cfg.time_dim, cfg.dropout
+            layout.n_numeric,
+            list(layout.cardinalities),
+            layout.n_classes,
+            cfg.width,
+            cfg.depth,
+            cfg.time_dim,
+            cfg.dropout,
         ).to(self.device_)
 
     # -- training ----------------------------------------------------------------------------------
-    def _fit(self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None) -> None:
+    def _fit(
+        self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
+    ) -> None:
         cfg, device = self.config, self.device_
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(cfg.seed)
-            self.transformer_ = TableTransformer(
-                max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
-            ).fit(data, schema)
-            self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
-            numeric, codes, target = self.layout_.split(self.transformer_.compact(self.transformer_.transform(data)).numpy())
-            if target is not None:
-                counts = np.bincount(target, minlength=self.layout_.n_classes)
-                self.class_shares_ = (counts / counts.sum()).tolist()
-            self._build()
-            self._train(
-                torch.from_numpy(numeric).to(device),
-                torch.from_numpy(codes).to(device),
-                None if target is None else torch.from_numpy(target).to(device),
-                progress,
-            )
+        self.transformer_ = TableTransformer(
+            max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
+        ).fit(data, schema)
+        self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+        compact = self.transformer_.compact(self.transformer_.transform(data)).numpy()
+        numeric, codes, target = self.layout_.split(compact)
+        if target is not None:
+            counts = np.bincount(target, minlength=self.layout_.n_classes)
+            self.class_shares_ = (counts / counts.sum()).tolist()
+        self._build()
+        self._train(
+            torch.from_numpy(numeric).to(device),
+            torch.from_numpy(codes).to(device),
+            None if target is None else torch.from_numpy(target).to(device),
+            progress,
+            step_hook,
+        )
 
-    def _train(self, numeric: torch.Tensor, codes: torch.Tensor, target: torch.Tensor | None, progress: Progress | None) -> None:
+    def _train(
+        self,
+        numeric: torch.Tensor,
+        codes: torch.Tensor,
+        target: torch.Tensor | None,
+        progress: Progress | None,
+        step_hook: StepObserver | None,
+    ) -> None:
         cfg, device = self.config, self.device_
         net, gaussian, masked = self.denoiser_, self.gaussian_, self.masked_
         ema = copy.deepcopy(net).requires_grad_(False)
@@ -220,7 +194,7 @@ class DDPM(Generator):
                 torch._foreach_add_(ema_params, drift)
             running.add_(loss.detach())
 
-        run = GraphedStep(train_step, device, enabled=cfg.cuda_graphs)
+        run = GraphedStep(train_step, device, enabled=cfg.cuda_graphs, on_step=step_hook)
         net.train()
         start = time.perf_counter()
         step = 0
@@ -267,25 +241,11 @@ class DDPM(Generator):
         return loss.mean()
 
     # -- sampling ----------------------------------------------------------------------------------
-    def sample(
-        self,
-        rows: int,
-        seed: int | None = None,
-        *,
-        target: Mapping[Any, float] | Any | None = None,
-        sampling_steps: int | None = None,
-    ) -> pd.DataFrame:
-        """``rows`` synthetic rows; the same seed gives the same rows.
-
-        ``target``: a class of the schema's target, or a mapping class -> share, to choose the
-        target's balance (needs a discrete target and ``condition_on_target``); default: the
-        training shares. ``sampling_steps`` overrides the config's number of respaced steps.
-        """
-        return super().sample(rows, seed, target=target, sampling_steps=sampling_steps)
-
     def _sample_options(
         self, target: Mapping[Any, float] | Any | None = None, sampling_steps: int | None = None, **unknown: Any
     ) -> dict[str, Any]:
+        """DDPM's sampling options (see the class docstring) -> `_sample`'s ``shares`` (of the target
+        classes, None without a conditioned target) and ``steps`` (None: the config's)."""
         super()._sample_options(**unknown)
         if sampling_steps is not None and (
             not isinstance(sampling_steps, int) or isinstance(sampling_steps, bool) or sampling_steps < 1
@@ -297,25 +257,29 @@ class DDPM(Generator):
         if target is None:
             return self.class_shares_
         if self.class_shares_ is None:
-            raise InputError("this model is not conditioned on a discrete target; train with a target and condition_on_target")
-        encoder = next(e for e in self.transformer_.encoders_ if isinstance(e, OneHotEncoder) and e.column.name == self.schema_.target)
+            raise InputError(
+                "this model is not conditioned on a discrete target; train with a target and condition_on_target"
+            )
+        name = self.schema_.target
+        encoder = next(e for e in self.transformer_.encoders_ if isinstance(e, OneHotEncoder) and e.column.name == name)
         wanted = dict(target) if isinstance(target, Mapping) else {target: 1.0}
         index = {str(c): i for i, c in enumerate(encoder.categories_)}
         shares = [0.0] * len(encoder.categories_)
         for value, share in wanted.items():
             key = str(to_json_value(value))
             if key not in index or share < 0:
-                raise InputError(f"target {self.schema_.target!r}: unknown class {value!r} or negative share; classes: {list(index)}")
+                raise InputError(
+                    f"target {self.schema_.target!r}: unknown class {value!r} or negative share; classes: {list(index)}"
+                )
             shares[index[key]] = float(share)
         if sum(shares) <= 0:
             raise InputError("target shares must add up to more than 0")
         return [s / sum(shares) for s in shares]
 
-    def _sample(self, rows: int, seed: int, shares: list[float] | None = None, steps: int | None = None) -> pd.DataFrame:
-        return self._generate(rows, seed, shares, steps)
-
     @torch.no_grad()
-    def _generate(self, rows: int, seed: int, shares: list[float] | None, steps: int | None) -> pd.DataFrame:
+    def _sample(
+        self, rows: int, seed: int, shares: list[float] | None = None, steps: int | None = None
+    ) -> pd.DataFrame:
         cfg, device, layout = self.config, self.device_, self.layout_
         rng = torch_generator(seed, device)
         timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
@@ -348,10 +312,10 @@ class DDPM(Generator):
             "steps_done": self.steps_done_,
         }
 
-    def _weights(self) -> dict[str, torch.Tensor]:
-        return {f"denoiser.{k}": v for k, v in self.denoiser_.state_dict().items()}
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        return {"denoiser": self.denoiser_}
 
-    def _restore(self, transforms: dict[str, Any], state: dict[str, Any], weights: dict[str, torch.Tensor]) -> None:
+    def _restore(self, transforms: dict[str, Any], state: dict[str, Any]) -> None:
         self.transformer_ = TableTransformer.from_state(transforms)
         self.class_shares_ = state["class_shares"]
         self.history_ = list(state.get("history", []))
@@ -359,6 +323,3 @@ class DDPM(Generator):
         self.steps_done_ = int(state.get("steps_done", 0))
         self.layout_ = Layout.of(self.transformer_, self._target_for(self.schema_) if self.class_shares_ else None)
         self._build()
-        prefix = "denoiser."
-        self.denoiser_.load_state_dict({k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
-        self.denoiser_.eval()

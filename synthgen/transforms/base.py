@@ -1,4 +1,5 @@
-"""The shape every column encoder has: fit, transform, inverse, and JSON state."""
+"""The shape every column encoder has (fit, transform, inverse, and JSON state), and what the encoders
+of continuous columns share."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.schema import Column
+from synthgen.transforms.values import ValueCodec
 
 Activation = Literal["tanh", "softmax", "identity"]
 
@@ -61,3 +63,61 @@ class ColumnEncoder(ABC):
     @property
     def width(self) -> int:
         return sum(span.width for span in self.spans)
+
+
+class NumericEncoder(ColumnEncoder):
+    """What the encoders of continuous columns share (`ModeSpecificNormalizer`, `QuantileNormalizer`).
+
+    Values become float64 through the column's `ValueCodec`, which learns the column's range and
+    precision and applies them when decoding (`codec.from_float`). The encoder's model of the values
+    is fitted on at most ``max_fit_rows`` of the finite values, drawn at random; ``has_null_`` says
+    whether the column had missing values, which each encoder then encodes as a category of its own.
+    The JSON state holds the constructor's `settings`, ``has_null`` and ``codec``, then whatever a
+    subclass adds in `get_state` (and reads back in `from_state`, after calling this one).
+    """
+
+    settings: ClassVar[tuple[str, ...]] = ("max_fit_rows",)
+    """Constructor arguments saved in the state, in the order they are written."""
+
+    def __init__(self, column: Column, max_fit_rows: int) -> None:
+        super().__init__(column)
+        self.max_fit_rows = max_fit_rows
+        self.codec = ValueCodec(column)
+        self.has_null_ = False
+
+    def fit(self, values: pd.Series, rng: np.random.Generator) -> "NumericEncoder":
+        self.codec.fit(values)
+        numbers = self.codec.to_float(values)
+        finite = numbers[np.isfinite(numbers)]
+        self.has_null_ = bool(finite.size < numbers.size)
+        if finite.size:
+            if finite.size > self.max_fit_rows:
+                finite = rng.choice(finite, size=self.max_fit_rows, replace=False)
+            self._fit_values(finite)
+        return self
+
+    @abstractmethod
+    def _fit_values(self, finite: np.ndarray) -> None:
+        """Fit the model of the column to its finite values (at least one, at most ``max_fit_rows``)."""
+
+    def _numbers(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(the values as float64, which of them are present); refuses missing values unless fitted with some."""
+        numbers = self.codec.to_float(values)
+        present = np.isfinite(numbers)
+        if not self.has_null_ and not present.all():
+            raise ValueError(f"column {self.column.name!r} has missing values it was not fitted with")
+        return numbers, present
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            **{name: getattr(self, name) for name in self.settings},
+            "has_null": self.has_null_,
+            "codec": self.codec.get_state(),
+        }
+
+    @classmethod
+    def from_state(cls, column: Column, state: dict[str, Any]) -> "NumericEncoder":
+        encoder = cls(column, **{name: state[name] for name in cls.settings})
+        encoder.codec = ValueCodec.from_state(column, state["codec"])
+        encoder.has_null_ = bool(state["has_null"])
+        return encoder

@@ -20,40 +20,29 @@ import numpy as np
 import pandas as pd
 
 from synthgen.schema import Column
-from synthgen.transforms.base import ColumnEncoder, Span
+from synthgen.transforms.base import NumericEncoder, Span
 from synthgen.transforms.mixture import Mixture, fit_mixture
-from synthgen.transforms.values import ValueCodec
 
 SCALE_STDS = 4.0
 CLIP = 0.99
 _MAX = float(np.finfo(np.float64).max)
 
 
-class ModeSpecificNormalizer(ColumnEncoder):
+class ModeSpecificNormalizer(NumericEncoder):
     name = "mode_specific"
+    settings = ("max_modes", "max_fit_rows")
 
     def __init__(self, column: Column, max_modes: int = 10, max_fit_rows: int = 5000) -> None:
-        super().__init__(column)
+        super().__init__(column, max_fit_rows)
         self.max_modes = max_modes
-        self.max_fit_rows = max_fit_rows
-        self.codec = ValueCodec(column)
         self.mixture_: Mixture | None = None
-        self.has_null_ = False
 
     @property
     def n_modes(self) -> int:
         return 0 if self.mixture_ is None else len(self.mixture_.weights)
 
-    def fit(self, values: pd.Series, rng: np.random.Generator) -> "ModeSpecificNormalizer":
-        self.codec.fit(values)
-        numbers = self.codec.to_float(values)
-        finite = numbers[np.isfinite(numbers)]
-        self.has_null_ = bool(finite.size < numbers.size)
-        if finite.size:
-            if finite.size > self.max_fit_rows:
-                finite = rng.choice(finite, size=self.max_fit_rows, replace=False)
-            self.mixture_ = fit_mixture(finite, max_modes=self.max_modes)
-        return self
+    def _fit_values(self, finite: np.ndarray) -> None:
+        self.mixture_ = fit_mixture(finite, max_modes=self.max_modes)
 
     @property
     def spans(self) -> list[Span]:
@@ -63,13 +52,10 @@ class ModeSpecificNormalizer(ColumnEncoder):
         ]
 
     def transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        numbers = self.codec.to_float(values)
-        present = np.isfinite(numbers)
+        numbers, present = self._numbers(values)
         out = np.zeros((numbers.size, 1 + self.n_modes + int(self.has_null_)), dtype=np.float32)
         if self.has_null_:
             out[~present, -1] = 1.0
-        elif not present.all():
-            raise ValueError(f"column {self.column.name!r} has missing values it was not fitted with")
         if self.mixture_ is None or not present.any():
             return out
         mixture = self.mixture_
@@ -99,10 +85,7 @@ class ModeSpecificNormalizer(ColumnEncoder):
     def get_state(self) -> dict[str, Any]:
         mixture = self.mixture_
         return {
-            "max_modes": self.max_modes,
-            "max_fit_rows": self.max_fit_rows,
-            "has_null": self.has_null_,
-            "codec": self.codec.get_state(),
+            **super().get_state(),
             "mixture": None
             if mixture is None
             else {"weights": mixture.weights.tolist(), "means": mixture.means.tolist(), "stds": mixture.stds.tolist(),
@@ -111,9 +94,7 @@ class ModeSpecificNormalizer(ColumnEncoder):
 
     @classmethod
     def from_state(cls, column: Column, state: dict[str, Any]) -> "ModeSpecificNormalizer":
-        encoder = cls(column, max_modes=state["max_modes"], max_fit_rows=state["max_fit_rows"])
-        encoder.codec = ValueCodec.from_state(column, state["codec"])
-        encoder.has_null_ = bool(state["has_null"])
+        encoder = super().from_state(column, state)
         if state["mixture"] is not None:
             encoder.mixture_ = Mixture(
                 weights=np.asarray(state["mixture"]["weights"], dtype=np.float64),

@@ -33,9 +33,8 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from synthgen.schema import Column
-from synthgen.transforms.base import ColumnEncoder, Span
+from synthgen.transforms.base import NumericEncoder, Span
 from synthgen.transforms.mixture import robust_spread
-from synthgen.transforms.values import ValueCodec
 
 # Probabilities are kept this far from 0 and 1, so normal scores stay within about +-5.2.
 EPS = 1e-7
@@ -45,35 +44,25 @@ TAIL_LEVELS = (0.001, 0.002, 0.005, 0.01)
 GAP = 1000.0
 
 
-class QuantileNormalizer(ColumnEncoder):
+class QuantileNormalizer(NumericEncoder):
     name = "quantile"
+    settings = ("n_quantiles", "max_fit_rows")
 
     def __init__(self, column: Column, n_quantiles: int = 1000, max_fit_rows: int = 100_000) -> None:
-        super().__init__(column)
+        super().__init__(column, max_fit_rows)
         self.n_quantiles = n_quantiles
-        self.max_fit_rows = max_fit_rows
-        self.codec = ValueCodec(column)
         self.quantiles_: np.ndarray | None = None
         self.levels_: np.ndarray | None = None
         self.max_step_: float | None = None
-        self.has_null_ = False
 
-    def fit(self, values: pd.Series, rng: np.random.Generator) -> "QuantileNormalizer":
-        self.codec.fit(values)
-        numbers = self.codec.to_float(values)
-        finite = numbers[np.isfinite(numbers)]
-        self.has_null_ = bool(finite.size < numbers.size)
-        if finite.size:
-            if finite.size > self.max_fit_rows:
-                finite = rng.choice(finite, size=self.max_fit_rows, replace=False)
-            # At most one quantile per 30 rows (as TabDDPM): on small tables the map stays smooth
-            # instead of passing through every training value.
-            count = int(np.clip(finite.size // 30, min(10, finite.size), self.n_quantiles))
-            count = max(count, 2)
-            self.levels_ = grid_levels(count)
-            self.quantiles_ = np.quantile(finite * 0.5, self.levels_) * 2.0
-            self.max_step_ = min(GAP * robust_spread(finite), float(np.finfo(np.float64).max))
-        return self
+    def _fit_values(self, finite: np.ndarray) -> None:
+        # At most one quantile per 30 rows (as TabDDPM): on small tables the map stays smooth
+        # instead of passing through every training value.
+        count = int(np.clip(finite.size // 30, min(10, finite.size), self.n_quantiles))
+        count = max(count, 2)
+        self.levels_ = grid_levels(count)
+        self.quantiles_ = np.quantile(finite * 0.5, self.levels_) * 2.0
+        self.max_step_ = min(GAP * robust_spread(finite), float(np.finfo(np.float64).max))
 
     @property
     def levels(self) -> np.ndarray:
@@ -113,10 +102,7 @@ class QuantileNormalizer(ColumnEncoder):
         return numbers * 2.0
 
     def transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        numbers = self.codec.to_float(values)
-        present = np.isfinite(numbers)
-        if not present.all() and not self.has_null_:
-            raise ValueError(f"column {self.column.name!r} has missing values it was not fitted with")
+        numbers, present = self._numbers(values)
         out = np.zeros((numbers.size, self.width), dtype=np.float32)
         out[:, 0] = rng.standard_normal(numbers.size)
         if self.quantiles_ is not None and present.any():
@@ -136,10 +122,7 @@ class QuantileNormalizer(ColumnEncoder):
 
     def get_state(self) -> dict[str, Any]:
         return {
-            "n_quantiles": self.n_quantiles,
-            "max_fit_rows": self.max_fit_rows,
-            "has_null": self.has_null_,
-            "codec": self.codec.get_state(),
+            **super().get_state(),
             "quantiles": None if self.quantiles_ is None else self.quantiles_.tolist(),
             "levels": None if self.levels_ is None else self.levels_.tolist(),
             "max_step": self.max_step_,
@@ -147,9 +130,7 @@ class QuantileNormalizer(ColumnEncoder):
 
     @classmethod
     def from_state(cls, column: Column, state: dict[str, Any]) -> "QuantileNormalizer":
-        encoder = cls(column, n_quantiles=state["n_quantiles"], max_fit_rows=state["max_fit_rows"])
-        encoder.codec = ValueCodec.from_state(column, state["codec"])
-        encoder.has_null_ = bool(state["has_null"])
+        encoder = super().from_state(column, state)
         if state["quantiles"] is not None:
             encoder.quantiles_ = np.asarray(state["quantiles"], dtype=np.float64)
         if state.get("max_step") is not None:

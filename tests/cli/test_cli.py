@@ -24,7 +24,7 @@ def _recipe(tmp_path: Path, body: str = "", gates: str = OPEN_GATES, name: str =
         f"name: {name}\n"
         "source: {builtin: german_credit}\n"
         "schema: {target: creditability}\n"
-        "model: {type: ctgan, epochs: 2, batch_size: 200, device: cpu}\n"
+        "generator: {type: ctgan, epochs: 2, batch_size: 200, device: cpu}\n"
         "generate: {rows: 300, output: out/demo.csv}\n"
         + gates
         + body
@@ -115,13 +115,13 @@ def _assert_refused(result, *fragments: str, out: Path | None = None) -> None:
 
 def test_unknown_recipe_key(tmp_path):
     recipe = _recipe(tmp_path, body="modle: {}\n")
-    _assert_refused(_invoke("generate", recipe), "recipe.yaml:", "modle: unknown key", "did you mean 'model'")
+    _assert_refused(_invoke("generate", recipe), "recipe.yaml:", "modle: unknown key", "did you mean 'generator'? it was called 'model' before")
 
 
 def test_wrong_type_in_recipe(tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: {builtin: german_credit}\nmodel: {steps: lots}\n")
-    _assert_refused(_invoke("generate", recipe), "r.yaml:3", "model.steps")
+    recipe.write_text("name: x\nsource: {builtin: german_credit}\ngenerator: {steps: lots}\n")
+    _assert_refused(_invoke("generate", recipe), "r.yaml:3", "generator.steps")
 
 
 def test_missing_source_file(tmp_path):
@@ -133,7 +133,7 @@ def test_missing_source_file(tmp_path):
 def _data_recipe(tmp_path: Path, csv_text: str, extra: str = "") -> Path:
     (tmp_path / "data.csv").write_text(csv_text)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: data.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 10}\n" + extra)
+    recipe.write_text("name: x\nsource: data.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10}\n" + extra)
     return recipe
 
 
@@ -186,3 +186,19 @@ def test_unsupported_output_suffix(tmp_path):
     model = tmp_path / "model"
     assert _invoke("train", _recipe(tmp_path), "--out", model, "--epochs", "1").exit_code == 0
     _assert_refused(_invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.xlsx"), "unsupported file type", out=tmp_path / "s.xlsx")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", str(ROOT / "recipes" / "german_credit.yaml")]])
+def test_help_and_validate_start_without_torch(args):
+    """`synthgen --help` and `synthgen validate` answer without loading torch, scikit-learn or XGBoost."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; from typer.testing import CliRunner; from synthgen.cli import app; "
+        "r = CliRunner().invoke(app, json.loads(sys.argv[1])); assert r.exit_code == 0, r.output; "
+        "print(','.join(m for m in ('torch', 'sklearn', 'xgboost') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""]), f"imported {result.stdout.strip()}"

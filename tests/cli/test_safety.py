@@ -47,7 +47,7 @@ def _recipe(folder: Path, body: str = "", source: str = "{builtin: german_credit
         "name: demo\n"
         f"source: {source}\n"
         f"schema: {{target: {target}}}\n"
-        "model: {type: ctgan, epochs: 1, batch_size: 200, device: cpu}\n"
+        "generator: {type: ctgan, epochs: 1, batch_size: 200, device: cpu}\n"
         "generate: {rows: 200, output: out/demo.csv}\n" + OPEN_GATES + body
     )
     return path
@@ -111,7 +111,7 @@ def test_output_equal_to_the_source_is_refused_even_when_forced(tmp_path, german
     before = (tmp_path / "base.csv").read_bytes()
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
-        "name: x\nsource: base.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 200, device: cpu}\n"
+        "name: x\nsource: base.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 200, device: cpu}\n"
         "generate: {output: base.csv}\n"
     )
     _refused(_invoke("generate", recipe, "--force-release"), "source data file")
@@ -186,7 +186,7 @@ def test_version():
 def test_validate_refuses_what_generate_refuses(tmp_path, frame, schema, fragment):
     frame.to_csv(tmp_path / "t.csv", index=False)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: t.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + schema)
+    recipe.write_text("name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + schema)
     _refused(_invoke("validate", recipe), fragment)
     _refused(_invoke("generate", recipe), fragment)
     assert not (tmp_path / "out").exists() and not (tmp_path / ".synthgen").exists()
@@ -195,7 +195,7 @@ def test_validate_refuses_what_generate_refuses(tmp_path, frame, schema, fragmen
 def test_an_all_null_column_comes_back_all_null(tmp_path):
     pd.DataFrame({"a": [1.5, 2.5, 3.5] * 20, "b": [None] * 60}).to_csv(tmp_path / "t.csv", index=False)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: t.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + OPEN_GATES)
+    recipe.write_text("name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + OPEN_GATES)
     assert _invoke("validate", recipe).exit_code == 0
     result = _invoke("generate", recipe)
     assert result.exit_code == 0, result.output
@@ -208,7 +208,7 @@ def test_non_finite_values_are_refused_with_the_column_named(tmp_path, german):
     frame.loc[[3, 7], "credit_amount"] = [float("inf"), float("-inf")]
     frame.to_csv(tmp_path / "t.csv", index=False)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: t.csv\nmodel: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n")
+    recipe.write_text("name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n")
     _refused(_invoke("validate", recipe), "credit_amount")
     recipe.write_text(recipe.read_text() + "schema: {columns: {credit_amount: {non_finite: missing}}}\n")
     assert _invoke("validate", recipe).exit_code == 0
@@ -321,7 +321,7 @@ def test_semicolons_dates_and_duplicate_names_survive_as_written(tmp_path, germa
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
         "name: x\nsource: t.csv\nschema: {target: creditability}\n"
-        "model: {type: ctgan, epochs: 1, batch_size: 50, device: cpu}\ngenerate: {rows: 50}\n" + OPEN_GATES
+        "generator: {type: ctgan, epochs: 1, batch_size: 50, device: cpu}\ngenerate: {rows: 50}\n" + OPEN_GATES
     )
     result = _invoke("generate", recipe)
     assert result.exit_code == 0, result.output

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from synthgen.models.conditional import ConditionSampler
+from synthgen.models.gan.conditional import ConditionSampler
 from synthgen.schema import infer_schema
 from synthgen.transforms import TableTransformer
 
@@ -62,7 +62,7 @@ def test_state_keeps_sampling_frequencies(german):
 
 
 def test_categories_without_weight_are_never_drawn(german):
-    from synthgen.models.conditional import _cdf
+    from synthgen.models.gan.conditional import _cdf
 
     _, _, sampler = _sampler(german)
     probs = sampler.sample_probs.clone()

@@ -1,10 +1,14 @@
 """The contract every registered generator meets (scikit-learn's estimator checks, for synthgen)."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from safetensors.torch import load_file, save_file
 
-from synthgen.errors import InputError, NotFittedError
+from synthgen.errors import InputError, ModelFileError, NotFittedError
 from synthgen.models import GENERATORS, load_model
 from synthgen.schema import ColumnKind, infer_schema
 
@@ -71,3 +75,44 @@ def test_schema_is_respected(make, table):
             assert values.min() >= table[column.name].min() - 1e-9, column.name
             assert values.max() <= table[column.name].max() + 1e-9, column.name
     assert rows["count"].dtype == table["count"].dtype
+
+
+def test_fit_passes_the_step_hook_to_the_training_step(make, table):
+    seen = []
+    make().fit(table, step_hook=lambda run: seen.append((run.calls, run.last)))
+    assert seen[0] == (0, None) and len(seen) > 1
+    assert [calls for calls, _ in seen] == list(range(len(seen)))
+    assert {last for _, last in seen[1:]} == {"eager"}  # on the CPU every step runs eagerly
+
+
+def test_fit_seeds_training_and_leaves_the_callers_random_stream(make, table):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = make(seed=5).fit(table)
+    assert torch.equal(torch.rand(3), expected)
+    torch.manual_seed(999)  # a different global state does not change what the seed trains
+    second = make(seed=5).fit(table)
+    for (name, a), (_, b) in zip(sorted(first._weights().items()), sorted(second._weights().items())):
+        assert torch.equal(a, b), name
+
+
+def test_unknown_sampling_option_is_an_input_error(make, table):
+    model = make().fit(table)
+    with pytest.raises(InputError, match="no option"):
+        model.sample(10, bogus=1)
+    with pytest.raises(InputError, match="no option"):
+        next(model.iter_sample(10, bogus=1))
+
+
+def test_missing_and_extra_tensors_are_refused(make, table, tmp_path):
+    model = make().fit(table)
+    path = model.save(tmp_path / "model")
+    weights = load_file(str(path / "weights.safetensors"))
+    name = sorted(weights)[0]
+    save_file({k: v for k, v in weights.items() if k != name}, str(path / "weights.safetensors"))
+    with pytest.raises(ModelFileError, match=rf"lacks tensor\(s\) .*{re.escape(name)}"):
+        load_model(path, device="cpu")
+    save_file({**weights, "extra.weight": torch.zeros(2)}, str(path / "weights.safetensors"))
+    with pytest.raises(ModelFileError, match=r"does not have: extra\.weight"):
+        load_model(path, device="cpu")

@@ -6,7 +6,7 @@ import pytest
 
 from synthgen.errors import InputError, ModelFileError
 from synthgen.models import CTGAN, load_model
-from synthgen.models.activations import SpanActivation
+from synthgen.models.gan.activations import SpanActivation
 from synthgen.schema import infer_schema
 from synthgen.transforms.base import Span
 
@@ -90,3 +90,9 @@ def test_progress_reports_each_epoch(mixed_frame):
     seen = []
     CTGAN(epochs=3, batch_size=100, device="cpu").fit(mixed_frame, progress=lambda d, t, l: seen.append((d, t, set(l))))
     assert [s[0] for s in seen] == [1, 2, 3] and seen[0][1] == 3 and seen[0][2] == {"loss_g", "loss_d"}
+
+
+def test_sample_takes_no_options(mixed_frame):
+    model = CTGAN(epochs=1, batch_size=100, device="cpu").fit(mixed_frame)
+    with pytest.raises(InputError, match=r"CTGAN\.sample takes no option\(s\) target"):
+        model.sample(10, target=1)

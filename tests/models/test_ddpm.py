@@ -103,8 +103,8 @@ def test_gpu_profile_fills_unset_fields_only():
 
 
 def test_recipe_accepts_a_ddpm_model():
-    recipe = parse_recipe("name: x\nsource: data.csv\nmodel: {type: ddpm, steps: 10, max_minutes: 1.5}\n")
-    assert recipe.model.type == "ddpm" and recipe.model.max_minutes == 1.5
+    recipe = parse_recipe("name: x\nsource: data.csv\ngenerator: {type: ddpm, steps: 10, max_minutes: 1.5}\n")
+    assert recipe.generator.type == "ddpm" and recipe.generator.max_minutes == 1.5
 
 
 # -- short fits ------------------------------------------------------------------------------------
@@ -202,3 +202,12 @@ def test_layout_splits_and_joins_the_compact_form(german):
     assert numeric.shape[1] == layout.n_numeric and codes.shape[1] == len(layout.cardinalities) and target is not None
     np.testing.assert_array_equal(layout.join(numeric, codes, target), compact)
     pd.testing.assert_frame_equal(transformer.inverse_compact(layout.join(numeric, codes, target)), german, check_dtype=False, atol=1e-6)
+
+
+def test_sampling_options_reach_every_chunk_and_are_checked(fitted):
+    rows = pd.concat(list(fitted.iter_sample(50, seed=3, target=1, sampling_steps=5)))
+    assert len(rows) == 50 and (rows["default"] == 1).all()
+    with pytest.raises(InputError, match="sampling_steps"):
+        fitted.sample(10, sampling_steps=0)
+    with pytest.raises(InputError, match=r"takes no option\(s\) steps"):
+        fitted.sample(10, steps=5)

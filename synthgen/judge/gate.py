@@ -14,11 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from synthgen.evaluate.extremes import ExtremeValues, allowance
-from synthgen.evaluate.fidelity import FidelityResult
-from synthgen.evaluate.privacy import PrivacyResult
-from synthgen.evaluate.settings import GateSettings
-from synthgen.evaluate.utility import UtilityResult
+from synthgen.judge.extremes import ExtremeValues, allowance
+from synthgen.judge.fidelity import FidelityResult
+from synthgen.judge.privacy import PrivacyResult
+from synthgen.judge.settings import GateSettings
+from synthgen.judge.utility import UtilityResult
 
 Status = Literal["passed", "failed", "not estimable", "disabled"]
 
@@ -106,9 +106,9 @@ def run_gate(gates: GateSettings, fidelity: FidelityResult, utility: UtilityResu
     if utility.status == "skipped":
         checks.append(_check("tstr_ratio", None, gates.min_tstr_ratio, ">=", f"skipped: {utility.reason}"))
     else:
-        detail = f"mean TSTR / TRTR {utility.primary_metric} over {len(utility.models)} models"
-        notes = [f"{m.model}: {m.note}" for m in utility.models if m.note]
-        # A synthetic table no model can learn from is a utility failure, not a gap in the evidence;
+        detail = f"mean TSTR / TRTR {utility.primary_metric} over {len(utility.learners)} learners"
+        notes = [f"{r.learner}: {r.note}" for r in utility.learners if r.note]
+        # A synthetic table no learner can learn from is a utility failure, not a gap in the evidence;
         # a holdout on which nothing can be scored (one class) is a gap.
         checks.append(_check("tstr_ratio", utility.tstr_ratio, gates.min_tstr_ratio, ">=", "; ".join([detail, *notes]),
                              missing="failed" if utility.synthetic_unusable else "not estimable"))

@@ -1,4 +1,4 @@
-"""The judge shares no code with the generators: no import of synthgen.models or synthgen.transforms."""
+"""The judge shares no code with the generators: it imports none of synthgen.models, .transforms, .pipeline, .cli."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ FORBIDDEN = ("synthgen.models", "synthgen.transforms", "synthgen.pipeline", "syn
 
 
 def test_evaluate_imports_no_generator_code():
-    # `synthgen.evaluate` the attribute is the public function; the package is the module.
-    package = Path(importlib.import_module("synthgen.evaluate").__file__).parent
+    # The judge is the package synthgen.judge (`synthgen.evaluate` is only its public function).
+    package = Path(importlib.import_module("synthgen.judge").__file__).parent
     offenders = []
     for path in sorted(package.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -27,8 +27,8 @@ def test_evaluate_imports_no_generator_code():
 
 
 def test_public_api():
-    from synthgen.evaluate import EvaluateSettings, EvaluationReport, GateSettings, evaluate, render_console, write_report
-    from synthgen.evaluate.settings import EvaluateSettings as E2, GateSettings as G2
+    from synthgen.judge import EvaluateSettings, EvaluationReport, GateSettings, evaluate, render_console, write_report
+    from synthgen.judge.settings import EvaluateSettings as E2, GateSettings as G2
 
     assert E2 is EvaluateSettings and G2 is GateSettings
     assert callable(evaluate) and callable(write_report) and callable(render_console)

@@ -1,11 +1,11 @@
-"""The recipe's ``evaluate:`` and ``gates:`` blocks.
+"""The recipe's ``evaluate:`` and ``gates:`` blocks. Imports pydantic only: recipes read it without torch.
 
-``EvaluateSettings`` says how the judge measures (split, backend, sample sizes); ``GateSettings`` says
+``EvaluateSettings`` says how the judge measures (backend, seeds, sample sizes); ``GateSettings`` says
 what it demands. Every gate threshold may be ``null`` to switch that check off. The defaults were
 calibrated on german_credit (1,000 rows) and credit_risk (32,581 rows): an independent sample from the
 same population passes with margin, a generator that copies its training rows fails (see
-``tests/evaluate/test_evaluate_gate.py``). ``holdout`` is read by the pipeline that splits the real
-table; ``evaluate()`` itself receives the split.
+``tests/judge/test_evaluate_gate.py``). The split of the real table into train and holdout rows is
+the recipe's ``split:`` block: the judge receives both parts and never cuts them itself.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ class EvaluateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    holdout: float = Field(
-        default=0.2, gt=0.0, lt=1.0, description="Share of the real rows held out from training (the privacy audit needs them)."
-    )
     backend: Literal["auto", "cuml", "sklearn"] = Field(
         default="auto",
-        description="Models for train-synthetic-test-real: cuML when it imports and a GPU is present ('auto'), else scikit-learn + XGBoost on the CPU.",
+        description="Learners for train-synthetic-test-real: cuML when it imports and a GPU is present ('auto'), else scikit-learn + XGBoost on the CPU.",
     )
-    seed: int = Field(default=0, description="Seed of every subsample, fold split, model and bootstrap.")
+    seed: int = Field(default=0, description="Seed of every subsample, fold split, learner and bootstrap.")
     n_jobs: int | None = Field(
         default=None, ge=1, description="CPU threads for the random forests; None = all cores. (XGBoost runs on one thread on the CPU.)"
     )
@@ -57,8 +54,8 @@ class EvaluateSettings(BaseModel):
     )
 
     # Utility
-    utility_max_rows: int = Field(default=20_000, ge=100, description="Training rows per model (real and synthetic) for TSTR / TRTR.")
-    utility_test_max_rows: int = Field(default=20_000, ge=100, description="Holdout rows the TSTR / TRTR models are scored on.")
+    utility_max_rows: int = Field(default=20_000, ge=100, description="Training rows per learner (real and synthetic) for TSTR / TRTR.")
+    utility_test_max_rows: int = Field(default=20_000, ge=100, description="Holdout rows the TSTR / TRTR learners are scored on.")
 
     # Privacy
     mia_max_rows: int = Field(
@@ -101,7 +98,7 @@ class GateSettings(BaseModel):
     min_tstr_ratio: float | None = Field(
         default=0.90,
         ge=0.0,
-        description="Mean over models of TSTR / TRTR (ROC AUC for classification, R2 for regression). An independent real "
+        description="Mean over learners of TSTR / TRTR (ROC AUC for classification, R2 for regression). An independent real "
         "sample: 0.98-1.02; SDV CTGAN on credit_risk about 0.83 (XGBoost), MOSTLY AI about 0.93.",
     )
     max_mia_auc: float | None = Field(

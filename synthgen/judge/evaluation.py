@@ -1,10 +1,7 @@
-"""The judge: is a synthetic table faithful, useful, and not leaking its training rows?
+"""Score a synthetic table against the real rows: is it faithful, useful, and not leaking its training rows?
 
-    report = evaluate(train, holdout, synthetic, schema)
-    write_report(report, "out/")          # report.json + report.html
-    report.gate.passed                    # the release decision
-
-It imports nothing from the generators (``synthgen.models``) or their transformers
+`evaluate` runs the judge, `run_gate` turns its figures into the release decision, `write_report`
+keeps both. The judge imports nothing from the generators (``synthgen.models``) or their transformers
 (``synthgen.transforms``): it encodes rows its own way, fitted on the real train table only.
 """
 
@@ -19,22 +16,16 @@ import pandas as pd
 
 from synthgen.device import resolve_device
 from synthgen.errors import InputError
-from synthgen.evaluate.console import render_console
-from synthgen.evaluate.encoding import RowEncoder
-from synthgen.evaluate.fidelity import evaluate_fidelity
-from synthgen.evaluate.gate import GateCheck, GateResult, run_gate
-from synthgen.evaluate.inputs import prepare
-from synthgen.evaluate.learners import resolve_backend
-from synthgen.evaluate.privacy import evaluate_privacy
-from synthgen.evaluate.report import EvaluationReport, RunInfo, write_report
-from synthgen.evaluate.settings import EvaluateSettings, GateSettings
-from synthgen.evaluate.utility import evaluate_utility
+from synthgen.judge.encoding import RowEncoder
+from synthgen.judge.fidelity import evaluate_fidelity
+from synthgen.judge.gate import run_gate
+from synthgen.judge.inputs import prepare
+from synthgen.judge.learners import resolve_backend
+from synthgen.judge.privacy import evaluate_privacy
+from synthgen.judge.report import EvaluationReport, RunInfo
+from synthgen.judge.settings import EvaluateSettings, GateSettings
+from synthgen.judge.utility import evaluate_utility
 from synthgen.schema import TableSchema
-
-__all__ = [
-    "evaluate", "write_report", "render_console", "EvaluationReport", "EvaluateSettings", "GateSettings",
-    "GateResult", "GateCheck",
-]
 
 T = TypeVar("T")
 
@@ -50,8 +41,9 @@ def evaluate(
 ) -> EvaluationReport:
     """Score ``synthetic`` against the real ``train`` rows it was learned from and the ``holdout`` rows it was not.
 
-    ``device`` ('auto' | 'cpu' | 'cuda') runs the distance computations; ``settings.backend`` picks
-    the models. Raises ``DataError`` (naming the table and column) when a table does not fit the schema.
+    ``device`` ('auto' | 'cpu' | 'cuda') runs the distance computations and says whether the judge's
+    learners may use the GPU; ``settings.backend`` picks them (`synthgen.judge.learners`). Raises
+    ``DataError`` (naming the table and column) when a table does not fit the schema.
     """
     settings = settings if settings is not None else EvaluateSettings()
     gates = gates if gates is not None else GateSettings()

@@ -29,7 +29,6 @@ class ConditionSampler:
             position += span.width
         self.n_columns = len(starts)
         self.width = sum(widths)
-        self.n_rows = data.shape[0]
         if self.n_columns == 0:
             return
         max_width = max(widths)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthgen.evaluate import EvaluateSettings, EvaluationReport, evaluate
+from synthgen.judge import EvaluateSettings, EvaluationReport, evaluate
 from synthgen.schema import TableSchema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,11 +32,11 @@ from pydantic import BaseModel
 from scipy.stats import beta as beta_dist
 from sklearn.decomposition import PCA
 
-from synthgen.evaluate.fidelity import Stopwatch, fnum, subsample
-from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.learners import Learners, single_threaded_blas
-from synthgen.evaluate.neighbours import log_density, nearest, scott_bandwidth
-from synthgen.evaluate.settings import EvaluateSettings
+from synthgen.judge.fidelity import Stopwatch, fnum, subsample
+from synthgen.judge.inputs import CleanTables
+from synthgen.judge.learners import Learners, single_threaded_blas
+from synthgen.judge.neighbours import log_density, nearest, scott_bandwidth
+from synthgen.judge.settings import EvaluateSettings
 
 FPR_LEVELS = {"1pct": 0.01, "01pct": 0.001}
 
@@ -255,9 +255,9 @@ def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: 
     S_fit = S[subsample(len(S), max(len(reference), 1), rng)]
     X = np.vstack([S_fit, reference]).astype(np.float32)
     y = np.r_[np.ones(len(S_fit)), np.zeros(len(reference))]
-    model = learners.xgboost("classification", len(X), n_estimators=200, max_depth=6, learning_rate=0.1)
-    model.fit(X, y)
-    return model.predict_proba(queries.astype(np.float32))[:, 1]
+    classifier = learners.xgboost("classification", len(X), n_estimators=200, max_depth=6, learning_rate=0.1)
+    classifier.fit(X, y)
+    return classifier.predict_proba(queries.astype(np.float32))[:, 1]
 
 
 def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndarray, enc_synth: np.ndarray,

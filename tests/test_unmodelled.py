@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import InputError, ModelFileError
-from synthgen.sampling import _mask, fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 from synthgen.schema import Column, ColumnKind, TableSchema
+from synthgen.unmodelled import (
+    _mask,
+    fill_unmodelled,
+    learn_unmodelled,
+    pii_exclusions,
+    upgrade_unmodelled,
+)
 
 SEPARATORS = set(string.punctuation) | set(" \t")
 NAMES = [
@@ -241,3 +247,135 @@ def test_a_long_value_is_learned_by_a_bounded_shape():
     assert max(sum(count for _, count in shape) for shape in shapes) == 1024
     rows = fill_unmodelled(pd.DataFrame({"amount": np.zeros(50)}), SCHEMA, learn_unmodelled(real, SCHEMA))
     assert set(rows["name"].str.len()) == {1024, 2}
+
+
+# -- each public function, directly ------------------------------------------------------------
+
+
+def _many_shapes(count):
+    """``count`` values of distinct masked shapes: 'A', 'A1', 'A11', ..., 'AA', 'AA1', ..."""
+    return [("A" * (1 + i // 10)) + ("1" * (i % 10)) for i in range(count)]
+
+
+def test_learn_unmodelled_is_deterministic_by_seed():
+    real = _frame(_many_shapes(150))
+    first = learn_unmodelled(real, SCHEMA, seed=11)
+    assert learn_unmodelled(real, SCHEMA, seed=11) == first
+    assert len(first["name"]["shapes"]) == 64  # more shapes than kept: a seeded choice
+    other = learn_unmodelled(real, SCHEMA, seed=12)
+    assert other["name"]["shapes"] != first["name"]["shapes"]
+    assert {k: v for k, v in other.items() if k != "name"} == {k: v for k, v in first.items() if k != "name"}
+    assert learn_unmodelled(real, SCHEMA, seed=-1) == learn_unmodelled(real, SCHEMA, seed=2**64 - 1)
+
+
+def test_learn_unmodelled_id_templates():
+    schema = TableSchema(columns=[
+        Column(name="n", kind=ColumnKind.ID, nullable=True), Column(name="code", kind=ColumnKind.ID),
+        Column(name="empty", kind=ColumnKind.ID, nullable=True), Column(name="amount", kind=ColumnKind.NUMERIC),
+    ])
+    frame = pd.DataFrame({
+        "n": [30.0, None, 12.0, 40.0], "code": ["LN-00010", "LN-00011", "LN-00099", "LN-00100"],
+        "empty": [None] * 4, "amount": [1.0, 2.0, 3.0, 4.0],
+    })
+    templates = learn_unmodelled(frame, schema)
+    assert templates == {
+        "n": {"style": "integer", "start": 12, "null_rate": 0.25},
+        "code": {"style": "prefixed", "prefix": "LN-", "digits": 5, "null_rate": 0.0},
+        "empty": {"style": "prefixed", "prefix": "", "digits": 6, "null_rate": 1.0},
+    }  # modelled columns get no template
+    assert upgrade_unmodelled(templates) == templates
+
+
+def test_integer_ids_continue_across_chunks_with_offset():
+    schema = TableSchema(columns=[Column(name="id", kind=ColumnKind.ID), Column(name="x", kind=ColumnKind.NUMERIC)])
+    templates = {"id": {"style": "integer", "start": 100, "null_rate": 0.0}}
+    chunks = [fill_unmodelled(pd.DataFrame({"x": np.zeros(n)}), schema, templates, offset=offset)
+              for n, offset in ((5, 0), (3, 5), (0, 8), (4, 8))]
+    ids = pd.concat(chunks, ignore_index=True)["id"]
+    assert ids.tolist() == list(range(100, 112)) and ids.dtype == np.int64
+    two = pd.DataFrame({"x": np.zeros(2)})
+    assert fill_unmodelled(two, schema, templates, offset=np.int64(7))["id"].tolist() == [107, 108]
+    with pytest.raises(InputError, match="offset must be a non-negative integer, got True"):
+        fill_unmodelled(pd.DataFrame({"x": np.zeros(2)}), schema, templates, offset=True)
+    with pytest.raises(InputError, match="offset"):
+        fill_unmodelled(pd.DataFrame({"x": np.zeros(2)}), schema, templates, offset=2.0)
+
+
+def test_prefixed_ids_are_numbered_from_the_offset_and_stay_unique_past_their_digits():
+    schema = TableSchema(columns=[Column(name="ref", kind=ColumnKind.ID), Column(name="x", kind=ColumnKind.NUMERIC)])
+    templates = {"ref": {"style": "prefixed", "prefix": "{A}%-", "digits": 2, "null_rate": 0.0}}
+    first = fill_unmodelled(pd.DataFrame({"x": np.zeros(60)}), schema, templates)["ref"]
+    second = fill_unmodelled(pd.DataFrame({"x": np.zeros(60)}), schema, templates, offset=60)["ref"]
+    both = pd.concat([first, second], ignore_index=True)
+    assert both.is_unique and len(both) == 120
+    assert both.iloc[0] == "{A}%-01" and both.iloc[98] == "{A}%-99" and both.iloc[99] == "{A}%-100"
+
+
+def test_fill_unmodelled_orders_columns_as_the_schema_and_leaves_the_sample_alone():
+    real = _frame(NAMES)
+    templates = learn_unmodelled(real, SCHEMA)
+    sampled = pd.DataFrame({"amount": [3.0, 1.0, 2.0]})
+    rows = fill_unmodelled(sampled, SCHEMA, templates, seed=0)
+    assert list(rows.columns) == ["loan_id", "ref", "amount", "name"]
+    assert rows["amount"].tolist() == [3.0, 1.0, 2.0] and list(sampled.columns) == ["amount"]
+    assert rows["loan_id"].tolist() == [10_000, 10_001, 10_002]
+    assert rows["ref"].tolist() == ["LN-00001", "LN-00002", "LN-00003"]
+    without = {k: v for k, v in templates.items() if k != "ref"}
+    with pytest.raises(ModelFileError, match="no template for unmodelled column 'ref'"):
+        fill_unmodelled(sampled, SCHEMA, without)
+
+
+def test_pii_streams_differ_by_column_and_exclude_applies_to_its_own_column():
+    schema = TableSchema(columns=[Column(name="a", kind=ColumnKind.PII), Column(name="b", kind=ColumnKind.PII),
+                                  Column(name="x", kind=ColumnKind.NUMERIC)])
+    letters = list(string.ascii_uppercase[:25])  # every one-letter value but "Z" is real
+    real = pd.DataFrame({"a": letters, "b": letters, "x": np.zeros(25)})
+    templates = learn_unmodelled(real, schema)
+    assert templates["a"] == templates["b"]
+    sampled = pd.DataFrame({"x": np.zeros(500)})
+    rows = fill_unmodelled(sampled, schema, templates, seed=3, exclude={"a": pii_exclusions(real, schema)["a"]})
+    assert not set(rows["a"]) & set(letters)
+    assert set(rows["b"]) & set(letters), "column b has no exclusions: real letters come back by chance"
+    plain = fill_unmodelled(sampled, schema, templates, seed=3)
+    assert (plain["a"] != plain["b"]).mean() > 0.8  # one random stream per column, not one shared
+    pd.testing.assert_series_equal(plain["b"], rows["b"])  # excluding in column a does not move column b
+
+
+def test_pii_exclusions_holds_the_real_pii_values_as_text():
+    schema = TableSchema(columns=[
+        Column(name="email", kind=ColumnKind.PII, nullable=True), Column(name="phone", kind=ColumnKind.PII),
+        Column(name="loan_id", kind=ColumnKind.ID), Column(name="grade", kind=ColumnKind.CATEGORICAL),
+        Column(name="absent", kind=ColumnKind.PII),
+    ])
+    frame = pd.DataFrame({
+        "email": ["a@x.io", None, "a@x.io", "b@y.io"], "phone": [5551234, 5559876, 5551234, 5550000],
+        "loan_id": ["L1", "L2", "L3", "L4"], "grade": ["A", "B", "A", "C"],
+    })
+    assert pii_exclusions(frame, schema) == {"email": {"a@x.io", "b@y.io"}, "phone": {"5551234", "5559876", "5550000"}}
+
+
+def test_upgrade_unmodelled_upgrades_the_old_format_and_checks_ids():
+    old = {
+        "n": {"style": "integer", "start": 3},  # the old format had no null_rate
+        "ref": {"style": "prefixed", "prefix": "X-", "digits": 4, "null_rate": 0},
+        "name": {"style": "pattern", "shapes": ["Aa-9", "Aa-9", "éA"]},  # version 1: example strings
+    }
+    frozen = json.dumps(old)
+    upgraded = upgrade_unmodelled(old)
+    assert json.dumps(old) == frozen  # the input is not changed
+    assert upgraded["n"] == {"style": "integer", "start": 3, "null_rate": 0.0}
+    assert upgraded["ref"]["null_rate"] == 0.0 and isinstance(upgraded["ref"]["null_rate"], float)
+    assert upgraded["name"] == {
+        "style": "pattern", "version": 2, "null_rate": 0.0, "accents": 0.1667,  # one Latin letter of six is accented
+        "shapes": [[["L:LATIN:l", 1], ["L:LATIN:u", 1]], [["L:LATIN:u", 1], ["L:LATIN:l", 1], ["=-", 1], ["N:", 1]]],
+    }
+    for bad, message in (
+        ({"n": {"style": "integer", "start": True}}, "'n': 'start' must be int"),
+        ({"ref": {"style": "prefixed", "prefix": "X", "digits": "4"}}, "'ref': 'digits' must be int"),
+        ({"n": {"style": "integer", "start": 1, "null_rate": -0.1}}, "'n': 'null_rate' must be a number in"),
+        ({"n": "integer"}, "'n' has no valid 'style'"),
+        ({"name": {"style": "pattern", "shapes": "Aa"}}, "'name': 'shapes' must be a list of strings"),
+        ({"name": {"style": "pattern", "version": 2, "shapes": []}}, "'name': 'shapes' must be a non-empty"),
+    ):
+        with pytest.raises(ModelFileError, match=message):
+            upgrade_unmodelled(bad)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import stat
 
 from rich.console import Console
 from rich.table import Table
 
-from synthgen.evaluate import EvaluationReport, render_console, write_report
+from synthgen.files import FILE_MODE
+from synthgen.judge import EvaluationReport, render_console, write_report
+from synthgen.judge.learners import LEARNERS
+from synthgen.judge.utility import LearnerUtility, UtilityResult
 from synthgen.schema import infer_schema
 
 from .scenarios import FAST, run, split
 
 
-def test_tstr_reports_each_model(credit_independent):
+def test_tstr_reports_each_learner(credit_independent):
     u = credit_independent.report.utility
     assert u.status == "ok" and u.task == "classification" and u.backend == "sklearn"
-    assert [m.model for m in u.models] == ["logistic_regression", "random_forest", "xgboost"]
-    for m in u.models:
+    assert [m.learner for m in u.learners] == list(LEARNERS) == ["logistic_regression", "random_forest", "xgboost"]
+    for m in u.learners:
         assert set(m.trtr) == set(m.tstr) == {"roc_auc", "f1"}
         assert 0.8 < m.ratio < 1.1
         assert m.importance_agreement > 0.5
@@ -29,7 +33,7 @@ def test_single_class_synthetic_target_is_reported_not_raised(german_df, german_
     synthetic["creditability"] = "good"
     report = run(train, holdout, synthetic, german_schema).report
     assert report.utility.tstr_ratio is None
-    assert all("single target class" in m.note for m in report.utility.models)
+    assert all("single target class" in m.note for m in report.utility.learners)
     check = next(c for c in report.gate.checks if c.name == "tstr_ratio")
     assert check.status == "failed" and "single target class" in check.detail
 
@@ -49,7 +53,7 @@ def test_regression_target(credit_df):
     train, holdout, synthetic = split(credit_df, [1_500, 500, 1_500], seed=2)
     u = run(train, holdout, synthetic, schema).report.utility
     assert u.task == "regression" and u.primary_metric == "r2"
-    assert all(set(m.tstr) == {"r2", "rmse"} for m in u.models)
+    assert all(set(m.tstr) == {"r2", "rmse"} for m in u.learners)
     assert 0.7 < u.tstr_ratio < 1.3
 
 
@@ -73,6 +77,40 @@ def test_write_report_files(tmp_path, german_copy):
     assert "Gate failed" in page and "exact_copies" in page
     assert "http://" not in page and "https://" not in page  # self-contained
     assert not list((tmp_path / "out").glob("*.tmp"))
+    assert '<th class="l">learner</th>' in page and ">model<" not in page
+    assert [r["learner"] for r in data["utility"]["learners"]] == list(LEARNERS) and "models" not in data["utility"]
+    for path in paths.values():  # written by synthgen.io.write_text: the mode of any new file
+        assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE
+    assert EvaluationReport.from_json(paths["json"].read_text()) == german_copy.report  # "metadata" is ignored
+
+
+def _old_names(data: dict) -> dict:
+    """``data`` (a report as JSON) as written before issue 11: ``models`` / ``model`` for the learners."""
+    utility = dict(data["utility"])
+    utility["models"] = [{("model" if k == "learner" else k): v for k, v in r.items()} for r in utility.pop("learners")]
+    return {**data, "utility": utility}
+
+
+def test_a_report_written_before_the_learners_rename_still_reads(german_copy):
+    report = german_copy.report
+    old = _old_names(report.to_dict())
+    assert old["utility"]["models"][0]["model"] == "logistic_regression" and "learners" not in old["utility"]
+    again = EvaluationReport.from_json(json.dumps(old))
+    assert again == report
+    assert [r.learner for r in again.utility.learners] == list(LEARNERS)
+    assert '"learners"' in again.to_json() and '"models"' not in again.to_json()  # written with the new names
+
+
+def test_learner_utility_reads_both_names_and_writes_the_new_one():
+    old = UtilityResult.model_validate({"status": "ok", "backend": "sklearn",
+                                        "models": [{"model": "xgboost", "ratio": 0.9}]})
+    new = UtilityResult.model_validate({"status": "ok", "backend": "sklearn",
+                                        "learners": [{"learner": "xgboost", "ratio": 0.9}]})
+    assert old == new and new.learners == [LearnerUtility(learner="xgboost", ratio=0.9)]
+    dumped = new.model_dump(mode="json")
+    assert dumped["learners"] == [{**dumped["learners"][0], "learner": "xgboost"}] and "models" not in dumped
+    assert "model" not in dumped["learners"][0]
+    assert UtilityResult(status="skipped", backend="sklearn").learners == []
 
 
 def test_render_console(german_copy):
@@ -84,6 +122,9 @@ def test_render_console(german_copy):
         console.print(p)
     text = console.export_text()
     assert "GATE FAILED" in text and "mia_auc" in text and "not estimable" in text
+    utility = next(t for t in tables if str(t.title).startswith("Utility"))
+    assert [c.header for c in utility.columns][0] == "learner"
+    assert list(utility.columns[0].cells) == list(LEARNERS)
 
 
 def test_single_class_holdout_makes_tstr_not_estimable(german_df, german_schema):
@@ -93,7 +134,7 @@ def test_single_class_holdout_makes_tstr_not_estimable(german_df, german_schema)
     report = run(train, holdout, synthetic, german_schema).report
     check = next(c for c in report.gate.checks if c.name == "tstr_ratio")
     assert check.status == "not estimable"
-    assert all(m.trtr.get("roc_auc") is None for m in report.utility.models)
+    assert all(m.trtr.get("roc_auc") is None for m in report.utility.learners)
 
 
 def test_extra_columns_and_odd_index_are_ignored(german_df, german_schema):

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from synthgen.evaluate.report import EvaluationReport
+    from synthgen.judge.report import EvaluationReport
 
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "not estimable": "yellow", "disabled": "dim"}
 
@@ -45,11 +45,13 @@ def render_console(report: "EvaluationReport") -> list:
         utility.add_column("status")
         utility.add_row(f"skipped: {u.reason}")
     else:
-        for col in ("model", *(f"TRTR {m}" for m in _metrics(u)), *(f"TSTR {m}" for m in _metrics(u)), "ratio", "importance rho"):
+        metrics = _metrics(u)
+        header = ("learner", *(f"TRTR {k}" for k in metrics), *(f"TSTR {k}" for k in metrics), "ratio", "importance rho")
+        for col in header:
             utility.add_column(col, justify="right")
-        for m in u.models:
-            utility.add_row(m.model, *(fmt(m.trtr.get(k)) for k in _metrics(u)), *(fmt(m.tstr.get(k)) for k in _metrics(u)),
-                            fmt(m.ratio), fmt(m.importance_agreement))
+        for r in u.learners:
+            utility.add_row(r.learner, *(fmt(r.trtr.get(k)) for k in metrics), *(fmt(r.tstr.get(k)) for k in metrics),
+                            fmt(r.ratio), fmt(r.importance_agreement))
 
     p = report.privacy
     privacy = Table(title=f"Privacy: membership inference ({p.members} members vs {p.non_members} non-members)")

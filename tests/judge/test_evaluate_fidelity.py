@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
-from synthgen.evaluate import EvaluateSettings
-from synthgen.evaluate.encoding import RowEncoder
-from synthgen.evaluate.fidelity import column_shapes, detection, pair_trends, summarise_trends
-from synthgen.evaluate.inputs import prepare
-from synthgen.evaluate.learners import resolve_backend
+from synthgen.judge import EvaluateSettings
+from synthgen.judge.encoding import RowEncoder
+from synthgen.judge.fidelity import column_shapes, detection, pair_trends, summarise_trends
+from synthgen.judge.inputs import prepare
+from synthgen.judge.learners import resolve_backend
 
 from .scenarios import split
 

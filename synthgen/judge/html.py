@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 if TYPE_CHECKING:
-    from synthgen.evaluate.extremes import ExtremeValues
-    from synthgen.evaluate.report import EvaluationReport
+    from synthgen.judge.extremes import ExtremeValues
+    from synthgen.judge.report import EvaluationReport
 
 REAL, SYNTH = "#1f77b4", "#ff7f0e"
 STATUS_COLOUR = {"passed": "#1a7f37", "failed": "#cf222e", "not estimable": "#9a6700", "disabled": "#6e7781"}
@@ -192,12 +192,12 @@ def _utility_section(report: "EvaluationReport") -> str:
     if u.status == "skipped":
         return f'<p class="note">Skipped: {_e(u.reason)}</p>'
     keys = ("roc_auc", "f1") if u.task == "classification" else ("r2", "rmse")
-    rows = [[_e(m.model), *(_f(m.trtr.get(k)) for k in keys), *(_f(m.tstr.get(k)) for k in keys), _f(m.ratio),
-             _f(m.importance_agreement), _e(m.note or "")] for m in u.models]
+    rows = [[_e(r.learner), *(_f(r.trtr.get(k)) for k in keys), *(_f(r.tstr.get(k)) for k in keys), _f(r.ratio),
+             _f(r.importance_agreement), _e(r.note or "")] for r in u.learners]
     head = f"<p>Target <b>{_e(u.target)}</b> ({_e(u.task)}); backend <b>{_e(u.backend)}</b>; {u.train_rows} real / " \
            f"{u.synthetic_rows} synthetic training rows, {u.test_rows} holdout rows. Mean ratio: <b>{_f(u.tstr_ratio)}</b></p>"
     notes = "".join(f'<p class="muted">{_e(n)}</p>' for n in u.notes)
-    return head + _table(["model", *(f"TRTR {k}" for k in keys), *(f"TSTR {k}" for k in keys), "TSTR/TRTR",
+    return head + _table(["learner", *(f"TRTR {k}" for k in keys), *(f"TSTR {k}" for k in keys), "TSTR/TRTR",
                           "importance rank corr.", "note"], rows, left=(0, 8)) + notes
 
 

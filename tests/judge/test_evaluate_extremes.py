@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from synthgen.evaluate import GateSettings, render_console, write_report
-from synthgen.evaluate.extremes import ColumnExtremes, ExtremeValues, allowance, bounds, extreme_values
-from synthgen.evaluate.gate import run_gate
-from synthgen.evaluate.inputs import prepare
-from synthgen.evaluate.settings import EvaluateSettings
+from synthgen.judge import GateSettings, render_console, write_report
+from synthgen.judge.extremes import ColumnExtremes, ExtremeValues, allowance, bounds, extreme_values
+from synthgen.judge.gate import run_gate
+from synthgen.judge.inputs import prepare
+from synthgen.judge.settings import EvaluateSettings
 
 from .scenarios import run, split
 

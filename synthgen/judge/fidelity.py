@@ -14,7 +14,7 @@ the field's language:
 
 Beyond SDMetrics: alpha-precision / beta-recall (Alaa et al., ICML 2022, naive estimator on the
 judge's encoding), a boosted-tree detection test, null-rate differences, category coverage and the
-rate of extreme values against the holdout's (``synthgen.evaluate.extremes``).
+rate of extreme values against the holdout's (``synthgen.judge.extremes``).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from synthgen.evaluate.extremes import ExtremeValues, extreme_values
-from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.learners import Learners
-from synthgen.evaluate.neighbours import nearest
-from synthgen.evaluate.settings import EvaluateSettings
+from synthgen.judge.extremes import ExtremeValues, extreme_values
+from synthgen.judge.inputs import CleanTables
+from synthgen.judge.learners import Learners
+from synthgen.judge.neighbours import nearest
+from synthgen.judge.settings import EvaluateSettings
 
 
 class Stopwatch:
@@ -289,9 +289,9 @@ def detection(real: np.ndarray, synthetic: np.ndarray, learners: Learners, folds
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     aucs = []
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        model = learners.xgboost("classification", len(train_idx), n_estimators=150, max_depth=6, learning_rate=0.1)
-        model.fit(X[train_idx], y[train_idx])
-        aucs.append(float(roc_auc_score(y[test_idx], model.predict_proba(X[test_idx])[:, 1])))
+        classifier = learners.xgboost("classification", len(train_idx), n_estimators=150, max_depth=6, learning_rate=0.1)
+        classifier.fit(X[train_idx], y[train_idx])
+        aucs.append(float(roc_auc_score(y[test_idx], classifier.predict_proba(X[test_idx])[:, 1])))
     return max(0.5, float(np.mean(aucs))), aucs
 
 

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from pydantic import BaseModel
 
-from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.settings import EvaluateSettings
+from synthgen.judge.inputs import CleanTables
+from synthgen.judge.settings import EvaluateSettings
 
 _MAX = float(np.finfo(np.float64).max)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from synthgen.evaluate import GateSettings
-from synthgen.evaluate.gate import run_gate
+from synthgen.judge import GateSettings
+from synthgen.judge.gate import run_gate
 
 
 def checks(report) -> dict:
@@ -92,7 +92,7 @@ def test_exact_copy_threshold_is_baseline_plus_margin(credit_independent):
 
 
 def test_mia_threshold_never_demands_more_than_the_holdout_can_show(german_independent, credit_independent):
-    from synthgen.evaluate.gate import chance_auc_bound
+    from synthgen.judge.gate import chance_auc_bound
 
     # 200 non-members: a chance-level attack's upper bound reaches about 0.64, so 0.60 is raised to it
     assert 0.63 < chance_auc_bound(200, 200) < 0.65

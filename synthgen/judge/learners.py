@@ -1,9 +1,13 @@
-"""The classifiers and regressors the judge trains, on scikit-learn + XGBoost or on cuML.
+"""The judge's learners: the classifiers and regressors it trains, on scikit-learn + XGBoost or on cuML.
 
-``auto`` takes cuML only when ``import cuml`` succeeds *and* torch sees a CUDA device; otherwise
-scikit-learn and XGBoost on the CPU. XGBoost is trained by xgboost itself in both cases (cuML has no
-gradient boosting of its own), with ``device="cuda"`` on the GPU path. Every learner follows the
-scikit-learn API (``fit``, ``predict_proba`` / ``predict``) and returns numpy arrays.
+A learner scores a table for the judge (utility, detection, the LOGAN attack); it is never a
+generator, which synthgen calls a model.
+
+``auto`` takes cuML only when ``import cuml`` succeeds *and* the judge runs on a CUDA device;
+otherwise scikit-learn on the CPU. XGBoost is trained by xgboost itself in both cases (cuML has no
+gradient boosting of its own), with ``device="cuda"`` when a CUDA device is in use and the installed
+XGBoost was built with CUDA (a CPU-only build trains on the CPU beside a GPU). Every learner follows
+the scikit-learn API (``fit``, ``predict_proba`` / ``predict``) and returns numpy arrays.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from synthgen.errors import InputError
 
 Backend = Literal["cuml", "sklearn"]
 Task = Literal["classification", "regression"]
-MODELS = ("logistic_regression", "random_forest", "xgboost")
+LEARNERS = ("logistic_regression", "random_forest", "xgboost")  # the utility part fits each
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ class Learners:
         if name == "xgboost":
             return self.xgboost(task, n_rows)
         if self.backend == "cuml":
-            return _cuml_model(name, task, self.seed)
-        return _sklearn_model(name, task, self.seed, self.n_jobs)
+            return _cuml_learner(name, task, self.seed)
+        return _sklearn_learner(name, task, self.seed, self.n_jobs)
 
 
 def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs: int | None = None) -> Learners:
@@ -104,7 +108,7 @@ def _cuml_import_error() -> str | None:
     return None
 
 
-def _sklearn_model(name: str, task: Task, seed: int, n_jobs: int) -> Any:
+def _sklearn_learner(name: str, task: Task, seed: int, n_jobs: int) -> Any:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -116,7 +120,7 @@ def _sklearn_model(name: str, task: Task, seed: int, n_jobs: int) -> Any:
     raise ValueError(name)
 
 
-def _cuml_model(name: str, task: Task, seed: int) -> Any:
+def _cuml_learner(name: str, task: Task, seed: int) -> Any:
     """cuML estimators (documented API: cuml.linear_model / cuml.ensemble), numpy in and out."""
     if name == "logistic_regression":
         if task == "classification":
@@ -130,50 +134,48 @@ def _cuml_model(name: str, task: Task, seed: int) -> Any:
         if task == "classification":
             from cuml.ensemble import RandomForestClassifier
 
-            return _NumpyLabels(
-                RandomForestClassifier(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
-            )
+            return _NumpyLabels(RandomForestClassifier(n_estimators=100, max_features="sqrt", n_bins=128,
+                                                       random_state=seed, output_type="numpy"))
         from cuml.ensemble import RandomForestRegressor
 
-        return _Float32(
-            RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy")
-        )
+        return _Float32(RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed,
+                                              output_type="numpy"))
     raise ValueError(name)
 
 
 class _NumpyLabels:
     """cuML classifiers want float32 features and int32 labels 0..k-1; keep ``classes_`` like sklearn."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "_NumpyLabels":
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.model.fit(np.asarray(X, dtype=np.float32), codes.astype(np.int32))
+        self.estimator.fit(np.asarray(X, dtype=np.float32), codes.astype(np.int32))
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict_proba(np.asarray(X, dtype=np.float32)))
+        return np.asarray(self.estimator.predict_proba(np.asarray(X, dtype=np.float32)))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __getattr__(self, name: str) -> Any:  # coef_, feature_importances_ where cuML has them
-        return getattr(self.__dict__["model"], name)
+        return getattr(self.__dict__["estimator"], name)
 
 
 class _Float32:
     """cuML regressors: float32 features and targets, numpy predictions."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "_Float32":
-        self.model.fit(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float32))
+        self.estimator.fit(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float32))
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict(np.asarray(X, dtype=np.float32)), dtype=float)
+        return np.asarray(self.estimator.predict(np.asarray(X, dtype=np.float32)), dtype=float)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["model"], name)
+        return getattr(self.__dict__["estimator"], name)

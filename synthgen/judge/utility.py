@@ -1,11 +1,13 @@
-"""Is the synthetic table useful? Train on synthetic, test on real (TSTR) against train-real-test-real.
+"""Is the synthetic table useful? Train on synthetic, test on real (TSTR) against train on real, test on real (TRTR).
 
-Each model is fitted twice, on the real train rows and on the synthetic rows (same size cap), and
-both fits are scored on the same real holdout rows. Classification: ROC AUC (one-vs-rest macro for
-more than two classes) and F1 (of the real train's minority class; macro for more than two);
+Each of the judge's learners (``LEARNERS``: its own classifiers or regressors, never a generator) is
+fitted twice, on the real train rows and on the synthetic rows (each capped at ``utility_max_rows``),
+and both fits are scored on the same real holdout rows. Classification: ROC AUC (one-vs-rest macro
+for more than two classes) and F1 (of the real train's minority class; macro for more than two);
 regression: R2 and RMSE. The ratio TSTR / TRTR uses ROC AUC, or R2 when the real fit explains
-anything (R2 > 0). Feature-importance agreement is the Spearman rank correlation of the per-column
-importances of the two fits (one-hot slots summed back to their column).
+anything (R2 > 0); ``tstr_ratio`` is its mean over the learners that give one. Feature-importance
+agreement is the Spearman rank correlation of the per-column importances of the two fits (one-hot
+slots summed back to their column).
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, Field
 from scipy.stats import spearmanr
 from sklearn.metrics import f1_score, mean_squared_error, r2_score, roc_auc_score
 
-from synthgen.evaluate.encoding import RowEncoder
-from synthgen.evaluate.fidelity import Stopwatch, fnum, subsample
-from synthgen.evaluate.inputs import CleanTables
-from synthgen.evaluate.learners import MODELS, Learners, single_threaded_blas
-from synthgen.evaluate.settings import EvaluateSettings
+from synthgen.judge.encoding import RowEncoder
+from synthgen.judge.fidelity import Stopwatch, fnum, subsample
+from synthgen.judge.inputs import CleanTables
+from synthgen.judge.learners import LEARNERS, Learners, single_threaded_blas
+from synthgen.judge.settings import EvaluateSettings
 
 
-class ModelUtility(BaseModel):
-    model: str
+class LearnerUtility(BaseModel):
+    """One learner's TRTR and TSTR scores; reads the ``model`` key of reports written before the rename."""
+
+    learner: str = Field(validation_alias=AliasChoices("learner", "model"))
     trtr: dict[str, float | None] = {}
     tstr: dict[str, float | None] = {}
     ratio: float | None = None
@@ -42,9 +46,9 @@ class UtilityResult(BaseModel):
     task: str | None = None  # "classification" | "regression"
     primary_metric: str | None = None  # "roc_auc" | "r2"
     backend: str
-    tstr_ratio: float | None = None  # mean over models of TSTR / TRTR on the primary metric
-    synthetic_unusable: bool = False  # no model could be fitted on the synthetic rows (e.g. one target class)
-    models: list[ModelUtility] = []
+    tstr_ratio: float | None = None  # mean over learners of TSTR / TRTR on the primary metric
+    synthetic_unusable: bool = False  # a learner could not be fitted on the synthetic rows (e.g. one target class)
+    learners: list[LearnerUtility] = Field(default=[], validation_alias=AliasChoices("learners", "models"))
     train_rows: int = 0
     synthetic_rows: int = 0
     test_rows: int = 0
@@ -93,19 +97,21 @@ def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSetti
 
     encoder = RowEncoder(features, seed=settings.seed).fit(t.train)
     X_train, X_synth, X_test = (encoder.transform(f) for f in (train, synth, test))
-    models = []
+    shared = dict(task=task, learners=learners, X_test=X_test, y_test=y_test, encoder=encoder, features=features,
+                  label_info=label_info)
+    results = []
     clock = Stopwatch()
-    for name in MODELS:
-        real_fit = _fit_and_score(name, task, learners, X_train, y_train, X_test, y_test, encoder, features, label_info)
-        synth_fit = _fit_and_score(name, task, learners, X_synth, y_synth, X_test, y_test, encoder, features, label_info)
-        models.append(_compare(name, base["primary_metric"], real_fit, synth_fit))
+    for name in LEARNERS:
+        real_fit = _fit_and_score(name, X=X_train, y=y_train, **shared)
+        synth_fit = _fit_and_score(name, X=X_synth, y=y_synth, **shared)
+        results.append(_compare(name, base["primary_metric"], real_fit, synth_fit))
         clock.lap(name)
     base["timings_s"] = clock.laps
-    ratios = [m.ratio for m in models if m.ratio is not None]
+    ratios = [r.ratio for r in results if r.ratio is not None]
     if not ratios:
-        notes.append("no model gave a TSTR / TRTR ratio; see the per-model notes")
-    unusable = any(m.note and m.note.startswith("synthetic fit:") for m in models)
-    return UtilityResult(status="ok", models=models, tstr_ratio=fnum(np.mean(ratios)) if ratios else None,
+        notes.append("no learner gave a TSTR / TRTR ratio; see the per-learner notes")
+    unusable = any(r.note and r.note.startswith("synthetic fit:") for r in results)
+    return UtilityResult(status="ok", learners=results, tstr_ratio=fnum(np.mean(ratios)) if ratios else None,
                          synthetic_unusable=unusable, **base)
 
 
@@ -121,24 +127,24 @@ def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: n
     if task == "classification":
         present = np.unique(y)
         if len(present) < 2:
-            return {"error": f"the training rows hold a single target class (code {present[0] if len(present) else '-'}); "
-                             "no classifier can be fitted"}
-        model = learners.make(name, task, len(X))
+            code = present[0] if len(present) else "-"
+            return {"error": f"the training rows hold a single target class (code {code}); no classifier can be fitted"}
+        learner = learners.make(name, task, len(X))
         with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
-            model.fit(X, np.searchsorted(present, y))
-            proba_present = np.asarray(model.predict_proba(X_test))
+            learner.fit(X, np.searchsorted(present, y))
+            proba_present = np.asarray(learner.predict_proba(X_test))
         proba = np.zeros((len(X_test), label_info[0]))
         proba[:, present] = proba_present
         scores = _classification_scores(y_test, proba, label_info[1])
     else:
-        model = learners.make(name, task, len(X))
+        learner = learners.make(name, task, len(X))
         with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
-            model.fit(X, y)
-            pred = np.asarray(model.predict(X_test), dtype=float)
+            learner.fit(X, y)
+            pred = np.asarray(learner.predict(X_test), dtype=float)
         scores = {"r2": fnum(r2_score(y_test, pred)), "rmse": fnum(np.sqrt(mean_squared_error(y_test, pred)))}
-    return {"scores": scores, "importance": _importance(model, encoder, features)}
+    return {"scores": scores, "importance": _importance(learner, encoder, features)}
 
 
 def _classification_scores(y_test: np.ndarray, proba: np.ndarray, positive: int) -> dict[str, float | None]:
@@ -162,10 +168,10 @@ def _classification_scores(y_test: np.ndarray, proba: np.ndarray, positive: int)
     return out
 
 
-def _importance(model: Any, encoder: RowEncoder, features) -> np.ndarray | None:
-    raw = getattr(model, "feature_importances_", None)
+def _importance(learner: Any, encoder: RowEncoder, features) -> np.ndarray | None:
+    raw = getattr(learner, "feature_importances_", None)
     if raw is None:
-        coef = getattr(model, "coef_", None)
+        coef = getattr(learner, "coef_", None)
         if coef is None:
             return None
         coef = np.abs(np.asarray(coef, dtype=float))
@@ -176,11 +182,11 @@ def _importance(model: Any, encoder: RowEncoder, features) -> np.ndarray | None:
     return np.array([raw[encoder.slices_[c.name]].sum() for c in features])
 
 
-def _compare(name: str, primary: str, real_fit: dict, synth_fit: dict) -> ModelUtility:
+def _compare(name: str, primary: str, real_fit: dict, synth_fit: dict) -> LearnerUtility:
     if "error" in real_fit:
-        return ModelUtility(model=name, note=f"real fit: {real_fit['error']}")
+        return LearnerUtility(learner=name, note=f"real fit: {real_fit['error']}")
     if "error" in synth_fit:
-        return ModelUtility(model=name, trtr=real_fit["scores"], note=f"synthetic fit: {synth_fit['error']}")
+        return LearnerUtility(learner=name, trtr=real_fit["scores"], note=f"synthetic fit: {synth_fit['error']}")
     trtr, tstr = real_fit["scores"], synth_fit["scores"]
     ratio, note = None, None
     if trtr.get(primary) is None or tstr.get(primary) is None:
@@ -193,4 +199,5 @@ def _compare(name: str, primary: str, real_fit: dict, synth_fit: dict) -> ModelU
     a, b = real_fit["importance"], synth_fit["importance"]
     if a is not None and b is not None and len(a) > 1 and np.std(a) > 0 and np.std(b) > 0:
         agreement = fnum(spearmanr(a, b).statistic)
-    return ModelUtility(model=name, trtr=trtr, tstr=tstr, ratio=fnum(ratio), importance_agreement=agreement, note=note)
+    return LearnerUtility(learner=name, trtr=trtr, tstr=tstr, ratio=fnum(ratio), importance_agreement=agreement,
+                          note=note)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from synthgen.evaluate import EvaluateSettings
-from synthgen.evaluate.neighbours import log_density, nearest
-from synthgen.evaluate.privacy import auc_score, score_attack, tpr_at_fpr
+from synthgen.judge import EvaluateSettings
+from synthgen.judge.neighbours import log_density, nearest
+from synthgen.judge.privacy import auc_score, score_attack, tpr_at_fpr
 
 
 def test_auc_matches_sklearn_with_ties():

@@ -1,0 +1,162 @@
+"""Generator configurations and the one registry of generator types. Imports no torch.
+
+A configuration is the recipe's ``generator:`` block, the keyword arguments of the generator's
+constructor and the ``config.json`` of a saved model. `REGISTRY` maps each ``type`` to its config
+class and to the module and class that implement it: the recipe's union of configs, `GENERATORS`
+and `load_model` all read it, so a new generator is registered in one place.
+
+A config says which of its fields only shape sampling (`sampling_fields`): changing them, or the
+device, does not retrain a model the pipeline can reuse.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from synthgen.models.base import Generator
+
+
+class GeneratorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Fields that change how a trained model samples or where it runs, not what it learns.
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"device"})
+
+    type: str
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="CUDA when present, else CPU.")
+    seed: int = Field(default=0, description="Seeds training and, unless overridden, sampling.")
+    mixed_precision: bool = Field(default=True, description="bfloat16 autocast on CUDA (ignored on the CPU).")
+    cuda_graphs: bool = Field(
+        default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
+    )
+
+
+class CTGANConfig(GeneratorConfig):
+    type: Literal["ctgan"] = "ctgan"
+    epochs: int = Field(default=300, ge=1, description="Passes over the data; steps per epoch = rows / batch_size.")
+    batch_size: int = Field(default=500, ge=2, description="Rows per step; a multiple of pac.")
+    pac: int = Field(default=10, ge=1, description="Rows the discriminator judges together (PacGAN).")
+    embedding_dim: int = Field(default=128, ge=1, description="Size of the generator's noise vector.")
+    generator_dim: tuple[int, ...] = (256, 256)
+    discriminator_dim: tuple[int, ...] = (256, 256)
+    generator_lr: float = Field(default=2e-4, gt=0)
+    generator_decay: float = Field(default=1e-6, ge=0)
+    discriminator_lr: float = Field(default=2e-4, gt=0)
+    discriminator_decay: float = Field(default=1e-6, ge=0)
+    discriminator_steps: int = Field(default=1, ge=1)
+    gradient_penalty: float = Field(default=10.0, ge=0, description="WGAN-GP lambda.")
+    tau: float = Field(default=0.2, gt=0, description="Gumbel-softmax temperature.")
+    log_frequency: bool = Field(default=True, description="Sample training conditions by log-frequency.")
+    max_modes: int = Field(default=10, ge=1, description="Mixture modes per continuous column.")
+    transformer_fit_rows: int = Field(default=5000, ge=100, description="Rows sampled to fit each mixture.")
+
+    @model_validator(mode="after")
+    def _batch_fits_pac(self) -> "CTGANConfig":
+        if self.batch_size % self.pac:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})")
+        return self
+
+
+# Larger settings for a GPU (`profile: gpu`); any field set explicitly wins over the preset. About as
+# many passes over credit_risk as the CPU default (1,600 x 4,096 rows = 250 epochs), with a wider net.
+# Not yet measured on a GPU.
+GPU_PRESET: dict[str, Any] = {"batch_size": 4096, "width": 512, "depth": 4, "steps": 1600}
+
+
+class DDPMConfig(GeneratorConfig):
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"device", "sampling_steps", "eta", "sample_batch"})
+
+    type: Literal["ddpm"] = "ddpm"
+    profile: Literal["cpu", "gpu"] = Field(
+        default="cpu",
+        description="'cpu': defaults that train credit_risk (26k rows) in 2-3 minutes on 2 cores "
+        "(6,000 steps at 35-55 steps/s). "
+        f"'gpu': unset fields take {GPU_PRESET}.",
+    )
+    steps: int = Field(default=6000, ge=1, description="Training steps (batches); the learning rate decays linearly to 0 over them.")
+    max_minutes: float | None = Field(
+        default=None, gt=0, description="Wall-clock training budget; training stops at whichever of steps / minutes ends first, and the learning-rate decay follows the one that is ahead."
+    )
+    max_epochs: float | None = Field(
+        default=350,
+        gt=0,
+        description="Caps steps at this many passes over the training rows, so small tables are not memorised (long training "
+        "creeps towards copying rows); None: no cap. 350 was chosen on german_credit over 4 seeds "
+        "(evaluation/ddpm_small_data.py): 1,000 passes fails the privacy gate, 100-150 lose the pair trends.",
+    )
+    batch_size: int = Field(default=1024, ge=1, description="Rows per training step.")
+    lr: float = Field(default=2e-3, gt=0, description="AdamW peak learning rate.")
+    weight_decay: float = Field(default=1e-4, ge=0, description="AdamW weight decay.")
+    width: int = Field(default=256, ge=8, description="Hidden width of the MLP denoiser.")
+    depth: int = Field(default=4, ge=1, description="Hidden layers of the MLP denoiser.")
+    time_dim: int = Field(default=128, ge=2, description="Size of the sinusoidal time embedding.")
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    timesteps: int = Field(default=1000, ge=2, description="Diffusion steps T of the training schedule.")
+    sampling_steps: int = Field(default=50, ge=1, description="Respaced steps taken when sampling (<= timesteps).")
+    eta: float = Field(default=0.5, ge=0, le=1, description="Sampling noise: 1 = DDPM posterior of the respaced chain, 0 = deterministic DDIM; 0.5 matched 100 DDPM steps at 50 on credit_risk.")
+    ema_decay: float = Field(default=0.999, ge=0, lt=1, description="Decay of the weight average used for sampling (warmed up over the first steps).")
+    condition_on_target: bool = Field(default=True, description="Condition on a discrete target as a class embedding; its shares can then be chosen at sampling time.")
+    quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
+    sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("profile") == "gpu":
+            return {**GPU_PRESET, **data}
+        return data
+
+
+
+@dataclass(frozen=True)
+class GeneratorType:
+    """One registered generator: its config, where its implementation lives (imported on use), and
+    the memory its training takes on the CPU, so that the check before training needs no torch.
+
+    Memory is measured (evaluation/bench_training_memory.py): bytes per encoded cell (rows x one-hot
+    width) and per encoded column (weights, gradients and optimiser state that grow with the width).
+    """
+
+    config: type[GeneratorConfig]
+    module: str
+    class_name: str
+    memory_per_cell: float = 16.0
+    memory_per_column: float = 0.0
+
+    def load(self) -> type["Generator"]:
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+    def training_memory(self, rows: int, width: int) -> float:
+        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns."""
+        return rows * width * self.memory_per_cell + width * self.memory_per_column
+
+
+REGISTRY: dict[str, GeneratorType] = {
+    # The encoded matrix and its transform blocks per cell; per column, the critic's first layer (it
+    # sees pac x (data + condition) columns) with gradients and Adam's moments, and batch activations.
+    # Fitted to 1,900-7,400 encoded columns on 6,000-20,000 rows (within 5 %).
+    "ctgan": GeneratorType(CTGANConfig, "synthgen.models.ctgan", "CTGAN", 8.0, 280_000.0),
+    # The one-hot matrix exists only while the table is encoded (measured 7.7 bytes per cell); training
+    # holds one code per column, and the denoiser's embeddings and logits grow with the levels.
+    "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 8.0, 5_000.0),
+}
+"""``type`` -> generator. The first generator a recipe gets by default is `DEFAULT_TYPE`."""
+
+DEFAULT_TYPE = "ddpm"
+
+
+def generator_type(name: str) -> GeneratorType:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown generator type {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def training_settings(config: GeneratorConfig) -> dict[str, Any]:
+    """The config without its sampling-only fields: what decides the trained weights."""
+    return config.model_dump(mode="json", exclude=set(config.sampling_fields))
