@@ -1,6 +1,12 @@
 """synthgen's CTGAN against SDV's (`ctgan` package) on credit_risk, in one process, same settings.
 
     python -m evaluation.bench_ctgan [--epochs 30] [--device cpu|cuda] [--out evaluation/results/ctgan_vs_sdv_cpu.json]
+    (or: python -m evaluation.run --job ctgan-vs-sdv [the same options])
+
+What `evaluation.run` cannot measure, since it fits each model in its own process and times whole
+fits: the transformers apart from training, and steady per-epoch and sampling times (the first epoch
+and sampling call, with their kernel loading and graph capture, left out), both models in one warm
+process. `python -m evaluation.report` renders its files as their own table.
 
 Both see the same 80/20 split (seed 0), batch (500 unless --batch-size), pac 10 and epochs. Reported per implementation:
 transformer fit and transform seconds, seconds per epoch (fit time minus the transformer, over
@@ -13,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +27,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthgen import CTGAN, __version__, infer_schema, split_holdout
+from evaluation.results import command_line, write_results
+from synthgen import CTGAN, infer_schema, split_holdout
 from synthgen.transforms import TableTransformer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,14 +39,16 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> dict[str, fl
     from sdmetrics.reports.single_table import QualityReport
 
     metadata = {
-        "columns": {
-            c.name: {"sdtype": "categorical" if c.kind.is_discrete else "numerical"} for c in schema.modelled
-        }
+        "columns": {c.name: {"sdtype": "categorical" if c.kind.is_discrete else "numerical"} for c in schema.modelled}
     }
     report = QualityReport()
     report.generate(real, synthetic, metadata, verbose=False)
     scores = report.get_properties().set_index("Property")["Score"]
-    return {"shape": float(scores["Column Shapes"]), "trend": float(scores["Column Pair Trends"]), "quality": float(report.get_score())}
+    return {
+        "shape": float(scores["Column Shapes"]),
+        "trend": float(scores["Column Pair Trends"]),
+        "quality": float(report.get_score()),
+    }
 
 
 def timed_samples(sample, rows: int, device: str) -> tuple[dict[str, float], pd.DataFrame]:
@@ -52,11 +60,17 @@ def timed_samples(sample, rows: int, device: str) -> tuple[dict[str, float], pd.
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return {"sample_s": times[0], "sample_rows_per_s": rows / times[0], "sample_s_steady": times[1],
-            "sample_rows_per_s_steady": rows / times[1]}, synthetic
+    return {
+        "sample_s": times[0],
+        "sample_rows_per_s": rows / times[0],
+        "sample_s_steady": times[1],
+        "sample_rows_per_s_steady": rows / times[1],
+    }, synthetic
 
 
-def bench_synthgen(train, schema, epochs: int, device: str, batch_size: int, cuda_graphs: bool = True) -> tuple[dict, pd.DataFrame]:
+def bench_synthgen(
+    train, schema, epochs: int, device: str, batch_size: int, cuda_graphs: bool = True
+) -> tuple[dict, pd.DataFrame]:
     start = time.perf_counter()
     transformer = TableTransformer().fit(train, schema)
     fit_s = time.perf_counter() - start
@@ -125,14 +139,18 @@ def bench_sdv(train, schema, epochs: int, device: str, batch_size: int) -> tuple
     }, synthetic
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.bench_ctgan",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=500, help="rows per step, a multiple of pac (10)")
     parser.add_argument("--no-cuda-graphs", action="store_true", help="train ours without CUDA graphs (eager steps)")
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "ctgan_vs_sdv_cpu.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
 
     data = pd.read_csv(DATA)
@@ -172,8 +190,9 @@ def main() -> None:
         "sampling_rows_per_s": ours["sample_rows_per_s"] / theirs["sample_rows_per_s"],
         "sampling_rows_per_s_steady": ours["sample_rows_per_s_steady"] / theirs["sample_rows_per_s_steady"],
     }
-    print("speed-ups (SDV time / synthgen time):", json.dumps({k: None if v is None else round(v, 2) for k, v in ratios.items()}))
-    payload = {
+    rounded = {k: None if v is None else round(v, 2) for k, v in ratios.items()}
+    print("speed-ups (SDV time / synthgen time):", json.dumps(rounded))
+    body = {
         "benchmark": "ctgan_vs_sdv",
         "dataset": "credit_risk",
         "train_rows": len(train),
@@ -181,28 +200,11 @@ def main() -> None:
         "batch_size": args.batch_size,
         "pac": 10,
         "device": args.device,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
-        },
-        "versions": {"synthgen": __version__, "torch": torch.__version__, "ctgan": _version("ctgan"), "sdmetrics": _version("sdmetrics")},
         "results": results,
         "speedups": ratios,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    write_results(args.out, body, command=command_line("evaluation.bench_ctgan", argv), device=args.device)
     print(f"wrote {args.out}")
-
-
-def _version(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

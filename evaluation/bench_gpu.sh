@@ -5,7 +5,7 @@
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
 # STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
-STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_cpu_profile ddpm_gpu_profile"}
+STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -20,6 +20,9 @@ step ctgan_b500 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda 
 step ctgan_b500_eager 100 python3 -m evaluation.bench_ctgan --epochs 10 --device cuda --no-cuda-graphs --out "$OUT/ctgan_vs_sdv_cuda_eager.json"
 step ctgan_b10000 80 python3 -m evaluation.bench_ctgan --epochs 60 --device cuda --batch-size 10000 --out "$OUT/ctgan_vs_sdv_cuda_b10000.json"
 step ddpm_time_to_quality 120 python3 -m evaluation.run --device cuda --datasets credit_risk --models synthgen.ddpm --threads 8 --ladder credit_risk --ladder-seconds 1,2 --out "$OUT/bench_cuda_ddpm.json"
-step ddpm_cpu_profile 180 python3 -m evaluation.bench_ddpm --device cuda --budgets 10,30 --small-budgets 3 --sampling-steps 25,100 --out "$OUT/ddpm_cuda.json"
-step ddpm_gpu_profile 90 python3 -m evaluation.bench_ddpm --device cuda --profile gpu --budgets 15 --small-budgets "" --datasets credit_risk --sampling-steps "" --out "$OUT/ddpm_cuda_gpu_profile.json"
+step ddpm_budgets 180 python3 -m evaluation.run --device cuda --datasets credit_risk,german_credit --models synthgen.ddpm --threads 8 --ladder credit_risk --ladder-seconds 10,30 --out "$OUT/ddpm_cuda.json"
+# The diffusion model's GPU preset (`profile: gpu`): the credit_risk recipe with that one line added.
+sed -e "s|^name: .*|name: credit_risk_gpu_profile|" -e "s|^source: data/|source: $PWD/recipes/data/|" \
+    -e "s|^  type: ddpm$|  type: ddpm\n  profile: gpu|" recipes/credit_risk_ddpm.yaml > "$OUT/credit_risk_gpu_profile.yaml"
+step ddpm_gpu_profile 90 python3 -m evaluation.run --device cuda --datasets "$OUT/credit_risk_gpu_profile.yaml" --models synthgen.ddpm --threads 8 --ladder credit_risk_gpu_profile --ladder-seconds 15 --out "$OUT/ddpm_cuda_gpu_profile.json"
 kill $DMON 2>/dev/null

@@ -1,6 +1,9 @@
 """Write throughput of the streaming TableWriter, and peak memory of one-shot against chunked writes.
 
     python -m evaluation.bench_io [--rows 1000000] [--chunk 50000] [--out evaluation/results/io.json]
+    (or: python -m evaluation.run --job io [the same options])
+
+Writing rows, not generating them: nothing here that the benchmark runner measures.
 
 The table has 20 mixed columns, drawn chunk by chunk with a seed per chunk so any chunking gives
 the same rows: 6 floats (two with missing values), 4 integers (one nullable Int64), 4 categoricals
@@ -21,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def make_chunk(index: int, rows: int, seed: int = 0) -> pd.DataFrame:
             "accounts": rng.integers(0, 30, n),
             "delinquencies": pd.array(rng.poisson(0.3, n), dtype="Int64"),
             "grade": rng.choice(["A", "B", "C", "D", "E", "F", "G"], n).astype(object),
-            "purpose": rng.choice(["EDUCATION", "MEDICAL", "VENTURE", "PERSONAL", "DEBTCONSOLIDATION"], n).astype(object),
+            "purpose": rng.choice(["EDUCATION", "MEDICAL", "VENTURE", "PERSONAL", "DEBTCONSOLIDATION"], n).astype(
+                object
+            ),
             "home": rng.choice(["RENT", "OWN", "MORTGAGE", "OTHER"], n).astype(object),
             "region": rng.choice([f"R{i:02d}" for i in range(40)], n).astype(object),
             "default": rng.random(n) < 0.2,
@@ -118,7 +121,8 @@ def child(mode: str, fmt: str, rows: int, chunk: int, folder: Path) -> None:
     path = folder / f"{mode}.{fmt}"
     started = time.perf_counter()
     if mode == "one-shot":
-        write_table(pd.concat([make_chunk(i, n) for i, n in enumerate(chunk_sizes(rows, chunk))], ignore_index=True), path)
+        chunks = [make_chunk(i, n) for i, n in enumerate(chunk_sizes(rows, chunk))]
+        write_table(pd.concat(chunks, ignore_index=True), path)
     elif mode == "chunked":
         with TableWriter(path) as writer:
             for i, n in enumerate(chunk_sizes(rows, chunk)):
@@ -147,8 +151,21 @@ def peak_memory(rows: int, chunk: int, folder: Path) -> dict[str, dict[str, floa
         for mode in ("baseline", "one-shot", "chunked"):
             if mode == "baseline" and fmt != "csv":
                 continue
-            command = [sys.executable, "-m", "evaluation.bench_io", "--child", mode, "--format", fmt,
-                       "--rows", str(rows), "--chunk", str(chunk), "--folder", str(folder)]
+            command = [
+                sys.executable,
+                "-m",
+                "evaluation.bench_io",
+                "--child",
+                mode,
+                "--format",
+                fmt,
+                "--rows",
+                str(rows),
+                "--chunk",
+                str(chunk),
+                "--folder",
+                str(folder),
+            ]
             line = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
             key = "baseline" if mode == "baseline" else f"{fmt} {mode}"
             result[key] = json.loads(line.splitlines()[-1])
@@ -164,20 +181,20 @@ def peak_memory(rows: int, chunk: int, folder: Path) -> dict[str, dict[str, floa
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bench_io", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "io.json")
     parser.add_argument("--child", choices=["baseline", "one-shot", "chunked"], help=argparse.SUPPRESS)
     parser.add_argument("--format", default="csv", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.format, args.rows, args.chunk, args.folder)
         return
 
-    from synthgen.io import write_json
+    from evaluation.results import command_line, write_results
 
     with tempfile.TemporaryDirectory(prefix="bench_io_") as folder:
         speed = throughput(args.rows, args.chunk, Path(folder))
@@ -185,20 +202,11 @@ def main() -> None:
     result = {
         "benchmark": "TableWriter write throughput and peak RSS, one-shot vs chunked",
         "table": {"rows": args.rows, "columns": 20, "chunk_rows": args.chunk},
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "versions": {"pandas": pd.__version__, "numpy": np.__version__, "pyarrow": _pyarrow_version()},
         "throughput": speed,
         "peak_rss": memory,
     }
-    write_json(result, args.out)
+    write_results(args.out, result, command=command_line("evaluation.bench_io", argv))
     print(f"wrote {args.out}")
-
-
-def _pyarrow_version() -> str:
-    import pyarrow
-
-    return pyarrow.__version__
 
 
 if __name__ == "__main__":

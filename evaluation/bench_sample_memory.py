@@ -5,9 +5,11 @@ in a fresh process, twice: streamed (`synthgen sample`, chunk by chunk to the fi
 (`model.sample(n)` then one write: what `sample` did before). Each child reports its own peak
 resident memory (VmHWM), so the figures include the interpreter, torch and the model.
 
-    python evaluation/bench_sample_memory.py [--rows 200000 2000000] [--models ddpm ctgan]
+    python -m evaluation.bench_sample_memory [--rows 200000 2000000] [--models ddpm ctgan] [--out FILE]
+    (or: python -m evaluation.run --job sample-memory [the same options])
 
-Writes evaluation/results/sample_memory.json.
+Writes evaluation/results/sample_memory.json (`--out`). Memory against the row count of one trained
+model: nothing here that the benchmark runner (one sample of the training split's size) measures.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "sample_memory.json"
+if str(ROOT) not in sys.path:  # run as a file (python evaluation/...py): the evaluation package
+    sys.path.insert(0, str(ROOT))
 
 _CHILD = """
 import atexit, sys, time
@@ -54,7 +57,10 @@ def train(kind: str, folder: Path) -> Path:
     schema = synthgen.infer_schema(data, target="loan_status")
     # Five respaced sampling steps instead of 50: memory does not depend on them, and 2M rows at 50 steps
     # take about ten minutes on 2 cores.
-    model = synthgen.DDPM(steps=300, sampling_steps=5, device="cpu") if kind == "ddpm" else synthgen.CTGAN(epochs=3, device="cpu")
+    if kind == "ddpm":
+        model = synthgen.DDPM(steps=300, sampling_steps=5, device="cpu")
+    else:
+        model = synthgen.CTGAN(epochs=3, device="cpu")
     path = folder / kind
     model.fit(data, schema).save(path)
     return path
@@ -65,28 +71,40 @@ def measure(mode: str, model: Path, rows: int, out: Path) -> dict:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, mode, str(model), str(rows), str(out)],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     wall = time.perf_counter() - started
-    line = next((l for l in done.stderr.splitlines() if l.startswith("RESULT ")), None)
+    line = next((text for text in done.stderr.splitlines() if text.startswith("RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"{mode} {rows} failed ({done.returncode}): {done.stderr[-2000:]}")
     peak_kib, seconds = line.split()[1:]
     size = out.stat().st_size
     out.unlink()
     return {
-        "mode": mode, "rows": rows, "peak_rss_mib": round(int(peak_kib) / 1024, 1),
-        "process_seconds": float(seconds), "wall_seconds": round(wall, 2),
-        "rows_per_second": round(rows / float(seconds)), "file_mib": round(size / 2**20, 1),
+        "mode": mode,
+        "rows": rows,
+        "peak_rss_mib": round(int(peak_kib) / 1024, 1),
+        "process_seconds": float(seconds),
+        "wall_seconds": round(wall, 2),
+        "rows_per_second": round(rows / float(seconds)),
+        "file_mib": round(size / 2**20, 1),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    from evaluation.results import command_line, write_results
+
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.bench_sample_memory", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 2_000_000])
     parser.add_argument("--models", nargs="+", default=["ddpm", "ctgan"])
     parser.add_argument("--modes", nargs="+", default=["streamed", "in_memory"])
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -102,14 +120,9 @@ def main() -> None:
         streamed = [r["peak_rss_mib"] for r in results if r["model"] == kind and r["mode"] == "streamed"]
         if len(streamed) >= 2:
             flat[kind] = round(max(streamed) / min(streamed) - 1, 3)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "command": "python evaluation/bench_sample_memory.py " + " ".join(sys.argv[1:]),
-        "streamed_peak_growth": flat,
-        "results": results,
-    }, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    body = {"benchmark": "sample_memory", "streamed_peak_growth": flat, "results": results}
+    write_results(args.out, body, command=command_line("evaluation.bench_sample_memory", argv))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -5,24 +5,33 @@ process that reports its peak resident memory (VmHWM) above the import baseline.
 what `Generator.memory_per_cell` and `memory_per_column` are set from, and the check before training
 (`synthgen.datacheck.check_learnable`) refuses a table whose estimate exceeds half the memory.
 
-    python evaluation/bench_training_memory.py
+    python -m evaluation.bench_training_memory [--out FILE]
+    (or: python -m evaluation.run --job training-memory)
 
-Writes evaluation/results/training_memory.json (measured and estimated MiB per case).
+Writes evaluation/results/training_memory.json (measured and estimated MiB per case): memory against
+the encoded width, which the benchmark runner (whole runs on the bundled or a recipe's table) does not vary.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "training_memory.json"
-CASES = [("ctgan", 6000, 2000), ("ctgan", 6000, 4000), ("ctgan", 12000, 4000), ("ctgan", 20000, 8000),
-         ("ddpm", 6000, 4000), ("ddpm", 20000, 8000)]
+if str(ROOT) not in sys.path:  # run as a file (python evaluation/...py): the evaluation package
+    sys.path.insert(0, str(ROOT))
+CASES = [
+    ("ctgan", 6000, 2000),
+    ("ctgan", 6000, 4000),
+    ("ctgan", 12000, 4000),
+    ("ctgan", 20000, 8000),
+    ("ddpm", 6000, 4000),
+    ("ddpm", 20000, 8000),
+]
 
 _CHILD = """
 import json, sys, warnings
@@ -49,21 +58,25 @@ print(json.dumps({"model": kind, "rows": rows, "width": width, "measured_mib": r
 """
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    from evaluation.results import command_line, write_results
+
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.bench_training_memory", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
     results = []
     for kind, rows, levels in CASES:
-        done = subprocess.run([sys.executable, "-c", _CHILD, kind, str(rows), str(levels)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, kind, str(rows), str(levels)], capture_output=True, text=True, check=True
+        )
         entry = json.loads(done.stdout.strip().splitlines()[-1])
         print(entry, flush=True)
         results.append(entry)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "command": "python evaluation/bench_training_memory.py",
-        "results": results,
-    }, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    body = {"benchmark": "training_memory", "results": results}
+    write_results(args.out, body, command=command_line("evaluation.bench_training_memory", argv))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """The generators the benchmark runner compares: synthgen's own and its peers, each behind one call.
 
 Every adapter takes the training split, its schema and a `Budget`, trains, and returns a `Fitted`
-whose `sample(n, seed)` gives a frame with the training split's columns. Peers come from their own
-packages, installed with `pip install 'synthgen[bench]'`; they are imported only when used, so the
-runner works (on synthgen's models) without them.
+whose `sample(n, seed)` gives a frame the judge can score: synthgen's models give the training split's
+columns; peers learn and give the schema's modelled columns only (ids and PII are never learned; the
+judge scores modelled columns only), told each column's kind as synthgen and the judge see it
+(discrete: categorical; numeric and integer: numerical; datetime: a datetime, parsed from the recipe's
+text). Peers come from their own packages, installed with `pip install 'synthgen[bench]'`; they are
+imported only when used, so the runner works (on synthgen's models) without them.
 
 Budgets: epoch-based models (CTGAN, TVAE, MOSTLY AI's TabularARGN) take `epochs`; the diffusion
 model takes `seconds` (its wall-clock budget, with the learning-rate decay fitted to it) or, with
 `epochs`, a cap on passes over the data. SDV's GaussianCopula has no budget. A budget left unset
-means the model's own default.
+means the model's own default, or for synthgen's model of the recipe's generator type, the recipe's.
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from synthgen import CTGAN, DDPM
-from synthgen.models import DDPMConfig
-from synthgen.schema import TableSchema
+from synthgen.models import CTGANConfig, DDPMConfig
+from synthgen.schema import ColumnKind, TableSchema
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,14 @@ class Budget:
     device: str = "cpu"
     seed: int = 0
     quick: bool = False  # smallest settings that still run every code path (the test suite's smoke run)
-    model_options: dict[str, Any] = field(default_factory=dict)  # the recipe's model block, for synthgen.ddpm
+    # The recipe's generator block (with its `type`): synthgen's model of that type starts from its settings.
+    generator: dict[str, Any] = field(default_factory=dict)
+
+    def options(self, kind: str, fields: Any) -> dict[str, Any]:
+        """The recipe's settings for synthgen's model ``kind`` (none when the recipe names another type)."""
+        if self.generator.get("type") != kind:
+            return {}
+        return {k: v for k, v in self.generator.items() if k in fields and k not in ("type", "device", "seed")}
 
 
 @dataclass
@@ -46,15 +57,20 @@ class Fitted:
 
 
 def _synthgen_ctgan(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> Fitted:
-    epochs = budget.epochs or (1 if budget.quick else 300)
-    model = CTGAN(epochs=epochs, batch_size=100 if budget.quick else 500, pac=10, device=budget.device, seed=budget.seed)
+    options = {"epochs": 300, "batch_size": 500, "pac": 10, **budget.options("ctgan", CTGANConfig.model_fields)}
+    if budget.quick:
+        options.update(epochs=1, batch_size=100, pac=10)
+    if budget.epochs:
+        options["epochs"] = budget.epochs
+    epochs = options["epochs"]
+    model = CTGAN(**options, device=budget.device, seed=budget.seed)
     model.fit(train, schema)
     steps = epochs * max(1, len(train) // model.config.batch_size)
     return Fitted(lambda n, seed: model.sample(n, seed=seed), epochs=epochs, steps=steps)
 
 
 def _synthgen_ddpm(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> Fitted:
-    options = {k: v for k, v in budget.model_options.items() if k in DDPMConfig.model_fields and k != "type"}
+    options = budget.options("ddpm", DDPMConfig.model_fields)
     options.update(device=budget.device, seed=budget.seed)
     if budget.quick:
         options.update(steps=30, width=32, depth=2, sampling_steps=5, batch_size=256)
@@ -64,7 +80,33 @@ def _synthgen_ddpm(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> 
         options.update(max_epochs=budget.epochs)
     model = DDPM(**options).fit(train, schema)
     batch = min(model.config.batch_size, len(train))
-    return Fitted(lambda n, seed: model.sample(n, seed=seed), epochs=model.steps_done_ * batch / len(train), steps=model.steps_done_)
+    return Fitted(
+        lambda n, seed: model.sample(n, seed=seed),
+        epochs=model.steps_done_ * batch / len(train),
+        steps=model.steps_done_,
+    )
+
+
+def peer_table(train: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, dict[str, str]]:
+    """What a peer learns: the schema's modelled columns (datetimes parsed, numbers as numbers), and each
+    column's kind as synthgen and the judge see it: ``categorical``, ``numerical`` or ``datetime``."""
+    columns: dict[str, pd.Series] = {}
+    kinds: dict[str, str] = {}
+    for column in schema.modelled:
+        values = train[column.name].reset_index(drop=True)
+        if column.kind is ColumnKind.DATETIME:
+            kinds[column.name] = "datetime"
+            if not pd.api.types.is_datetime64_any_dtype(values) or getattr(values.dt, "tz", None) is not None:
+                # As the judge reads them: any ISO-like text, offsets converted to UTC, then naive.
+                values = pd.to_datetime(values, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+        elif column.kind.is_discrete:
+            kinds[column.name] = "categorical"
+        else:
+            kinds[column.name] = "numerical"
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                values = pd.to_numeric(values, errors="coerce").astype("float64")
+        columns[column.name] = values
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(train))), kinds
 
 
 def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:
@@ -72,11 +114,12 @@ def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:
         from sdv.metadata import Metadata
         from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
-        metadata = Metadata.detect_from_dataframes({"table": train})
-        for column in schema.modelled:  # the same column kinds synthgen and the judge use
-            metadata.update_column(
-                column_name=column.name, sdtype="categorical" if column.kind.is_discrete else "numerical", table_name="table"
-            )
+        train, kinds = peer_table(train, schema)
+        # Declared, not detected: detection guesses ids, PII and primary keys from the values, which would
+        # have SDV drop or regenerate a column synthgen learns.
+        metadata = Metadata.load_from_dict(
+            {"tables": {"table": {"columns": {name: {"sdtype": sdtype} for name, sdtype in kinds.items()}}}}
+        )
         if kind == "gaussian_copula":
             model = GaussianCopulaSynthesizer(metadata)
             epochs = None
@@ -97,12 +140,21 @@ def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:
     return fit
 
 
+MOSTLY_ENCODING = {
+    "categorical": "TABULAR_CATEGORICAL",
+    "numerical": "TABULAR_NUMERIC_AUTO",
+    "datetime": "TABULAR_DATETIME",
+}
+
+
 def _mostly_argn(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> Fitted:
     from mostlyai import engine
 
+    train, kinds = peer_table(train, schema)
     workspace = Path(tempfile.mkdtemp(prefix="mostly-"))
     engine.set_random_state(budget.seed)
-    engine.split(tgt_data=train, workspace_dir=workspace, model_type="TABULAR")
+    encoding = {name: MOSTLY_ENCODING[kind] for name, kind in kinds.items()}
+    engine.split(tgt_data=train, workspace_dir=workspace, model_type="TABULAR", tgt_encoding_types=encoding)
     engine.analyze(workspace_dir=workspace)
     engine.encode(workspace_dir=workspace)
     options: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthgen import CTGAN, __version__, infer_schema, split_holdout
+from evaluation.results import write_results
+from synthgen import CTGAN, infer_schema, split_holdout
 from synthgen.device import GraphedStep
 from synthgen.models.optim import FusedAdam
 
@@ -151,11 +152,6 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {
         "benchmark": "ctgan_gpu_profile",
-        "machine": {
-            "platform": platform.platform(),
-            "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
-        },
-        "versions": {"synthgen": __version__, "torch": torch.__version__},
         "start_up_s": start_up() if args.device == "cuda" else {},
         "fits": {},
     }
@@ -176,8 +172,12 @@ def main() -> None:
             entry["replay"] = {"error": repr(exc)}
         results["fits"][str(batch)] = entry
         print(batch, json.dumps(entry, default=float))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    write_results(
+        args.out,
+        results,
+        command="python -m evaluation.profile_ctgan_gpu " + " ".join(sys.argv[1:]),
+        device=args.device,
+    )
     print(json.dumps(results["start_up_s"]))
     print(f"wrote {args.out}")
 

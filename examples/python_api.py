@@ -1,6 +1,6 @@
 """The Python API in one page: learn a table, sample, save, reload, judge.
 
-    python examples/python_api.py            # about a minute on a laptop CPU
+python examples/python_api.py            # about a minute on a laptop CPU
 """
 
 import os

@@ -1,6 +1,6 @@
 """Realistic borrower rows inside a pytest suite, trained once per session.
 
-    python -m pytest examples/test_with_synthetic_borrowers.py
+python -m pytest examples/test_with_synthetic_borrowers.py
 """
 
 import os

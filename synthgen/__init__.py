@@ -42,8 +42,12 @@ if TYPE_CHECKING:
 # wait for torch, scikit-learn and XGBoost.
 _LAZY: dict[str, str] = {
     "load_builtin": "synthgen.datasets",
-    **dict.fromkeys(["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.judge"),
-    **dict.fromkeys(["CTGAN", "DDPM", "GENERATORS", "CTGANConfig", "DDPMConfig", "Generator", "load_model"], "synthgen.models"),
+    **dict.fromkeys(
+        ["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.judge"
+    ),
+    **dict.fromkeys(
+        ["CTGAN", "DDPM", "GENERATORS", "CTGANConfig", "DDPMConfig", "Generator", "load_model"], "synthgen.models"
+    ),
     **dict.fromkeys(["GenerateResult", "split_holdout"], "synthgen.pipeline"),
     **dict.fromkeys(["Recipe", "RecipeWarning", "as_recipe", "load_recipe"], "synthgen.recipe"),
     **dict.fromkeys(["Column", "ColumnKind", "ColumnSpec", "TableSchema", "infer_schema"], "synthgen.schema"),
@@ -62,8 +66,7 @@ def generate(
     do. Options: ``rows``, ``out``, ``seed``, ``retrain``, ``force_release``, ``progress``. Raises
     `GateFailedError` (nothing written) when the release gate fails.
     """
-    from synthgen.pipeline import apply_overrides
-    from synthgen.pipeline import generate as run
+    from synthgen.pipeline import apply_overrides, generate as run
     from synthgen.recipe import as_recipe
 
     return run(apply_overrides(as_recipe(recipe), epochs=epochs, device=device), **options)
@@ -83,7 +86,9 @@ def train(
     return model
 
 
-def sample(model: Generator | str | Path, rows: int, seed: int | None = None, device: str | None = None) -> pd.DataFrame:
+def sample(
+    model: Generator | str | Path, rows: int, seed: int | None = None, device: str | None = None
+) -> pd.DataFrame:
     """Rows from a fitted generator or a saved model directory."""
     from synthgen.models import Generator, load_model
 
@@ -116,6 +121,7 @@ __all__ = [
     "SynthgenError",
     "TableSchema",
     "__version__",
+    "as_recipe",
     "evaluate",
     "generate",
     "infer_schema",

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
-def lazy_names(package: str, names: Mapping[str, str | Callable[[], Any]]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_names(
+    package: str, names: Mapping[str, str | Callable[[], Any]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package``: ``names`` maps a public name to the module that
     defines it, or to a function that builds it. A name is looked up once, then kept in the package."""
 

@@ -203,7 +203,9 @@ def load_model_dir(path: str | Path) -> ModelFiles:
 def _load_object(path: Path) -> dict[str, Any]:
     data = _load_json(path)
     if not isinstance(data, dict):
-        raise ModelFileError(f"{path}: expected a JSON object, got {type(data).__name__}; the model directory is corrupt")
+        raise ModelFileError(
+            f"{path}: expected a JSON object, got {type(data).__name__}; the model directory is corrupt"
+        )
     return data
 
 

@@ -14,8 +14,9 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -89,7 +90,7 @@ class _EpochBar:
         )
         self.task: Any = None
 
-    def __enter__(self) -> "_EpochBar":
+    def __enter__(self) -> _EpochBar:
         self.progress.__enter__()
         return self
 
@@ -118,7 +119,7 @@ class _RowBar:
         )
         self.label, self.total = label, total
 
-    def __enter__(self) -> "_RowBar":
+    def __enter__(self) -> _RowBar:
         self.progress.__enter__()
         self.task = self.progress.add_task(self.label, total=self.total)
         return self
@@ -164,11 +165,11 @@ def main(
 @app.command(epilog=EXIT_CODES_HELP)
 def generate(
     recipe: Path = typer.Argument(..., help="Recipe YAML file."),
-    rows: Optional[int] = typer.Option(None, "--rows", min=1, help="Rows to generate (default: the recipe's)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output .csv or .parquet (default: the recipe's)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
-    epochs: Optional[int] = typer.Option(
+    rows: int | None = typer.Option(None, "--rows", min=1, help="Rows to generate (default: the recipe's)."),
+    out: Path | None = typer.Option(None, "--out", help="Output .csv or .parquet (default: the recipe's)."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+    epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm)."
     ),
     retrain: bool = typer.Option(False, "--retrain", help="Train even if an up-to-date model exists."),
@@ -179,8 +180,7 @@ def generate(
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
 
     def action() -> Any:
-        from synthgen.pipeline import apply_overrides
-        from synthgen.pipeline import generate as run_generate
+        from synthgen.pipeline import apply_overrides, generate as run_generate
         from synthgen.recipe import load_recipe
 
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
@@ -206,11 +206,11 @@ def generate(
 @app.command(epilog=EXIT_CODES_HELP)
 def train(
     recipe: Path = typer.Argument(..., help="Recipe YAML file."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Model directory (default: the recipe's model_dir)."),
-    epochs: Optional[int] = typer.Option(
+    out: Path | None = typer.Option(None, "--out", help="Model directory (default: the recipe's model_dir)."),
+    epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm)."
     ),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
 ) -> None:
     """Train the recipe's model on its training split and save it as a model directory."""
 
@@ -239,8 +239,8 @@ def sample(
     model: Path = typer.Argument(..., help="Model directory written by `synthgen train`."),
     rows: int = typer.Option(..., "--rows", min=1, help="Rows to sample."),
     out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
 ) -> None:
     """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data).
 
@@ -249,8 +249,8 @@ def sample(
 
     def action() -> Any:
         from synthgen.files import ensure_writable
-        from synthgen.tablewriter import TableWriter
         from synthgen.models import load_model
+        from synthgen.tablewriter import TableWriter
 
         if out.resolve() == model.resolve() or model.resolve() in out.resolve().parents:
             raise InputError(f"--out {out} is inside the model directory {model}; write the rows elsewhere")
@@ -265,7 +265,8 @@ def sample(
 
     written, width, seconds = _run(action)
     out_console.print(
-        f"wrote {written:,} rows x {width} columns to {out} in {seconds:.2f} s ({written / max(seconds, 1e-9):,.0f} rows/s)"
+        f"wrote {written:,} rows x {width} columns to {out} in {seconds:.2f} s "
+        f"({written / max(seconds, 1e-9):,.0f} rows/s)"
     )
 
 
@@ -307,7 +308,7 @@ def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> No
 @app.command(epilog=EXIT_CODES_HELP)
 def inspect(
     data: Path = typer.Argument(..., help="CSV or Parquet file."),
-    target: Optional[str] = typer.Option(None, "--target", help="Target column."),
+    target: str | None = typer.Option(None, "--target", help="Target column."),
 ) -> None:
     """Print a recipe skeleton with the schema inferred from a data file."""
 
@@ -342,19 +343,18 @@ def inspect(
 @app.command(epilog=EXIT_CODES_HELP)
 def evaluate(
     synthetic: Path = typer.Option(..., "--synthetic", help="Synthetic table to judge."),
-    recipe: Optional[Path] = typer.Option(None, "--recipe", help="Take the real data, split and gates from a recipe."),
-    real: Optional[Path] = typer.Option(None, "--real", help="Real training rows (without --recipe)."),
-    holdout: Optional[Path] = typer.Option(None, "--holdout", help="Real holdout rows (without --recipe)."),
-    target: Optional[str] = typer.Option(None, "--target", help="Target column (without --recipe)."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Report folder (default: beside the synthetic file)."),
+    recipe: Path | None = typer.Option(None, "--recipe", help="Take the real data, split and gates from a recipe."),
+    real: Path | None = typer.Option(None, "--real", help="Real training rows (without --recipe)."),
+    holdout: Path | None = typer.Option(None, "--holdout", help="Real holdout rows (without --recipe)."),
+    target: str | None = typer.Option(None, "--target", help="Target column (without --recipe)."),
+    report: Path | None = typer.Option(None, "--report", help="Report folder (default: beside the synthetic file)."),
 ) -> None:
     """Judge a synthetic table against real data: fidelity, utility, privacy, and the release gate."""
 
     def action() -> Any:
-        from synthgen.judge import EvaluateSettings, GateSettings, write_report
-        from synthgen.judge import evaluate as judge
         from synthgen.files import ensure_writable_dir
         from synthgen.io import read_table
+        from synthgen.judge import EvaluateSettings, GateSettings, evaluate as judge, write_report
         from synthgen.pipeline import prepare_data
         from synthgen.recipe import load_recipe
         from synthgen.schema import infer_schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -243,7 +243,8 @@ def _check_width(
         raise DataError(
             f"{source}: the encoded table would be {len(data):,} rows x {width:,} columns, about "
             f"{_gb(needed)} while training, more than {memory_share:.0%} of the {_gb(memory)} of memory; {widest}. "
-            "Declare identifier-like columns `kind: id` or `kind: pii` (regenerated, never learned), or group rare levels"
+            "Declare identifier-like columns `kind: id` or `kind: pii` (regenerated, never learned), or group "
+            "rare levels"
         )
     if width > WARN_WIDTH:
         warnings.warn(

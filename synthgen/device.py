@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import torch
 

@@ -30,8 +30,8 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from synthgen.errors import DataError, InputError
 
@@ -367,4 +367,3 @@ def _rename_into_place(staging: Path, target: Path) -> bool:
             return False
         raise InputError(f"{target}: cannot move the new folder into place: {exc.strerror or exc}") from None
     return True
-

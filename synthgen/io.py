@@ -34,8 +34,7 @@ from synthgen.files import (
     sweep_stale as sweep_stale,
     table_format as table_format,
 )
-from synthgen.tablewriter import NULL_TYPE_ROWS as NULL_TYPE_ROWS
-from synthgen.tablewriter import TableWriter as TableWriter
+from synthgen.tablewriter import NULL_TYPE_ROWS as NULL_TYPE_ROWS, TableWriter as TableWriter
 
 DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64 * 1024

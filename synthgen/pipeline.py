@@ -1,9 +1,10 @@
 """`generate`: recipe -> data -> schema -> split -> model (trained or reused) -> sample -> judge -> write.
 
-Nothing else lives here. Command-line overrides enter through `apply_overrides`, once, before any of
-these functions sees the recipe; the sampling seed is decided by `sampling_seed`. The holdout is cut before training and never seen by the model, so the
+Nothing else lives here. The holdout is cut before training and never seen by the model, so the
 judge can compare members with non-members. Output is written only after the gate passes (or when
 the caller explicitly forces a release, which the sidecar then records as NOT RELEASED).
+Command-line overrides enter through `apply_overrides`, once, before any of these functions sees the
+recipe; the sampling seed is decided by `sampling_seed`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
 from pydantic import ValidationError
 
 from synthgen._version import __version__
@@ -186,18 +186,27 @@ def check_targets(recipe: Recipe, model_dir: Path, output: Path | None = None) -
     source = source_path(recipe).resolve()
     model = Path(model_dir).resolve()
     if _inside(source, model):
-        raise InputError(f"model directory {model_dir} holds the source data {source}; saving a model replaces the whole folder")
+        raise InputError(
+            f"model directory {model_dir} holds the source data {source}; saving a model replaces the whole folder"
+        )
     if output is None:
         return
     out = output.resolve()
     report = report_dir_for(out)
-    written = {"output": out, "sidecar": meta_path_for(out), "report": report / "report.json", "html report": report / "report.html"}
+    written = {
+        "output": out,
+        "sidecar": meta_path_for(out),
+        "report": report / "report.json",
+        "html report": report / "report.html",
+    }
     for role, path in written.items():
         if path == source:
             raise InputError(f"the {role} {path} is the source data file; refusing to overwrite the real data")
     for role, path in (("output", out), ("report folder", report)):
         if _inside(path, model) or _inside(model, path):
-            raise InputError(f"the {role} {path} and the model directory {model_dir} overlap; give them separate places")
+            raise InputError(
+                f"the {role} {path} and the model directory {model_dir} overlap; give them separate places"
+            )
     if out == report:
         raise InputError(f"the output {out} is its own report folder")
 
@@ -220,7 +229,9 @@ def fit_model(
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
     path = check_model_dir(recipe, out)
     model = generator_type(recipe.generator.type).load()(recipe.generator).fit(train, schema, progress=progress)
-    model.save(path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)})
+    model.save(
+        path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)}
+    )
     return model, path
 
 
@@ -261,8 +272,7 @@ def generate(
     """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes.
 
     Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`."""
-    from synthgen.judge import evaluate as judge
-    from synthgen.judge import write_report
+    from synthgen.judge import evaluate as judge, write_report
 
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
@@ -300,7 +310,8 @@ def generate(
         "recipe": str(recipe.path) if recipe.path else recipe.name,
         "recipe_fingerprint": recipe.fingerprint(),
         "model": str(recipe.model_path),
-        "generator": recipe.generator.type,
+        "model_type": recipe.generator.type,
+        "generator": recipe.generator.model_dump(mode="json"),
         "rows": n_rows,
         "seed": sample_seed,
         "released": released,

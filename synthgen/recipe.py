@@ -31,6 +31,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import types
 import typing
 import warnings
 from pathlib import Path
@@ -45,7 +46,8 @@ from synthgen.judge.settings import EvaluateSettings, GateSettings
 from synthgen.models.configs import DEFAULT_TYPE, REGISTRY, training_settings
 from synthgen.schema import ColumnSpec
 
-GeneratorSpec = Annotated[Union[tuple(entry.config for entry in REGISTRY.values())], Field(discriminator="type")]
+_CONFIGS = tuple(entry.config for entry in REGISTRY.values())
+GeneratorSpec = Annotated[Union[_CONFIGS], Field(discriminator="type")]  # noqa: UP007 (a union built from the registry)
 
 
 class RecipeWarning(UserWarning):
@@ -59,7 +61,7 @@ class SourceSpec(BaseModel):
     builtin: str | None = Field(default=None, description=f"A bundled dataset: {', '.join(BUILTIN)}.")
 
     @model_validator(mode="after")
-    def _one_of(self) -> "SourceSpec":
+    def _one_of(self) -> SourceSpec:
         if (self.path is None) == (self.builtin is None):
             raise ValueError("give exactly one of 'path' or 'builtin'")
         if self.builtin is not None and self.builtin not in BUILTIN:
@@ -83,7 +85,10 @@ class SplitSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     holdout: float = Field(
-        default=0.2, gt=0.0, lt=1.0, description="Share of the real rows held out from training (the privacy audit needs them)."
+        default=0.2,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the real rows held out from training (the privacy audit needs them).",
     )
     seed: int = Field(default=0, description="Seed of the split (stratified on a discrete target).")
 
@@ -165,33 +170,56 @@ class Recipe(BaseModel):
 
 
 # -- renamed keys ----------------------------------------------------------------------------------
-_RENAMED: dict[tuple[str, ...], dict[str, str]] = {(): {"model": "generator"}, ("evaluate",): {"holdout": "split.holdout"}}
+_RENAMED: dict[tuple[str, ...], dict[str, str]] = {
+    (): {"model": "generator"},
+    ("evaluate",): {"holdout": "split.holdout"},
+}
 """Old key -> new name, by the key path of the mapping that held it (for "did you mean")."""
 
 
 def migrate(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[list[str], str]]]:
     """A recipe mapping with renamed keys moved to their new place, and a note per move: the key path
-    of the old key (for its line) and the message. Both old and new keys given is an error."""
+    of the old key (for its line) and the message. Giving both the old and the new key is an error,
+    raised as `_RefusedKey` with the old key's path."""
     data, notes = dict(data), []
     if "model" in data:
         if "generator" in data:
-            raise ValueError("give the generator once: 'model:' is the old name of 'generator:'")
+            raise _RefusedKey(["model"], "give the generator once: 'model:' is the old name of 'generator:'")
         data["generator"] = data.pop("model")
         notes.append((["model"], "'model:' is now 'generator:' (the old key is still read; rename it)"))
     evaluate = data.get("evaluate")
-    if isinstance(evaluate, dict) and "holdout" in evaluate:
-        evaluate = dict(evaluate)
-        split = dict(data["split"]) if isinstance(data.get("split"), dict) else {}
-        if "split" in data and "holdout" in split:
-            raise ValueError("give the holdout once: 'evaluate.holdout' is the old name of 'split.holdout'")
-        split["holdout"] = evaluate.pop("holdout")
-        moved = "'evaluate.holdout' is now 'split.holdout'"
-        if "seed" in evaluate and "seed" not in split and "split" not in data:
-            split["seed"] = evaluate["seed"]  # the old recipe's seed cut its split too
-            moved += " (and 'evaluate.seed', which also seeded the split, is 'split.seed' for the split)"
-        data["evaluate"], data["split"] = evaluate, split
-        notes.append((["evaluate", "holdout"], f"{moved}; the old key is still read, rename it"))
+    if not isinstance(evaluate, dict):
+        return data, notes
+    split = dict(data["split"]) if isinstance(data.get("split"), dict) else {}
+    if "holdout" in evaluate:
+        if "holdout" in split:
+            raise _RefusedKey(
+                ["evaluate", "holdout"], "give the holdout once: 'evaluate.holdout' is the old name of 'split.holdout'"
+            )
+        split["holdout"] = evaluate["holdout"]
+        data["evaluate"] = {k: v for k, v in evaluate.items() if k != "holdout"}
+        notes.append((["evaluate", "holdout"], "'evaluate.holdout' is now 'split.holdout' (still read; rename it)"))
+    if "seed" in evaluate and "split" not in data:
+        # A recipe without `split:` was written when `evaluate.seed` also cut the split: keep its split.
+        split["seed"] = evaluate["seed"]
+        notes.append(
+            (
+                ["evaluate", "seed"],
+                "'evaluate.seed' seeds the judge only; this recipe has no 'split:' block, so it still seeds the "
+                f"split too, as it did in synthgen 0.1: add 'split: {{seed: {evaluate['seed']}}}' to say so",
+            )
+        )
+    if split:
+        data["split"] = split
     return data, notes
+
+
+class _RefusedKey(ValueError):
+    """An old and a new key given together; ``keys`` is the old key's path, for the line number."""
+
+    def __init__(self, keys: list[str], message: str) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -210,11 +238,14 @@ def load_recipe(path: str | Path) -> Recipe:
 def parse_recipe(text: str, source: Path | str = "<recipe>") -> Recipe:
     root, data = _load_yaml(text, source)
     if not isinstance(data, dict):
-        raise RecipeError(f"{source}: a recipe is a mapping of keys (name, source, schema, model, ...), got {type(data).__name__}")
+        raise RecipeError(
+            f"{source}: a recipe is a mapping of keys (name, source, schema, generator, ...), got {type(data).__name__}"
+        )
     try:
         data, notes = migrate(data)
-    except ValueError as exc:
-        raise RecipeError(f"{source}: {exc}") from None
+    except _RefusedKey as exc:
+        line = _line_of(root, exc.keys)
+        raise RecipeError(f"{source}{f':{line}' if line else ''}: {exc}") from None
     for keys, message in notes:
         line = _line_of(root, keys)
         warnings.warn(f"{source}{f':{line}' if line else ''}: {message}", RecipeWarning, stacklevel=2)
@@ -255,7 +286,9 @@ class _RecipeLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise _RefusedYAML(
-                    line, f"duplicate key {key_node.value!r} (first at line {seen[key]}); YAML would silently keep only the last"
+                    line,
+                    f"duplicate key {key_node.value!r} (first at line {seen[key]}); YAML would silently keep "
+                    f"only the last",
                 )
             seen[key] = line
         return node
@@ -398,7 +431,7 @@ def _unwrap(annotation: Any) -> Any:
         origin = typing.get_origin(annotation)
         if origin is Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+        elif origin in (Union, types.UnionType):
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             annotation = models[0] if models else members[0]

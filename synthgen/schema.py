@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -208,7 +209,7 @@ class TableSchema(BaseModel):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_json_dict(cls, data: Mapping[str, Any]) -> "TableSchema":
+    def from_json_dict(cls, data: Mapping[str, Any]) -> TableSchema:
         return cls.model_validate(data)
 
 
@@ -422,4 +423,3 @@ def check_target(values: pd.Series, column: Column, source: str) -> None:
 def modelled_frame(data: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """The columns a generator learns, in schema order."""
     return data[[c.name for c in schema.modelled]]
-

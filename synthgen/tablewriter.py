@@ -48,7 +48,7 @@ class TableWriter:
         self._columns: list[str] | None = None
         self._sink: _CsvSink | _ParquetSink | None = None
 
-    def __enter__(self) -> "TableWriter":
+    def __enter__(self) -> TableWriter:
         self._tmp, fd, self._created = _begin(self.path)
         try:
             if self.format == "csv":
@@ -82,9 +82,7 @@ class TableWriter:
         if names == self._columns:
             return chunk
         if sorted(names) != sorted(self._columns):
-            raise DataError(
-                f"{self.path}: a chunk has columns {names}, the first chunk had {self._columns}"
-            )
+            raise DataError(f"{self.path}: a chunk has columns {names}, the first chunk had {self._columns}")
         return chunk[self._columns]
 
     def __exit__(
@@ -166,9 +164,10 @@ class _CsvSink:
         limit = csv.field_size_limit()
         csv.field_size_limit(max(limit, 2**31 - 1))  # a long text cell must not stop the rewrite
         try:
-            with open(self.tmp, encoding="utf-8", newline="") as source, open(
-                rewritten, "x", encoding="utf-8", newline=""
-            ) as target:
+            with (
+                open(self.tmp, encoding="utf-8", newline="") as source,
+                open(rewritten, "x", encoding="utf-8", newline="") as target,
+            ):
                 reader = csv.reader(source)
                 writer = csv.writer(target, lineterminator=os.linesep)  # pandas' own writer and dialect
                 header = next(reader)

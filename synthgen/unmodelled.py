@@ -30,8 +30,9 @@ import re
 import string
 import unicodedata
 import zlib
-from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,7 +154,7 @@ def _pick(alphabet: np.ndarray, shape: tuple[int, int], rng: np.random.Generator
     return alphabet[rng.integers(alphabet.size, size=shape, dtype=index_type)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _alphabet(token: str) -> np.ndarray:
     """The fixed characters a token is filled with; a function of the token alone."""
     if token.startswith("="):
@@ -188,7 +189,7 @@ def _digits(system: str) -> np.ndarray:
     return _array(digits)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _accented(case: str) -> np.ndarray:
     """Common accented Latin letters of one case (U+00C0..U+017F 'LATIN ... WITH ...')."""
     token = f"L:LATIN:{case}"
@@ -213,7 +214,12 @@ def learn_unmodelled(data: pd.DataFrame, schema: TableSchema, seed: int = 0) -> 
             text = present.astype(str)
             prefix = _common_prefix(text.head(1000).tolist())
             digits = int(text.str.len().max() - len(prefix)) if len(text) else 6
-            templates[column.name] = {"style": "prefixed", "prefix": prefix, "digits": max(digits, 1), "null_rate": null_rate}
+            templates[column.name] = {
+                "style": "prefixed",
+                "prefix": prefix,
+                "digits": max(digits, 1),
+                "null_rate": null_rate,
+            }
         else:
             text = present.astype(str)
             sample = text.sample(min(len(text), _SAMPLE), random_state=int(rng.integers(2**31))) if len(text) else text
@@ -299,17 +305,28 @@ def _checked_id(name: str, template: Mapping[str, Any]) -> dict[str, Any]:
 def _checked_pattern(name: str, template: Mapping[str, Any]) -> dict[str, Any]:
     """A version-2 template whose every token is a class or a one-character separator."""
     if template.get("version") != TEMPLATE_VERSION:
-        raise ModelFileError(f"state.json: unmodelled column {name!r}: unknown template version {template.get('version')!r}")
+        raise ModelFileError(
+            f"state.json: unmodelled column {name!r}: unknown template version {template.get('version')!r}"
+        )
     shapes = template.get("shapes")
     if not isinstance(shapes, list) or not shapes:
         raise ModelFileError(f"state.json: unmodelled column {name!r}: 'shapes' must be a non-empty list")
     for shape in shapes:
         for run in shape if isinstance(shape, list) else [None]:
-            if not (isinstance(run, list) and len(run) == 2 and isinstance(run[0], str) and _valid_token(run[0])
-                    and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
+            if not (
+                isinstance(run, list)
+                and len(run) == 2
+                and isinstance(run[0], str)
+                and _valid_token(run[0])
+                and isinstance(run[1], int)
+                and not isinstance(run[1], bool)
+                and run[1] > 0
+            ):
                 raise ModelFileError(f"state.json: unmodelled column {name!r}: invalid shape run {run!r}")
         if sum(run[1] for run in shape) > _MAX_LENGTH:
-            raise ModelFileError(f"state.json: unmodelled column {name!r}: a shape longer than {_MAX_LENGTH} characters")
+            raise ModelFileError(
+                f"state.json: unmodelled column {name!r}: a shape longer than {_MAX_LENGTH} characters"
+            )
     accents = template.get("accents", 0.0)
     if isinstance(accents, bool) or not isinstance(accents, (int, float)) or not 0.0 <= accents <= 1.0:
         raise ModelFileError(f"state.json: unmodelled column {name!r}: 'accents' must be a number in [0, 1]")
@@ -421,7 +438,12 @@ def _render(shape: Shape, m: int, accents: float, rng: np.random.Generator) -> n
 
 
 def _avoid(
-    values: np.ndarray, missing: np.ndarray, shapes: list[Shape], accents: float, rng: np.random.Generator, banned: set[str]
+    values: np.ndarray,
+    missing: np.ndarray,
+    shapes: list[Shape],
+    accents: float,
+    rng: np.random.Generator,
+    banned: set[str],
 ) -> np.ndarray:
     """Redraw values that equal a real one; a shape too small to escape is lengthened."""
     for _ in range(_REDRAWS):

@@ -29,11 +29,13 @@ from synthgen.schema import infer_schema
 
 
 def _schema():
-    frame = pd.DataFrame({
-        "amount": [1.5, 2.25, None, 4.0, 5.5, 6.0],
-        "grade": ["A", "B", "A", "C", "B", "A"],
-        "loan_id": [f"L{i:04d}" for i in range(6)],
-    })
+    frame = pd.DataFrame(
+        {
+            "amount": [1.5, 2.25, None, 4.0, 5.5, 6.0],
+            "grade": ["A", "B", "A", "C", "B", "A"],
+            "loan_id": [f"L{i:04d}" for i in range(6)],
+        }
+    )
     return infer_schema(frame, target="grade")
 
 
@@ -88,8 +90,12 @@ def test_save_then_load_gives_back_every_part(tmp_path):
 
 def test_the_files_are_json_and_safetensors_with_the_normal_mode(saved):
     header = json.loads((saved / "config.json").read_text(encoding="utf-8"))
-    assert header == {"format_version": FORMAT_VERSION, "class": "CTGAN", "synthgen_version": __version__,
-                      "config": _files().config}
+    assert header == {
+        "format_version": FORMAT_VERSION,
+        "class": "CTGAN",
+        "synthgen_version": __version__,
+        "config": _files().config,
+    }
     assert json.loads((saved / "schema.json").read_text())["target"] == "grade"
     for name in FILES:  # safetensors writes 0600 on its own; teammates must be able to load the model
         assert stat.S_IMODE((saved / name).stat().st_mode) == FILE_MODE, name
@@ -132,19 +138,30 @@ CORRUPTIONS = {
     "config is bad JSON": ("config.json", b"{not json", "config.json: corrupt JSON"),
     "config without a class": ("config.json", b'{"format_version": 1}', "not a synthgen model config"),
     "config of another format": (
-        "config.json", b'{"format_version": 2, "class": "CTGAN"}', "model format version 2 is not supported"),
-    "config's config is a list": ("config.json", b'{"format_version": 1, "class": "CTGAN", "config": [1]}',
-                                  "'config' must be a JSON object, got list"),
+        "config.json",
+        b'{"format_version": 2, "class": "CTGAN"}',
+        "model format version 2 is not supported",
+    ),
+    "config's config is a list": (
+        "config.json",
+        b'{"format_version": 1, "class": "CTGAN", "config": [1]}',
+        "'config' must be a JSON object, got list",
+    ),
     "schema is not a schema": ("schema.json", b'{"columns": "amount"}', "schema.json: invalid schema"),
     "transforms is a list": ("transforms.json", b"[]", "transforms.json: expected a JSON object, got list"),
     "state is not UTF-8": ("state.json", b'{"log": "\xff\xfe"}', "state.json: corrupt JSON"),
     "state is a number": ("state.json", b"3", "state.json: expected a JSON object, got int"),
     "weights are garbage": ("weights.safetensors", b"\x00\x01", "weights.safetensors: corrupt weights file"),
     "weights hold a non-tensor": (
-        "weights.safetensors", _weights_file({"w": "not a tensor"}), "weights.safetensors: corrupt weights file"),
+        "weights.safetensors",
+        _weights_file({"w": "not a tensor"}),
+        "weights.safetensors: corrupt weights file",
+    ),
     "weights are truncated": (
-        "weights.safetensors", _weights_file({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 3),
-        "weights.safetensors: corrupt weights file"),
+        "weights.safetensors",
+        _weights_file({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 3),
+        "weights.safetensors: corrupt weights file",
+    ),
     "weights are a pickle": ("weights.safetensors", pickle.dumps({"w": [1.0, 2.0]}), "corrupt weights file"),
     "weights are a torch.save file": ("weights.safetensors", _torch_save(), "corrupt weights file"),
 }

@@ -78,7 +78,11 @@ def test_finite_table_is_returned_as_is(german):
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
-        {"amount": rng.normal(100, 20, n).round(2), "grade": rng.choice(list("ABC"), n), "label": np.resize(["y", "n"], n)}
+        {
+            "amount": rng.normal(100, 20, n).round(2),
+            "grade": rng.choice(list("ABC"), n),
+            "label": np.resize(["y", "n"], n),
+        }
     )
 
 
@@ -137,8 +141,11 @@ def test_table_of_ids_and_pii_only_is_refused():
 def test_single_class_target_is_refused_even_from_a_given_schema():
     frame = _frame(100).assign(label="y")
     schema = TableSchema(
-        columns=[Column(name="amount", kind=ColumnKind.NUMERIC), Column(name="grade", kind=ColumnKind.CATEGORICAL),
-                 Column(name="label", kind=ColumnKind.CATEGORICAL)],
+        columns=[
+            Column(name="amount", kind=ColumnKind.NUMERIC),
+            Column(name="grade", kind=ColumnKind.CATEGORICAL),
+            Column(name="label", kind=ColumnKind.CATEGORICAL),
+        ],
         target="label",
     )
     with pytest.raises(DataError, match="single class"):
@@ -161,7 +168,9 @@ def test_width_estimate_is_the_transformer_width(mixed_frame):
 
 def _merchants(rows: int = 30_000, levels: int = 20_000) -> tuple[pd.DataFrame, TableSchema]:
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"amount": rng.gamma(2.0, 50.0, rows).round(2), "merchant": rng.integers(0, levels, rows).astype(str)})
+    frame = pd.DataFrame(
+        {"amount": rng.gamma(2.0, 50.0, rows).round(2), "merchant": rng.integers(0, levels, rows).astype(str)}
+    )
     frame["merchant"] = "m" + frame["merchant"]
     schema = infer_schema(frame, declared={"merchant": ColumnSpec(kind=ColumnKind.CATEGORICAL)})
     return frame, schema

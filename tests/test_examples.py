@@ -18,7 +18,18 @@ def test_python_api_example(monkeypatch, capsys):
 def test_pytest_fixture_example():
     env = {**os.environ, "SYNTHGEN_EXAMPLE_EPOCHS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLES / "test_with_synthetic_borrowers.py")],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(EXAMPLES / "test_with_synthetic_borrowers.py"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr

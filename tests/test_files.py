@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import InputError
-from synthgen.io import write_text
 from synthgen.files import (
     FILE_MODE,
     atomic_write,
@@ -19,7 +18,7 @@ from synthgen.files import (
     replace_directory,
     sweep_stale,
 )
-from synthgen.io import read_json, write_json, write_table
+from synthgen.io import read_json, write_json, write_table, write_text
 
 
 def test_missing_parent_folder_is_created(tmp_path, mixed_frame):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import safetensors.torch
 
-import synthgen.artifacts
 from synthgen.errors import DataError, InputError
 from synthgen.pipeline import (
     apply_overrides,
@@ -123,9 +123,9 @@ def trained(tmp_path):
 
 def test_device_and_sampling_settings_reuse_the_model_and_apply(tmp_path, trained, monkeypatch):
     recipe, _, path = trained
-    reads = []
-    real_load = synthgen.artifacts.load_model_dir
-    monkeypatch.setattr("synthgen.pipeline.load_model_dir", lambda p: reads.append(p) or real_load(p))
+    reads = []  # every read of the weights file, whichever function does it
+    real_load = safetensors.torch.load_file
+    monkeypatch.setattr("safetensors.torch.load_file", lambda *a, **k: reads.append(a) or real_load(*a, **k))
     sampling = _recipe(tmp_path, "{type: ddpm, steps: 4, batch_size: 64, device: auto, sampling_steps: 7, eta: 0.0}")
     assert model_fingerprint(sampling) == model_fingerprint(recipe)
     reused = reusable_model(sampling, path)
@@ -153,7 +153,8 @@ def test_generate_records_the_seed_it_sampled_with_and_reuses(tmp_path):
     first = generate(recipe)
     meta = json.loads((tmp_path / "out" / "demo.csv.meta.json").read_text())
     assert first.released and not first.reused_model
-    assert meta["seed"] == 5 and meta["generator"] == "ddpm" and meta["rows"] == 40
+    assert meta["seed"] == 5 and meta["model_type"] == "ddpm" and meta["rows"] == 40
+    assert meta["generator"]["seed"] == 5 and meta["generator"]["sampling_steps"] == 50
     second = generate(apply_overrides(recipe, device="cpu"), seed=9, out=tmp_path / "b.csv")
     assert second.reused_model
     assert json.loads((tmp_path / "b.csv.meta.json").read_text())["seed"] == 9

@@ -16,16 +16,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from synthgen.cli import app
 
 runner = CliRunner()
-OPEN_GATES = {"min_shape": None, "min_trend": None, "min_tstr_ratio": None, "max_mia_auc": None, "max_mia_tpr_at_1pct_fpr": None}
+OPEN_GATES = {
+    "min_shape": None,
+    "min_trend": None,
+    "min_tstr_ratio": None,
+    "max_mia_auc": None,
+    "max_mia_tpr_at_1pct_fpr": None,
+}
 NAMES = ["age", "income", "grade", "Ünïcödé", "名前", "a,b", "x y", "1", "😀", "id", "status", "amount", "opened"]
-PII_ALPHABETS = [string.ascii_letters, "абвгдежзиклмнопрстуфхцчшщэюя", "王李张刘陈杨黄赵吴周徐孙马朱胡", "éèàçñøåüß" + string.ascii_lowercase]
+PII_ALPHABETS = [
+    string.ascii_letters,
+    "абвгдежзиклмнопрстуфхцчшщэюя",
+    "王李张刘陈杨黄赵吴周徐孙马朱胡",
+    "éèàçñøåüß" + string.ascii_lowercase,
+]
 
 
 @st.composite
@@ -65,7 +75,7 @@ def tables(draw, sound: bool = False) -> tuple[pd.DataFrame, list[str]]:
     width = draw(st.integers(1, 4))
     names = draw(st.lists(st.sampled_from(NAMES), min_size=width, max_size=width, unique=sound))
     values, pii = [], []
-    for index, name in enumerate(names):
+    for index in range(len(names)):
         column, is_pii = draw(columns(n))
         if is_pii:
             names[index] = f"full_name_{index}"  # named as personal data, so it is inferred as pii
@@ -97,7 +107,9 @@ def recipes(draw, frame: pd.DataFrame, sound: bool = False) -> dict:
         recipe["schema"] = {"target": draw(st.sampled_from(names))}
     if draw(st.integers(0, 2)) == 0:
         column = draw(st.sampled_from(names))
-        spec = {"kind": draw(st.sampled_from(["numeric", "categorical", "integer", "datetime", "pii", "id", "boolean"]))}
+        spec = {
+            "kind": draw(st.sampled_from(["numeric", "categorical", "integer", "datetime", "pii", "id", "boolean"]))
+        }
         if draw(st.booleans()):
             spec["min"] = draw(st.sampled_from([0, 90, -1e300, "2021-01-01", "eighteen"]))
         if draw(st.booleans()):
@@ -185,9 +197,16 @@ def test_cyrillic_names_never_reach_any_file(tmp_path):
     """A direct example beside the property run: PII in Cyrillic never reaches any file written."""
     rng = np.random.default_rng(0)
     names = ["".join(rng.choice(list(PII_ALPHABETS[1]), 8)) for _ in range(60)]
-    frame = pd.DataFrame({"full_name": names, "income": rng.integers(1000, 9000, 60), "grade": rng.choice(list("ABC"), 60)})
-    recipe = {"name": "p", "source": "table.csv", "generator": {"type": "ctgan", "epochs": 1, "batch_size": 10, "device": "cpu"},
-              "generate": {"rows": 60, "output": "out/synthetic.csv"}, "gates": OPEN_GATES}
+    frame = pd.DataFrame(
+        {"full_name": names, "income": rng.integers(1000, 9000, 60), "grade": rng.choice(list("ABC"), 60)}
+    )
+    recipe = {
+        "name": "p",
+        "source": "table.csv",
+        "generator": {"type": "ctgan", "epochs": 1, "batch_size": 10, "device": "cpu"},
+        "generate": {"rows": 60, "output": "out/synthetic.csv"},
+        "gates": OPEN_GATES,
+    }
     _write_source(tmp_path, frame, recipe)
     result = runner.invoke(app, ["generate", str(tmp_path / "recipe.yaml"), "--force-release"])
     _check(result, {0})

@@ -93,7 +93,8 @@ def test_fingerprint_ignores_device_and_sampling_only_settings():
     for extra in (", seed: 1", ", lr: 0.01", ", max_epochs: 3"):
         assert parse_recipe(base + extra + "}\n").fingerprint() != plain, extra
     assert parse_recipe(base + "}\nsplit: {holdout: 0.3}\n").fingerprint() != plain
-    assert parse_recipe(base + "}\nevaluate: {seed: 3}\n").fingerprint() == plain, "the judge's seed trains nothing"
+    judge_seed = parse_recipe(base + "}\nsplit: {seed: 0}\nevaluate: {seed: 3}\n")
+    assert judge_seed.fingerprint() == plain, "the judge's seed trains nothing"
 
 
 def test_renamed_keys_are_read_with_a_warning_naming_the_line():
@@ -109,10 +110,20 @@ def test_renamed_keys_are_read_with_a_warning_naming_the_line():
     assert new.fingerprint() == recipe.fingerprint()
 
 
-def test_old_and_new_name_together_is_an_error():
-    assert "'model:' is the old name of 'generator:'" in _error("name: x\nsource: a.csv\nmodel: {}\ngenerator: {}\n")
-    both = "name: x\nsource: a.csv\nsplit: {holdout: 0.1}\nevaluate: {holdout: 0.2}\n"
-    assert "'evaluate.holdout' is the old name of 'split.holdout'" in _error(both)
+def test_old_and_new_name_together_is_an_error_naming_the_line():
+    assert "r.yaml:3: give the generator once" in _error("name: x\nsource: a.csv\nmodel: {}\ngenerator: {}\n")
+    both = "name: x\nsource: a.csv\nsplit: {holdout: 0.1}\nevaluate:\n  holdout: 0.2\n"
+    assert "r.yaml:5: give the holdout once: 'evaluate.holdout' is the old name of 'split.holdout'" in _error(both)
+
+
+def test_an_old_judge_seed_keeps_cutting_the_split_of_a_recipe_without_split():
+    with pytest.warns(RecipeWarning, match=r"r.yaml:4: 'evaluate.seed' seeds the judge only.*split: \{seed: 3\}"):
+        old = parse_recipe("name: x\nsource: a.csv\nevaluate:\n  seed: 3\n", source="r.yaml")
+    assert (old.split.seed, old.evaluate.seed) == (3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecipeWarning)
+        new = parse_recipe("name: x\nsource: a.csv\nsplit: {seed: 0}\nevaluate: {seed: 3}\n", source="r.yaml")
+    assert (new.split.seed, new.evaluate.seed) == (0, 3)
 
 
 def test_python_mapping_with_old_keys_is_read_too():
@@ -138,14 +149,21 @@ def test_loading_a_recipe_imports_no_torch(tmp_path):
 
 
 def test_suggestions_follow_the_model_type():
-    assert "generator.stepz: unknown key (did you mean 'steps'?)" in _error("name: x\nsource: a.csv\ngenerator: {type: ddpm, stepz: 5}\n")
-    assert "generator.epochz: unknown key (did you mean 'epochs'?)" in _error("name: x\nsource: a.csv\ngenerator: {type: ctgan, epochz: 5}\n")
+    assert "generator.stepz: unknown key (did you mean 'steps'?)" in _error(
+        "name: x\nsource: a.csv\ngenerator: {type: ddpm, stepz: 5}\n"
+    )
+    assert "generator.epochz: unknown key (did you mean 'epochs'?)" in _error(
+        "name: x\nsource: a.csv\ngenerator: {type: ctgan, epochz: 5}\n"
+    )
 
 
 def test_epochs_override_follows_the_model_type():
     from synthgen.pipeline import apply_overrides
 
-    assert apply_overrides(parse_recipe("name: x\nsource: a.csv\ngenerator: {type: ctgan}\n"), epochs=7).generator.epochs == 7
+    assert (
+        apply_overrides(parse_recipe("name: x\nsource: a.csv\ngenerator: {type: ctgan}\n"), epochs=7).generator.epochs
+        == 7
+    )
     assert apply_overrides(parse_recipe("name: x\nsource: a.csv\n"), epochs=3).generator.max_epochs == 3
 
 
@@ -182,13 +200,17 @@ def test_duplicate_keys_name_both_lines():
     assert _error("name: x\nsource: a.csv\nname: y\n").startswith("r.yaml:3: duplicate key 'name' (first at line 1)")
     nested = "name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer}\n    age: {kind: numeric}\n"
     assert "r.yaml:6: duplicate key 'age' (first at line 5)" in _error(nested)
-    assert "r.yaml:3: duplicate key 'steps' (first at line 3)" in _error("name: x\nsource: a.csv\ngenerator: {steps: 5, steps: 6}\n")
+    assert "r.yaml:3: duplicate key 'steps' (first at line 3)" in _error(
+        "name: x\nsource: a.csv\ngenerator: {steps: 5, steps: 6}\n"
+    )
 
 
 def test_keys_are_compared_as_values_not_as_spelling():
-    quoted = "name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer}\n    \"age\": {kind: numeric}\n"
+    quoted = 'name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer}\n    "age": {kind: numeric}\n'
     assert "r.yaml:6: duplicate key 'age' (first at line 5)" in _error(quoted)
-    recipe = parse_recipe("name: x\nsource: a.csv\nschema:\n  columns:\n    '1': {kind: integer}\n    '01': {kind: integer}\n")
+    recipe = parse_recipe(
+        "name: x\nsource: a.csv\nschema:\n  columns:\n    '1': {kind: integer}\n    '01': {kind: integer}\n"
+    )
     assert set(recipe.schema_.columns) == {"1", "01"}
 
 
@@ -205,7 +227,9 @@ def test_min_above_max_is_refused():
     message = _error("name: x\nsource: a.csv\nschema:\n  columns:\n    age: {kind: integer, min: 90, max: 10}\n")
     assert message.startswith("r.yaml:5: schema.columns.age.max: min (90) is greater than max (10)")
     # without a declared kind, two numbers are still compared
-    assert "min (3.5) is greater than max (1)" in _error("name: x\nsource: a.csv\nschema:\n  columns:\n    a: {min: 3.5, max: 1}\n")
+    assert "min (3.5) is greater than max (1)" in _error(
+        "name: x\nsource: a.csv\nschema:\n  columns:\n    a: {min: 3.5, max: 1}\n"
+    )
 
 
 def test_bounds_follow_the_declared_kind():
@@ -216,11 +240,20 @@ def test_bounds_follow_the_declared_kind():
     assert "a pii column takes no bounds" in _error(columns("    email: {kind: pii, min: 0}\n"))
     assert "must be a date or timestamp" in _error(columns("    opened: {kind: datetime, min: 5}\n"))
     assert "is not a date or timestamp" in _error(columns("    opened: {kind: datetime, min: soon}\n"))
-    assert "outside the dates synthgen can represent" in _error(columns("    opened: {kind: datetime, max: 3000-01-01}\n"))
+    assert "outside the dates synthgen can represent" in _error(
+        columns("    opened: {kind: datetime, max: 3000-01-01}\n")
+    )
     assert "must be a finite number" in _error(columns("    a: {min: .inf}\n"))
     assert "not true/false" in _error(columns("    a: {kind: numeric, min: true}\n"))
-    assert "min (2021-01-01) is greater than max" in _error(columns("    d: {kind: datetime, min: 2021-01-01, max: 2020-06-30}\n"))
-    ok = parse_recipe(columns("    opened: {kind: datetime, min: 2020-01-01, max: '2021-06-30T12:00:00'}\n    n: {kind: numeric, min: -1.5, max: 2}\n"))
+    assert "min (2021-01-01) is greater than max" in _error(
+        columns("    d: {kind: datetime, min: 2021-01-01, max: 2020-06-30}\n")
+    )
+    ok = parse_recipe(
+        columns(
+            "    opened: {kind: datetime, min: 2020-01-01, max: '2021-06-30T12:00:00'}\n    n: {kind: "
+            "numeric, min: -1.5, max: 2}\n"
+        )
+    )
     assert ok.schema_.columns["opened"].min == "2020-01-01", "YAML dates are kept as ISO text (JSON, fingerprint)"
     assert ok.schema_.columns["n"].max == 2
 
@@ -233,7 +266,9 @@ def test_non_finite_setting_is_validated():
     assert parse_recipe(columns("    rate: {kind: numeric}\n")).schema_.columns["rate"].non_finite == "error"
     assert "schema.columns.rate.non_finite:" in _error(columns("    rate: {non_finite: ignore}\n"))
     assert "not to a categorical column" in _error(columns("    g: {kind: categorical, non_finite: missing}\n"))
-    assert "contradicts nullable: false" in _error(columns("    r: {kind: numeric, nullable: false, non_finite: missing}\n"))
+    assert "contradicts nullable: false" in _error(
+        columns("    r: {kind: numeric, nullable: false, non_finite: missing}\n")
+    )
 
 
 def test_wrong_device_is_a_recipe_error_naming_the_line():

@@ -102,7 +102,10 @@ def test_min_above_max_with_an_inferred_kind():
         ColumnSpec(min=60, max=30)  # two numbers need no kind to be compared
     dates = pd.DataFrame({"opened": pd.date_range("2020-01-01", periods=30, freq="D").strftime("%Y-%m-%d")})
     message = _data_error(dates, opened=ColumnSpec(min="2020-02-01", max="2020-01-15"))
-    assert message.startswith("d.csv: column 'opened' (datetime, inferred") and "is greater than max (2020-01-15)" in message
+    assert (
+        message.startswith("d.csv: column 'opened' (datetime, inferred")
+        and "is greater than max (2020-01-15)" in message
+    )
 
 
 def test_bound_that_excludes_every_value_is_refused():
@@ -110,7 +113,9 @@ def test_bound_that_excludes_every_value_is_refused():
     assert "column 'age'" in message and "min 90 excludes every value of the data (which runs from 21 to 68)" in message
     assert "max 18 excludes every value" in _data_error(AGES, age=ColumnSpec(max=18))
     # a window between two values holds none of them
-    assert "min 22 and max 23 exclude every value" in _data_error(AGES, age=ColumnSpec(kind=ColumnKind.NUMERIC, min=22, max=23))
+    assert "min 22 and max 23 exclude every value" in _data_error(
+        AGES, age=ColumnSpec(kind=ColumnKind.NUMERIC, min=22, max=23)
+    )
 
 
 def test_bound_that_excludes_some_values_clips_them():
@@ -145,7 +150,16 @@ def test_distinct_text_is_pii_or_id_never_a_category():
 
 def test_person_name_columns_are_pii_and_names_of_things_are_not():
     values = pd.Series(list("abcab") * 10)
-    for name in ("name", "Name", "customer_name", "customerName", "Customer Name", "borrower_name", "username", "firstName"):
+    for name in (
+        "name",
+        "Name",
+        "customer_name",
+        "customerName",
+        "Customer Name",
+        "borrower_name",
+        "username",
+        "firstName",
+    ):
         assert infer_kind(name, values) is ColumnKind.PII, name
     for name in ("product_name", "loan_name", "branch_name", "company_name", "names_count", "rename_flag"):
         assert infer_kind(name, values) is ColumnKind.CATEGORICAL, name

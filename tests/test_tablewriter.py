@@ -5,13 +5,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from synthgen.errors import DataError
 from synthgen.io import write_table
 from synthgen.tablewriter import TableWriter
-
 
 # -- streaming tables ----------------------------------------------------------------------------
 
@@ -68,7 +66,10 @@ def test_csv_datetimes_finer_in_a_later_chunk_are_rewritten_not_truncated(tmp_pa
     frame = pd.DataFrame({"t": pd.to_datetime(stamps, format="ISO8601")})
     _write_chunks(frame, tmp_path / "t.csv", 2)
     assert (tmp_path / "t.csv").read_text().splitlines() == [
-        "t", "2021-01-01 00:00:00.000", "2021-01-02 00:00:00.000", "2021-01-02 10:30:00.250"
+        "t",
+        "2021-01-01 00:00:00.000",
+        "2021-01-02 00:00:00.000",
+        "2021-01-02 10:30:00.250",
     ]
 
 

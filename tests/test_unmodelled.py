@@ -20,13 +20,27 @@ from synthgen.unmodelled import (
 
 SEPARATORS = set(string.punctuation) | set(" \t")
 NAMES = [
-    "Иван Петров", "Ольга Смирнова", "Дмитрий Кузнецов",           # Cyrillic
-    "王小明", "李娜", "张伟",                                        # CJK
-    "José Núñez", "Zoë Brontë", "François Lefèvre",                 # accented Latin
-    "محمد علي", "فاطمة زهراء",                                     # Arabic
-    "😀 Smile", "🌸🌼 Bloom",                                        # emoji
-    "Юкі 田中-42", "김민수", "たなか ゆき", "Ωμέγα Δέλτα", "देवनागरी",  # mixed, Hangul, kana, Greek, Devanagari
-    "Li", "O'Neil", "x@bank.example",
+    "Иван Петров",
+    "Ольга Смирнова",
+    "Дмитрий Кузнецов",  # Cyrillic
+    "王小明",
+    "李娜",
+    "张伟",  # CJK
+    "José Núñez",
+    "Zoë Brontë",
+    "François Lefèvre",  # accented Latin
+    "محمد علي",
+    "فاطمة زهراء",  # Arabic
+    "😀 Smile",
+    "🌸🌼 Bloom",  # emoji
+    "Юкі 田中-42",
+    "김민수",
+    "たなか ゆき",
+    "Ωμέγα Δέλτα",
+    "देवनागरी",  # mixed, Hangul, kana, Greek, Devanagari
+    "Li",
+    "O'Neil",
+    "x@bank.example",
 ]
 SCHEMA = TableSchema(
     columns=[
@@ -131,12 +145,16 @@ def test_cyrillic_and_cjk_names_are_not_copied_at_scale():
 
 def test_ascii_values_keep_ascii_and_accents_stay_latin():
     emails = [f"person{i}@bank.example" for i in range(50)]
-    schema = TableSchema(columns=[Column(name="amount", kind=ColumnKind.NUMERIC), Column(name="email", kind=ColumnKind.PII)])
+    schema = TableSchema(
+        columns=[Column(name="amount", kind=ColumnKind.NUMERIC), Column(name="email", kind=ColumnKind.PII)]
+    )
     frame = pd.DataFrame({"amount": np.arange(50.0), "email": emails})
     rows = fill_unmodelled(frame[["amount"]], schema, learn_unmodelled(frame, schema), seed=1)
     assert rows["email"].str.match(r"^[a-z]+\d+@[a-z]+\.[a-z]+$").all()
 
-    accented = pd.DataFrame({"amount": np.arange(40.0), "email": ["Renée Müller", "José Núñez", "Zoë Brontë", "Ana Gómez"] * 10})
+    accented = pd.DataFrame(
+        {"amount": np.arange(40.0), "email": ["Renée Müller", "José Núñez", "Zoë Brontë", "Ana Gómez"] * 10}
+    )
     rows = fill_unmodelled(accented[["amount"]], schema, learn_unmodelled(accented, schema), seed=1)
     letters = "".join(rows["email"]).replace(" ", "")
     assert any(not c.isascii() for c in letters), "a column with accents keeps some"
@@ -269,14 +287,22 @@ def test_learn_unmodelled_is_deterministic_by_seed():
 
 
 def test_learn_unmodelled_id_templates():
-    schema = TableSchema(columns=[
-        Column(name="n", kind=ColumnKind.ID, nullable=True), Column(name="code", kind=ColumnKind.ID),
-        Column(name="empty", kind=ColumnKind.ID, nullable=True), Column(name="amount", kind=ColumnKind.NUMERIC),
-    ])
-    frame = pd.DataFrame({
-        "n": [30.0, None, 12.0, 40.0], "code": ["LN-00010", "LN-00011", "LN-00099", "LN-00100"],
-        "empty": [None] * 4, "amount": [1.0, 2.0, 3.0, 4.0],
-    })
+    schema = TableSchema(
+        columns=[
+            Column(name="n", kind=ColumnKind.ID, nullable=True),
+            Column(name="code", kind=ColumnKind.ID),
+            Column(name="empty", kind=ColumnKind.ID, nullable=True),
+            Column(name="amount", kind=ColumnKind.NUMERIC),
+        ]
+    )
+    frame = pd.DataFrame(
+        {
+            "n": [30.0, None, 12.0, 40.0],
+            "code": ["LN-00010", "LN-00011", "LN-00099", "LN-00100"],
+            "empty": [None] * 4,
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     templates = learn_unmodelled(frame, schema)
     assert templates == {
         "n": {"style": "integer", "start": 12, "null_rate": 0.25},
@@ -289,8 +315,10 @@ def test_learn_unmodelled_id_templates():
 def test_integer_ids_continue_across_chunks_with_offset():
     schema = TableSchema(columns=[Column(name="id", kind=ColumnKind.ID), Column(name="x", kind=ColumnKind.NUMERIC)])
     templates = {"id": {"style": "integer", "start": 100, "null_rate": 0.0}}
-    chunks = [fill_unmodelled(pd.DataFrame({"x": np.zeros(n)}), schema, templates, offset=offset)
-              for n, offset in ((5, 0), (3, 5), (0, 8), (4, 8))]
+    chunks = [
+        fill_unmodelled(pd.DataFrame({"x": np.zeros(n)}), schema, templates, offset=offset)
+        for n, offset in ((5, 0), (3, 5), (0, 8), (4, 8))
+    ]
     ids = pd.concat(chunks, ignore_index=True)["id"]
     assert ids.tolist() == list(range(100, 112)) and ids.dtype == np.int64
     two = pd.DataFrame({"x": np.zeros(2)})
@@ -326,8 +354,13 @@ def test_fill_unmodelled_orders_columns_as_the_schema_and_leaves_the_sample_alon
 
 
 def test_pii_streams_differ_by_column_and_exclude_applies_to_its_own_column():
-    schema = TableSchema(columns=[Column(name="a", kind=ColumnKind.PII), Column(name="b", kind=ColumnKind.PII),
-                                  Column(name="x", kind=ColumnKind.NUMERIC)])
+    schema = TableSchema(
+        columns=[
+            Column(name="a", kind=ColumnKind.PII),
+            Column(name="b", kind=ColumnKind.PII),
+            Column(name="x", kind=ColumnKind.NUMERIC),
+        ]
+    )
     letters = list(string.ascii_uppercase[:25])  # every one-letter value but "Z" is real
     real = pd.DataFrame({"a": letters, "b": letters, "x": np.zeros(25)})
     templates = learn_unmodelled(real, schema)
@@ -342,15 +375,23 @@ def test_pii_streams_differ_by_column_and_exclude_applies_to_its_own_column():
 
 
 def test_pii_exclusions_holds_the_real_pii_values_as_text():
-    schema = TableSchema(columns=[
-        Column(name="email", kind=ColumnKind.PII, nullable=True), Column(name="phone", kind=ColumnKind.PII),
-        Column(name="loan_id", kind=ColumnKind.ID), Column(name="grade", kind=ColumnKind.CATEGORICAL),
-        Column(name="absent", kind=ColumnKind.PII),
-    ])
-    frame = pd.DataFrame({
-        "email": ["a@x.io", None, "a@x.io", "b@y.io"], "phone": [5551234, 5559876, 5551234, 5550000],
-        "loan_id": ["L1", "L2", "L3", "L4"], "grade": ["A", "B", "A", "C"],
-    })
+    schema = TableSchema(
+        columns=[
+            Column(name="email", kind=ColumnKind.PII, nullable=True),
+            Column(name="phone", kind=ColumnKind.PII),
+            Column(name="loan_id", kind=ColumnKind.ID),
+            Column(name="grade", kind=ColumnKind.CATEGORICAL),
+            Column(name="absent", kind=ColumnKind.PII),
+        ]
+    )
+    frame = pd.DataFrame(
+        {
+            "email": ["a@x.io", None, "a@x.io", "b@y.io"],
+            "phone": [5551234, 5559876, 5551234, 5550000],
+            "loan_id": ["L1", "L2", "L3", "L4"],
+            "grade": ["A", "B", "A", "C"],
+        }
+    )
     assert pii_exclusions(frame, schema) == {"email": {"a@x.io", "b@y.io"}, "phone": {"5551234", "5559876", "5550000"}}
 
 
@@ -366,7 +407,10 @@ def test_upgrade_unmodelled_upgrades_the_old_format_and_checks_ids():
     assert upgraded["n"] == {"style": "integer", "start": 3, "null_rate": 0.0}
     assert upgraded["ref"]["null_rate"] == 0.0 and isinstance(upgraded["ref"]["null_rate"], float)
     assert upgraded["name"] == {
-        "style": "pattern", "version": 2, "null_rate": 0.0, "accents": 0.1667,  # one Latin letter of six is accented
+        "style": "pattern",
+        "version": 2,
+        "null_rate": 0.0,
+        "accents": 0.1667,  # one Latin letter of six is accented
         "shapes": [[["L:LATIN:l", 1], ["L:LATIN:u", 1]], [["L:LATIN:u", 1], ["L:LATIN:l", 1], ["=-", 1], ["N:", 1]]],
     }
     for bad, message in (

@@ -32,7 +32,16 @@ _LAZY: dict[str, str] = {
     "GateSettings": "synthgen.judge.settings",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "EvaluateSettings",
+    "EvaluationReport",
+    "GateCheck",
+    "GateResult",
+    "GateSettings",
+    "evaluate",
+    "render_console",
+    "write_report",
+]
 
 
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -17,25 +17,40 @@ def fmt(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def render_console(report: "EvaluationReport") -> list:
+def render_console(report: EvaluationReport) -> list:
     """Renderables, in order: the verdict, the gate table, then fidelity, extreme-value, utility and privacy tables."""
-    verdict = Text("GATE PASSED" if report.gate.passed else f"GATE FAILED: {', '.join(report.gate.failing) or 'not estimable checks'}",
-                   style="bold green" if report.gate.passed else "bold red")
+    verdict = Text(
+        "GATE PASSED"
+        if report.gate.passed
+        else f"GATE FAILED: {', '.join(refusals(report)) or 'not estimable checks'}",
+        style="bold green" if report.gate.passed else "bold red",
+    )
 
     gate = Table(title="Release gate")
     for col in ("check", "value", "threshold", "status", "detail"):
         gate.add_column(col, overflow="fold")
     for c in report.gate.checks:
-        gate.add_row(c.name, fmt(c.value, 4), "-" if c.threshold is None else f"{c.direction} {c.threshold:.4f}",
-                     Text(c.status, style=STATUS_STYLE[c.status]), c.detail)
+        digits = 0 if c.name.startswith("verbatim") else 4  # counts of records
+        gate.add_row(
+            c.name,
+            fmt(c.value, digits),
+            "-" if c.threshold is None else f"{c.direction} {c.threshold:.{digits}f}",
+            Text(c.status, style=STATUS_STYLE[c.status]),
+            c.detail,
+        )
 
     f = report.fidelity
     fidelity = Table(title="Fidelity (real train vs synthetic)")
     fidelity.add_column("measure")
     fidelity.add_column("value", justify="right")
-    for name, value in (("column shapes", f.shape), ("pair trends (associated pairs)", f.trend),
-                        ("pair trends (all pairs)", f.trend_all_pairs), ("alpha-precision", f.alpha_precision),
-                        ("beta-recall", f.beta_recall), ("detection ROC AUC (0.5 ideal)", f.detection_auc)):
+    for name, value in (
+        ("column shapes", f.shape),
+        ("pair trends (associated pairs)", f.trend),
+        ("pair trends (all pairs)", f.trend_all_pairs),
+        ("alpha-precision", f.alpha_precision),
+        ("beta-recall", f.beta_recall),
+        ("detection ROC AUC (0.5 ideal; below 0.5: too close to the training rows)", f.detection_auc),
+    ):
         fidelity.add_row(name, fmt(value))
     extremes = _extremes_table(report)
 
@@ -46,33 +61,87 @@ def render_console(report: "EvaluationReport") -> list:
         utility.add_row(f"skipped: {u.reason}")
     else:
         metrics = _metrics(u)
-        header = ("learner", *(f"TRTR {k}" for k in metrics), *(f"TSTR {k}" for k in metrics), "ratio", "importance rho")
+        header = (
+            "learner",
+            *(f"TRTR {k}" for k in metrics),
+            *(f"TSTR {k}" for k in metrics),
+            "ratio",
+            "importance rho",
+        )
         for col in header:
             utility.add_column(col, justify="right")
         for r in u.learners:
-            utility.add_row(r.learner, *(fmt(r.trtr.get(k)) for k in metrics), *(fmt(r.tstr.get(k)) for k in metrics),
-                            fmt(r.ratio), fmt(r.importance_agreement))
+            utility.add_row(
+                r.learner,
+                *(fmt(r.trtr.get(k)) for k in metrics),
+                *(fmt(r.tstr.get(k)) for k in metrics),
+                fmt(r.ratio),
+                fmt(r.importance_agreement),
+            )
 
     p = report.privacy
     privacy = Table(title=f"Privacy: membership inference ({p.members} members vs {p.non_members} non-members)")
     for col in ("attack", "ROC AUC [95% CI]", "TPR@1%FPR [CI]", "TPR@0.1%FPR [CI]", "eps lower bound"):
         privacy.add_column(col, justify="right")
     for a in p.attacks:
-        privacy.add_row(a.name, _ci(a.auc, a.auc_interval), _ci(a.tpr_at_1pct_fpr, a.tpr_at_1pct_fpr_interval),
-                        _ci(a.tpr_at_01pct_fpr, a.tpr_at_01pct_fpr_interval), fmt(a.epsilon_lower_bound, 2))
+        privacy.add_row(
+            a.name,
+            _ci(a.auc, a.auc_interval),
+            _ci(a.tpr_at_1pct_fpr, a.tpr_at_1pct_fpr_interval),
+            _ci(a.tpr_at_01pct_fpr, a.tpr_at_01pct_fpr_interval),
+            fmt(a.epsilon_lower_bound, 2),
+        )
     hygiene = Table(title="Privacy hygiene (not proof)")
     hygiene.add_column("measure")
     hygiene.add_column("synthetic", justify="right")
     hygiene.add_column("holdout baseline", justify="right")
-    hygiene.add_row("exact copies of training rows", f"{p.exact_copy_rate:.4f} ({p.exact_copies})",
-                    f"{p.holdout_copy_rate:.4f} ({p.holdout_copies})")
+    hygiene.add_row(
+        "exact copies of training rows",
+        f"{p.exact_copy_rate:.4f} ({p.exact_copies})",
+        f"{p.holdout_copy_rate:.4f} ({p.holdout_copies})",
+    )
+    if p.verbatim is not None:
+        hygiene.add_row(
+            "distinct training records found verbatim, whole release (not in the holdout)",
+            str(p.verbatim.reproduced),
+            f"{p.verbatim.expected:.1f} (independent sample)",
+        )
     hygiene.add_row("DCR share closer to train (0.5 ideal)", fmt(p.dcr_share), "0.500")
     hygiene.add_row("median distance to closest train row", fmt(p.dcr_median_synthetic), fmt(p.dcr_median_holdout))
     hygiene.add_row("NNDR, 10th percentile", fmt(p.nndr_q10_synthetic), fmt(p.nndr_q10_holdout))
-    return [verdict, gate, fidelity, *extremes, utility, privacy, hygiene]
+    return [verdict, gate, *_memorisation_table(report), fidelity, *extremes, utility, privacy, hygiene]
 
 
-def _extremes_table(report: "EvaluationReport") -> list:
+def refusals(report: EvaluationReport) -> list[str]:
+    """The checks that refused the release: failed ones, then those the gate needed but could not estimate."""
+    gate = report.gate
+    return [*gate.failing, *(f"{name} (not estimable)" for name in gate.blocking_not_estimable)]
+
+
+MEMORISATION_CHECKS = ("verbatim_records", "verbatim_unique_records", "detection_memorisation", "mia_auc")
+
+
+def _memorisation_table(report: EvaluationReport) -> list:
+    """The memorisation checks, each with its figure, threshold, verdict and one sentence on what it means."""
+    rows = [c for c in report.gate.checks if c.name in MEMORISATION_CHECKS and c.meaning]
+    if not rows:
+        return []
+    table = Table(title="Memorisation: what the privacy checks say (whole release; never row values)")
+    for col in ("check", "figure", "threshold", "status", "what it means"):
+        table.add_column(col, overflow="fold")
+    for c in rows:
+        digits = 0 if c.name.startswith("verbatim") else 3
+        table.add_row(
+            c.name,
+            fmt(c.value, digits),
+            "-" if c.threshold is None else f"{c.direction} {c.threshold:.{digits}f}",
+            Text(c.status, style=STATUS_STYLE[c.status]),
+            c.meaning,
+        )
+    return [table]
+
+
+def _extremes_table(report: EvaluationReport) -> list:
     """Per continuous column, the shares of synthetic and holdout values beyond the extreme-value bounds."""
     extremes = report.fidelity.extremes
     if extremes is None or not extremes.columns:

@@ -28,15 +28,21 @@ ONE_HOT = 1.0 / math.sqrt(2.0)
 
 
 class RowEncoder:
-    def __init__(self, columns: list[Column], max_categories: int = 100, min_category_count: int = 2,
-                 max_fit_rows: int = 200_000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        columns: list[Column],
+        max_categories: int = 100,
+        min_category_count: int = 2,
+        max_fit_rows: int = 200_000,
+        seed: int = 0,
+    ) -> None:
         self.columns = columns
         self.max_categories = max_categories
         self.min_category_count = min_category_count
         self.max_fit_rows = max_fit_rows
         self.seed = seed
 
-    def fit(self, train: pd.DataFrame) -> "RowEncoder":
+    def fit(self, train: pd.DataFrame) -> RowEncoder:
         if len(train) > self.max_fit_rows:
             rng = np.random.default_rng(self.seed)
             train = train.iloc[np.sort(rng.choice(len(train), self.max_fit_rows, replace=False))]

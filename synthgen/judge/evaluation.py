@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -67,20 +68,33 @@ def evaluate(
 
     enc_train, enc_holdout, enc_synth = timed("encode", encode)
     rng_fid, rng_util, rng_priv = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(3))
-    fidelity = timed("fidelity", lambda: evaluate_fidelity(tables, enc_train, enc_synth, settings, learners, torch_device, rng_fid))
+    fidelity = timed(
+        "fidelity", lambda: evaluate_fidelity(tables, enc_train, enc_synth, settings, learners, torch_device, rng_fid)
+    )
     utility = timed("utility", lambda: evaluate_utility(tables, schema.target, settings, learners, rng_util))
-    privacy = timed("privacy", lambda: evaluate_privacy(tables, enc_train, enc_holdout, enc_synth, settings, learners,
-                                                        torch_device, rng_priv))
+    privacy = timed(
+        "privacy",
+        lambda: evaluate_privacy(tables, enc_train, enc_holdout, enc_synth, settings, learners, torch_device, rng_priv),
+    )
     gate = run_gate(gates, fidelity, utility, privacy)
     timings["total"] = round(sum(timings.values()), 3)
     run = RunInfo(
-        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
-        seed=settings.seed, backend=learners.backend, xgboost_device=learners.xgb_device, device=str(torch_device),
-        train_rows=len(train), holdout_rows=len(holdout), synthetic_rows=len(synthetic),
-        columns=[c.name for c in tables.columns], target=schema.target, timings_s=timings,
+        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        versions=_versions(),
+        seed=settings.seed,
+        backend=learners.backend,
+        xgboost_device=learners.xgb_device,
+        device=str(torch_device),
+        train_rows=len(train),
+        holdout_rows=len(holdout),
+        synthetic_rows=len(synthetic),
+        columns=[c.name for c in tables.columns],
+        target=schema.target,
+        timings_s=timings,
     )
-    return EvaluationReport(run=run, settings=settings, gates=gates, fidelity=fidelity, utility=utility,
-                            privacy=privacy, gate=gate)
+    return EvaluationReport(
+        run=run, settings=settings, gates=gates, fidelity=fidelity, utility=utility, privacy=privacy, gate=gate
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -93,5 +107,12 @@ def _versions() -> dict[str, str]:
         from synthgen._version import __version__ as synthgen_version
     except ImportError:  # pragma: no cover - a source tree without the version module
         synthgen_version = "unknown"
-    return {"synthgen": synthgen_version, "torch": torch.__version__, "sklearn": sklearn.__version__,
-            "xgboost": xgboost.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__}
+    return {
+        "synthgen": synthgen_version,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "xgboost": xgboost.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+    }

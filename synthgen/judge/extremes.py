@@ -64,11 +64,18 @@ def extreme_values(t: CleanTables, settings: EvaluateSettings) -> ExtremeValues:
         low, high = bounds(train, settings.extreme_spreads)
         synthetic, holdout = _present(t.synthetic[name]), _present(t.holdout[name])
         s_share, h_share = _share_outside(synthetic, low, high), _share_outside(holdout, low, high)
-        out.append(ColumnExtremes(
-            column=name, low=low, high=high, synthetic_share=s_share, holdout_share=h_share,
-            synthetic_values=int(synthetic.size), holdout_values=int(holdout.size),
-            standard_error=_standard_error(h_share, holdout.size, synthetic.size),
-        ))
+        out.append(
+            ColumnExtremes(
+                column=name,
+                low=low,
+                high=high,
+                synthetic_share=s_share,
+                holdout_share=h_share,
+                synthetic_values=int(synthetic.size),
+                holdout_values=int(holdout.size),
+                standard_error=_standard_error(h_share, holdout.size, synthetic.size),
+            )
+        )
     return ExtremeValues(spreads=settings.extreme_spreads, columns=out)
 
 

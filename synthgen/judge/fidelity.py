@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from synthgen.judge.encoding import RowEncoder
 from synthgen.judge.extremes import ExtremeValues, extreme_values
 from synthgen.judge.inputs import CleanTables
 from synthgen.judge.learners import Learners
@@ -102,12 +103,19 @@ class FidelityResult(BaseModel):
     pairs: list[PairTrend]
     alpha_precision: float | None
     beta_recall: float | None
-    detection_auc: float | None
+    detection_auc: float | None  # mean over folds, not floored: below 0.5 = closer to the training rows than chance
     detection_auc_folds: list[float]
     detection_rows: int
     distributions: list[Distribution]
     extremes: ExtremeValues | None = None  # None in reports written before the check existed
     timings_s: dict[str, float] = {}
+    # None in reports written before issue 12:
+    detection_auc_standard_error: float | None = None  # of the fold mean, were real and synthetic alike
+    # The same test between real train and holdout rows (how far real tables fall below 0.5 on their own
+    # through repeated rows); computed only when the synthetic rows' AUC is below 0.5.
+    detection_auc_holdout: float | None = None
+    detection_auc_holdout_standard_error: float | None = None
+    detection_holdout_rows: int | None = None
 
 
 # ----------------------------------------------------------------------------------- column shapes
@@ -133,21 +141,34 @@ def column_shapes(t: CleanTables) -> list[ColumnShape]:
     out = []
     for c in t.columns:
         r, s = t.train[c.name], t.synthetic[c.name]
-        fields = dict(column=c.name, kind=c.kind.value, null_rate_real=float(r.isna().mean()),
-                      null_rate_synthetic=float(s.isna().mean()))
+        fields = dict(
+            column=c.name,
+            kind=c.kind.value,
+            null_rate_real=float(r.isna().mean()),
+            null_rate_synthetic=float(s.isna().mean()),
+        )
         if c.kind.is_continuous:
             rv, sv = r.to_numpy(dtype=float), s.to_numpy(dtype=float)
             present = sv[~np.isnan(sv)]
             lo, hi = np.nanmin(rv), np.nanmax(rv)
             oor = float(np.mean((present < lo) | (present > hi))) if len(present) else None
-            out.append(ColumnShape(metric="KSComplement", score=fnum(ks_complement(rv, sv)), out_of_range_share=oor, **fields))
+            out.append(
+                ColumnShape(metric="KSComplement", score=fnum(ks_complement(rv, sv)), out_of_range_share=oor, **fields)
+            )
         else:
             real_cats = set(r.dropna().unique())
             present = s.dropna()
             coverage = len(real_cats & set(present.unique())) / len(real_cats) if real_cats else None
             novel = float((~present.isin(real_cats)).mean()) if len(present) else None
-            out.append(ColumnShape(metric="TVComplement", score=fnum(tv_complement(r, s)), category_coverage=coverage,
-                                   novel_share=novel, **fields))
+            out.append(
+                ColumnShape(
+                    metric="TVComplement",
+                    score=fnum(tv_complement(r, s)),
+                    category_coverage=coverage,
+                    novel_share=novel,
+                    **fields,
+                )
+            )
     return out
 
 
@@ -156,7 +177,7 @@ def _discrete_codes(real: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, 
     """One code per category over both tables; a null is a category of its own (the last code)."""
     codes, uniques = pd.factorize(pd.concat([real, synthetic], ignore_index=True), use_na_sentinel=True)
     codes = np.where(codes < 0, len(uniques), codes)
-    return codes[: len(real)], codes[len(real):]
+    return codes[: len(real)], codes[len(real) :]
 
 
 def _binned_codes(values: np.ndarray, bins: int) -> np.ndarray:
@@ -180,7 +201,9 @@ def _cramers_v(table: np.ndarray) -> float:
     return math.sqrt(chi2 / (n * (min(table.shape) - 1)))
 
 
-def _contingency(a_r: np.ndarray, b_r: np.ndarray, a_s: np.ndarray, b_s: np.ndarray, need_v: bool) -> tuple[float, float]:
+def _contingency(
+    a_r: np.ndarray, b_r: np.ndarray, a_s: np.ndarray, b_s: np.ndarray, need_v: bool
+) -> tuple[float, float]:
     na = int(max(a_r.max(), a_s.max())) + 1
     nb = int(max(b_r.max(), b_s.max())) + 1
     real = np.bincount(a_r * nb + b_r, minlength=na * nb).astype(float)
@@ -214,7 +237,9 @@ def _correlation(x_r, y_r, x_s, y_s) -> tuple[float, float, float]:
 def pair_trends(t: CleanTables, settings: EvaluateSettings) -> list[PairTrend]:
     cont = set(t.continuous)
     raw = {n: (t.train[n].to_numpy(dtype=float), t.synthetic[n].to_numpy(dtype=float)) for n in cont}
-    binned = {n: (_binned_codes(r, settings.trend_bins), _binned_codes(s, settings.trend_bins)) for n, (r, s) in raw.items()}
+    binned = {
+        n: (_binned_codes(r, settings.trend_bins), _binned_codes(s, settings.trend_bins)) for n, (r, s) in raw.items()
+    }
     codes = {n: _discrete_codes(t.train[n], t.synthetic[n]) for n in t.discrete}
     corr_min, assoc_min = settings.trend_min_real_correlation, settings.trend_min_real_association
     out = []
@@ -223,15 +248,32 @@ def pair_trends(t: CleanTables, settings: EvaluateSettings) -> list[PairTrend]:
             if c1 in cont and c2 in cont:
                 score, r, s = _correlation(raw[c1][0], raw[c2][0], raw[c1][1], raw[c2][1])
                 counted = corr_min <= 0 or abs(r) > corr_min
-                out.append(PairTrend(column_1=c1, column_2=c2, metric="CorrelationSimilarity", score=fnum(score),
-                                     real_correlation=fnum(r), synthetic_correlation=fnum(s), counted=counted))
+                out.append(
+                    PairTrend(
+                        column_1=c1,
+                        column_2=c2,
+                        metric="CorrelationSimilarity",
+                        score=fnum(score),
+                        real_correlation=fnum(r),
+                        synthetic_correlation=fnum(s),
+                        counted=counted,
+                    )
+                )
             else:
                 a = binned[c1] if c1 in cont else codes[c1]
                 b = binned[c2] if c2 in cont else codes[c2]
                 score, v = _contingency(a[0], b[0], a[1], b[1], need_v=assoc_min > 0)
                 counted = assoc_min <= 0 or (not math.isnan(v) and v > assoc_min)
-                out.append(PairTrend(column_1=c1, column_2=c2, metric="ContingencySimilarity", score=fnum(score),
-                                     real_association=fnum(v), counted=counted))
+                out.append(
+                    PairTrend(
+                        column_1=c1,
+                        column_2=c2,
+                        metric="ContingencySimilarity",
+                        score=fnum(score),
+                        real_association=fnum(v),
+                        counted=counted,
+                    )
+                )
         except ValueError as exc:
             metric = "CorrelationSimilarity" if c1 in cont and c2 in cont else "ContingencySimilarity"
             out.append(PairTrend(column_1=c1, column_2=c2, metric=metric, score=None, counted=False, error=str(exc)))
@@ -250,8 +292,9 @@ def summarise_trends(pairs: list[PairTrend]) -> tuple[float | None, float | None
 
 
 # ------------------------------------------------------------------------ alpha-precision, beta-recall
-def alpha_precision_beta_recall(real: np.ndarray, synthetic: np.ndarray, device, block_rows: int,
-                                steps: int = 30) -> tuple[float, float]:
+def alpha_precision_beta_recall(
+    real: np.ndarray, synthetic: np.ndarray, device, block_rows: int, steps: int = 30
+) -> tuple[float, float]:
     """Naive estimators of Alaa et al.: balls around each distribution's centre hold alpha of its mass.
 
     alpha-precision: share of synthetic rows inside the real alpha-ball, against alpha. beta-recall:
@@ -278,21 +321,30 @@ def alpha_precision_beta_recall(real: np.ndarray, synthetic: np.ndarray, device,
 
 
 # ------------------------------------------------------------------------------------- detection
-def detection(real: np.ndarray, synthetic: np.ndarray, learners: Learners, folds: int, seed: int) -> tuple[float, list[float]]:
+def detection(
+    real: np.ndarray, synthetic: np.ndarray, learners: Learners, folds: int, seed: int
+) -> tuple[float, list[float], float]:
     """Classifier two-sample test: boosted trees told to separate real from synthetic rows.
 
-    Mean ROC AUC over stratified folds, floored at 0.5: 0.5 = indistinguishable, 1.0 = told apart
-    every time. (Below 0.5 is noise, or real rows repeated in the synthetic table: a test row's twin
-    sits in the training fold with the other label. The folds keep the raw values.)
+    Returns the mean ROC AUC over stratified folds, the fold AUCs, and the standard error of the mean
+    were the two tables alike (Hanley-McNeil at 0.5, per fold). 0.5 = indistinguishable, 1.0 = told apart
+    every time. Not floored: significantly *below* 0.5 means synthetic rows repeat training rows (a test
+    row's twin sits in the training fold with the other label, so the detector votes the wrong way);
+    an exact copy of the training table scores about 0.1.
     """
     X = np.vstack([real, synthetic])
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
-    aucs = []
+    aucs, variance = [], 0.0
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        classifier = learners.xgboost("classification", len(train_idx), n_estimators=150, max_depth=6, learning_rate=0.1)
+        classifier = learners.xgboost(
+            "classification", len(train_idx), n_estimators=150, max_depth=6, learning_rate=0.1
+        )
         classifier.fit(X[train_idx], y[train_idx])
         aucs.append(float(roc_auc_score(y[test_idx], classifier.predict_proba(X[test_idx])[:, 1])))
-    return max(0.5, float(np.mean(aucs))), aucs
+        n1 = int(y[test_idx].sum())
+        n0 = len(test_idx) - n1
+        variance += (n1 + n0 + 1) / (12.0 * n1 * n0)
+    return float(np.mean(aucs)), aucs, math.sqrt(variance) / len(aucs)
 
 
 # --------------------------------------------------------------------------------- distributions
@@ -311,13 +363,24 @@ def distributions(t: CleanTables, bins: int = 30, top: int = 20) -> list[Distrib
             hr = np.histogram(np.clip(rv, lo, hi) * 0.5, half)[0] / max(len(rv), 1)
             hs = np.histogram(np.clip(sv, lo, hi) * 0.5, half)[0] / max(len(sv), 1)
             edges = np.clip(half * 2.0, lo, hi)
-            out.append(Distribution(column=c.name, kind=c.kind.value, edges=edges.tolist(), real=hr.tolist(), synthetic=hs.tolist()))
+            out.append(
+                Distribution(
+                    column=c.name, kind=c.kind.value, edges=edges.tolist(), real=hr.tolist(), synthetic=hs.tolist()
+                )
+            )
         else:
             p = r.fillna("(null)").value_counts(normalize=True)
             q = s.fillna("(null)").value_counts(normalize=True)
             labels = list(p.index[:top])
-            out.append(Distribution(column=c.name, kind=c.kind.value, labels=[str(x) for x in labels],
-                                    real=[float(p.get(x, 0.0)) for x in labels], synthetic=[float(q.get(x, 0.0)) for x in labels]))
+            out.append(
+                Distribution(
+                    column=c.name,
+                    kind=c.kind.value,
+                    labels=[str(x) for x in labels],
+                    real=[float(p.get(x, 0.0)) for x in labels],
+                    synthetic=[float(q.get(x, 0.0)) for x in labels],
+                )
+            )
     return out
 
 
@@ -325,8 +388,15 @@ def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
 
 
-def evaluate_fidelity(t: CleanTables, enc_train: np.ndarray, enc_synth: np.ndarray, settings: EvaluateSettings,
-                      learners: Learners, device, rng: np.random.Generator) -> FidelityResult:
+def evaluate_fidelity(
+    t: CleanTables,
+    enc_train: np.ndarray,
+    enc_synth: np.ndarray,
+    settings: EvaluateSettings,
+    learners: Learners,
+    device,
+    rng: np.random.Generator,
+) -> FidelityResult:
     clock = Stopwatch()
     shapes = column_shapes(t)
     scores = [c.score for c in shapes if c.score is not None]
@@ -344,13 +414,41 @@ def evaluate_fidelity(t: CleanTables, enc_train: np.ndarray, enc_synth: np.ndarr
     n = min(len(enc_train), len(enc_synth), settings.detection_max_rows)
     det_real = enc_train[subsample(len(enc_train), n, rng)]
     det_synth = enc_synth[subsample(len(enc_synth), n, rng)]
-    auc, folds = detection(det_real, det_synth, learners, settings.detection_folds, settings.seed)
+    auc, folds, se = detection(det_real, det_synth, learners, settings.detection_folds, settings.seed)
+    baseline: dict = {}
+    if auc < 0.5:  # is it memorisation, or do real rows repeat enough to do the same? (gate.detection_memorisation)
+        enc_holdout = RowEncoder(t.columns, seed=settings.seed).fit(t.train).transform(t.holdout)
+        m = min(len(enc_train), len(enc_holdout), settings.detection_max_rows)
+        if m >= settings.detection_folds:
+            b_auc, _, b_se = detection(
+                enc_train[subsample(len(enc_train), m, rng)],
+                enc_holdout[subsample(len(enc_holdout), m, rng)],
+                learners,
+                settings.detection_folds,
+                settings.seed,
+            )
+            baseline = dict(
+                detection_auc_holdout=fnum(b_auc), detection_auc_holdout_standard_error=b_se, detection_holdout_rows=m
+            )
     clock.lap("detection")
     dists = distributions(t)
     clock.lap("distributions")
     return FidelityResult(
-        shape=fnum(np.mean(scores)) if scores else None, trend=fnum(trend), trend_all_pairs=fnum(trend_all),
-        trend_pairs_counted=n_counted, trend_note=note, columns=shapes, pairs=pairs, alpha_precision=fnum(alpha),
-        beta_recall=fnum(beta), detection_auc=fnum(auc), detection_auc_folds=folds, detection_rows=n,
-        distributions=dists, extremes=extremes, timings_s=clock.laps,
+        shape=fnum(np.mean(scores)) if scores else None,
+        trend=fnum(trend),
+        trend_all_pairs=fnum(trend_all),
+        trend_pairs_counted=n_counted,
+        trend_note=note,
+        columns=shapes,
+        pairs=pairs,
+        alpha_precision=fnum(alpha),
+        beta_recall=fnum(beta),
+        detection_auc=fnum(auc),
+        detection_auc_folds=folds,
+        detection_rows=n,
+        detection_auc_standard_error=se,
+        **baseline,
+        distributions=dists,
+        extremes=extremes,
+        timings_s=clock.laps,
     )

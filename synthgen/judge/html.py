@@ -11,9 +11,12 @@ import html
 import io
 import json
 import math
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from synthgen.judge.console import MEMORISATION_CHECKS, refusals
 
 if TYPE_CHECKING:
     from synthgen.judge.extremes import ExtremeValues
@@ -27,7 +30,8 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px a
 h1{margin-bottom:4px} h2{border-bottom:1px solid #d0d7de;padding-bottom:4px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0 16px 0;font-size:13px}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right} th{background:#f6f8fa}
-td.l,th.l{text-align:left} .verdict{font-size:22px;font-weight:700;padding:10px 14px;border-radius:6px;display:inline-block}
+td.l,th.l{text-align:left}
+.verdict{font-size:22px;font-weight:700;padding:10px 14px;border-radius:6px;display:inline-block}
 .pass{background:#dafbe1;color:#1a7f37} .fail{background:#ffebe9;color:#cf222e}
 .muted{color:#6e7781;font-size:12px} img{max-width:100%} .note{background:#fff8c5;padding:6px 10px;border-radius:4px}
 """
@@ -45,7 +49,8 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], left: Iterable[
     left = set(left)
     head = "".join(f'<th class="{"l" if i in left else ""}">{_e(h)}</th>' for i, h in enumerate(header))
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i in left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows
+        "<tr>" + "".join(f'<td class="{"l" if i in left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
+        for r in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -59,7 +64,7 @@ def _png(fig) -> str:
     return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}">'
 
 
-def _distribution_figure(report: "EvaluationReport") -> str:
+def _distribution_figure(report: EvaluationReport) -> str:
     from matplotlib.figure import Figure
 
     dists = report.fidelity.distributions
@@ -87,7 +92,7 @@ def _distribution_figure(report: "EvaluationReport") -> str:
     return _png(fig)
 
 
-def _trend_heatmap(report: "EvaluationReport") -> str:
+def _trend_heatmap(report: EvaluationReport) -> str:
     from matplotlib.figure import Figure
 
     names = report.run.columns
@@ -111,7 +116,7 @@ def _trend_heatmap(report: "EvaluationReport") -> str:
     return _png(fig)
 
 
-def _roc_figure(report: "EvaluationReport") -> str:
+def _roc_figure(report: EvaluationReport) -> str:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(12, 4.6))
@@ -140,38 +145,80 @@ def _roc_figure(report: "EvaluationReport") -> str:
     return _png(fig)
 
 
-def _gate_section(report: "EvaluationReport") -> str:
+def _gate_section(report: EvaluationReport) -> str:
     rows = []
     for c in report.gate.checks:
         colour = STATUS_COLOUR[c.status]
-        threshold = "-" if c.threshold is None else f"{c.direction} {c.threshold:.4f}"
-        rows.append([_e(c.name), _f(c.value, 4), threshold, f'<b style="color:{colour}">{_e(c.status)}</b>', f'<span class="muted">{_e(c.detail)}</span>'])
+        digits = 0 if c.name.startswith("verbatim") else 4
+        threshold = "-" if c.threshold is None else _e(f"{c.direction} {c.threshold:.{digits}f}")
+        rows.append(
+            [
+                _e(c.name),
+                _f(c.value, digits),
+                threshold,
+                f'<b style="color:{colour}">{_e(c.status)}</b>',
+                f'<span class="muted">{_e(c.detail)}</span>',
+            ]
+        )
     return _table(["check", "value", "threshold", "status", "detail"], rows, left=(0, 4))
 
 
-def _fidelity_section(report: "EvaluationReport") -> str:
+def _fidelity_section(report: EvaluationReport) -> str:
     f = report.fidelity
-    summary = _table(["measure", "value"], [
-        ["column shapes (1 - KS / 1 - TVD)", _f(f.shape)],
-        [f"pair trends ({f.trend_pairs_counted} associated pairs)", _f(f.trend)],
-        ["pair trends (all pairs)", _f(f.trend_all_pairs)],
-        ["alpha-precision (1 ideal)", _f(f.alpha_precision)],
-        ["beta-recall (independent real sample: about 0.5)", _f(f.beta_recall)],
-        [f"detection ROC AUC, {len(f.detection_auc_folds)}-fold, {f.detection_rows} rows a side (0.5 ideal)", _f(f.detection_auc)],
-    ])
-    rows = [[_e(c.column), _e(c.kind), _e(c.metric), _f(c.score), _f(c.null_rate_real), _f(c.null_rate_synthetic),
-             _f(c.category_coverage), _f(c.novel_share), _f(c.out_of_range_share)] for c in f.columns]
-    columns = _table(["column", "kind", "metric", "score", "null real", "null synth", "category coverage", "novel categories",
-                      "out of range"], rows)
+    summary = _table(
+        ["measure", "value"],
+        [
+            ["column shapes (1 - KS / 1 - TVD)", _f(f.shape)],
+            [f"pair trends ({f.trend_pairs_counted} associated pairs)", _f(f.trend)],
+            ["pair trends (all pairs)", _f(f.trend_all_pairs)],
+            ["alpha-precision (1 ideal)", _f(f.alpha_precision)],
+            ["beta-recall (independent real sample: about 0.5)", _f(f.beta_recall)],
+            [
+                f"detection ROC AUC, {len(f.detection_auc_folds)}-fold, {f.detection_rows} rows a side (0.5 ideal; "
+                "below 0.5: closer to the training rows than fresh real rows are)",
+                _f(f.detection_auc),
+            ],
+        ],
+    )
+    rows = [
+        [
+            _e(c.column),
+            _e(c.kind),
+            _e(c.metric),
+            _f(c.score),
+            _f(c.null_rate_real),
+            _f(c.null_rate_synthetic),
+            _f(c.category_coverage),
+            _f(c.novel_share),
+            _f(c.out_of_range_share),
+        ]
+        for c in f.columns
+    ]
+    columns = _table(
+        [
+            "column",
+            "kind",
+            "metric",
+            "score",
+            "null real",
+            "null synth",
+            "category coverage",
+            "novel categories",
+            "out of range",
+        ],
+        rows,
+    )
     note = f'<p class="note">{_e(f.trend_note)}</p>' if f.trend_note else ""
     extremes = _extremes_table(f.extremes)
-    binning = ('<p class="muted">Pair trends follow SDMetrics\' QualityReport: a numeric column paired with a category is cut '
-               'in equal-width bins of <i>each table\'s own</i> range, so one synthetic outlier shifts every bin of that '
-               'column (a dark row in the heatmap below with good column shapes usually means exactly that).</p>')
+    binning = (
+        '<p class="muted">Pair trends follow SDMetrics\' QualityReport: a numeric column paired with a category is cut '
+        "in equal-width bins of <i>each table's own</i> range, so one synthetic outlier shifts every bin of that "
+        "column (a dark row in the heatmap below with good column shapes usually means exactly that).</p>"
+    )
     return summary + note + columns + binning + extremes
 
 
-def _extremes_table(extremes: "ExtremeValues | None") -> str:
+def _extremes_table(extremes: ExtremeValues | None) -> str:
     """Shares of synthetic and holdout values beyond each continuous column's extreme-value bounds."""
     if extremes is None or not extremes.columns:
         return ""
@@ -179,69 +226,197 @@ def _extremes_table(extremes: "ExtremeValues | None") -> str:
     def share(x: float | None) -> str:
         return "-" if x is None else f"{x:.2%}"
 
-    head = (f'<p class="muted">Extreme values: beyond the real train\'s median plus or minus {extremes.spreads:g} robust '
-            f'spreads (interquartile range / 1.349). The holdout share is the natural rate; the gate\'s extreme_values '
-            f'check compares the synthetic share with it.</p>')
-    rows = [[_e(c.column), _e(f"{c.low:.6g}"), _e(f"{c.high:.6g}"), share(c.synthetic_share), share(c.holdout_share)]
-            for c in extremes.columns]
+    head = (
+        f'<p class="muted">Extreme values: beyond the real train\'s median plus or minus {extremes.spreads:g} robust '
+        f"spreads (interquartile range / 1.349). The holdout share is the natural rate; the gate's extreme_values "
+        f"check compares the synthetic share with it.</p>"
+    )
+    rows = [
+        [_e(c.column), _e(f"{c.low:.6g}"), _e(f"{c.high:.6g}"), share(c.synthetic_share), share(c.holdout_share)]
+        for c in extremes.columns
+    ]
     return head + _table(["column", "low bound", "high bound", "synthetic beyond", "holdout beyond"], rows)
 
 
-def _utility_section(report: "EvaluationReport") -> str:
+def _utility_section(report: EvaluationReport) -> str:
     u = report.utility
     if u.status == "skipped":
         return f'<p class="note">Skipped: {_e(u.reason)}</p>'
     keys = ("roc_auc", "f1") if u.task == "classification" else ("r2", "rmse")
-    rows = [[_e(r.learner), *(_f(r.trtr.get(k)) for k in keys), *(_f(r.tstr.get(k)) for k in keys), _f(r.ratio),
-             _f(r.importance_agreement), _e(r.note or "")] for r in u.learners]
-    head = f"<p>Target <b>{_e(u.target)}</b> ({_e(u.task)}); backend <b>{_e(u.backend)}</b>; {u.train_rows} real / " \
-           f"{u.synthetic_rows} synthetic training rows, {u.test_rows} holdout rows. Mean ratio: <b>{_f(u.tstr_ratio)}</b></p>"
+    rows = [
+        [
+            _e(r.learner),
+            *(_f(r.trtr.get(k)) for k in keys),
+            *(_f(r.tstr.get(k)) for k in keys),
+            _f(r.ratio),
+            _f(r.importance_agreement),
+            _e(r.note or ""),
+        ]
+        for r in u.learners
+    ]
+    head = (
+        f"<p>Target <b>{_e(u.target)}</b> ({_e(u.task)}); backend <b>{_e(u.backend)}</b>; {u.train_rows} real / "
+        f"{u.synthetic_rows} synthetic training rows, {u.test_rows} holdout rows. Mean ratio: "
+        f"<b>{_f(u.tstr_ratio)}</b></p>"
+    )
     notes = "".join(f'<p class="muted">{_e(n)}</p>' for n in u.notes)
-    return head + _table(["learner", *(f"TRTR {k}" for k in keys), *(f"TSTR {k}" for k in keys), "TSTR/TRTR",
-                          "importance rank corr.", "note"], rows, left=(0, 8)) + notes
+    return (
+        head
+        + _table(
+            [
+                "learner",
+                *(f"TRTR {k}" for k in keys),
+                *(f"TSTR {k}" for k in keys),
+                "TSTR/TRTR",
+                "importance rank corr.",
+                "note",
+            ],
+            rows,
+            left=(0, 8),
+        )
+        + notes
+    )
 
 
-def _privacy_section(report: "EvaluationReport") -> str:
+def _privacy_section(report: EvaluationReport) -> str:
     p = report.privacy
 
     def ci(v, iv):
         return "not estimable" if v is None or iv is None else f"{v:.3f} [{iv[0]:.3f}, {iv[1]:.3f}]"
 
-    attacks = _table(["attack", "ROC AUC [95% CI]", "TPR @ 1% FPR [CI]", "TPR @ 0.1% FPR [CI]", "epsilon lower bound @ 1% FPR"],
-                     [[_e(a.name), ci(a.auc, a.auc_interval), ci(a.tpr_at_1pct_fpr, a.tpr_at_1pct_fpr_interval),
-                       ci(a.tpr_at_01pct_fpr, a.tpr_at_01pct_fpr_interval), _f(a.epsilon_lower_bound, 2)] for a in p.attacks])
-    head = (f"<p>{p.members} members (training rows) vs {p.non_members} non-members (holdout rows); reference: "
-            f"{p.reference_rows} training rows not drawn as members; {p.attack_synthetic_rows} synthetic rows. "
-            f"Strongest attack: <b>{_e(p.strongest_attack)}</b>.</p>")
-    hygiene = _table(["hygiene measure (not proof)", "synthetic", "holdout baseline"], [
-        ["rows equal to a training row", f"{p.exact_copy_rate:.4f} ({p.exact_copies})", f"{p.holdout_copy_rate:.4f} ({p.holdout_copies})"],
-        [f"DCR share: closer to train than to holdout ({p.dcr_rows} rows)", _f(p.dcr_share), "0.500"],
-        ["median distance to the closest training row", _f(p.dcr_median_synthetic), _f(p.dcr_median_holdout)],
-        ["NNDR, 10th percentile", _f(p.nndr_q10_synthetic), _f(p.nndr_q10_holdout)],
-    ])
+    attacks = _table(
+        ["attack", "ROC AUC [95% CI]", "TPR @ 1% FPR [CI]", "TPR @ 0.1% FPR [CI]", "epsilon lower bound @ 1% FPR"],
+        [
+            [
+                _e(a.name),
+                ci(a.auc, a.auc_interval),
+                ci(a.tpr_at_1pct_fpr, a.tpr_at_1pct_fpr_interval),
+                ci(a.tpr_at_01pct_fpr, a.tpr_at_01pct_fpr_interval),
+                _f(a.epsilon_lower_bound, 2),
+            ]
+            for a in p.attacks
+        ],
+    )
+    head = (
+        f"<p>{p.members} members (training rows) vs {p.non_members} non-members (holdout rows); reference: "
+        f"{p.reference_rows} training rows not drawn as members; {p.attack_synthetic_rows} synthetic rows. "
+        f"Strongest attack: <b>{_e(p.strongest_attack)}</b>.</p>"
+    )
+    hygiene = _table(
+        ["hygiene measure (not proof)", "synthetic", "holdout baseline"],
+        [
+            [
+                "rows equal to a training row",
+                f"{p.exact_copy_rate:.4f} ({p.exact_copies})",
+                f"{p.holdout_copy_rate:.4f} ({p.holdout_copies})",
+            ],
+            [f"DCR share: closer to train than to holdout ({p.dcr_rows} rows)", _f(p.dcr_share), "0.500"],
+            ["median distance to the closest training row", _f(p.dcr_median_synthetic), _f(p.dcr_median_holdout)],
+            ["NNDR, 10th percentile", _f(p.nndr_q10_synthetic), _f(p.nndr_q10_holdout)],
+        ],
+    )
     notes = "".join(f'<p class="muted">{_e(n)}</p>' for n in p.notes)
-    return head + attacks + notes + hygiene
+    return _memorisation_section(report) + head + attacks + notes + hygiene
 
 
-def render_html(report: "EvaluationReport", extra_metadata: dict[str, Any] | None = None) -> str:
+def _memorisation_section(report: EvaluationReport) -> str:
+    """The memorisation checks (figure, threshold, verdict, one plain sentence) and the verbatim-record counts."""
+    checks = [c for c in report.gate.checks if c.name in MEMORISATION_CHECKS and c.meaning]
+    if not checks:
+        return ""
+    rows = []
+    for c in checks:
+        digits = 0 if c.name.startswith("verbatim") else 3
+        threshold = "-" if c.threshold is None else _e(f"{c.direction} {c.threshold:.{digits}f}")
+        rows.append(
+            [
+                _e(c.name),
+                _f(c.value, digits),
+                threshold,
+                f'<b style="color:{STATUS_COLOUR[c.status]}">{_e(c.status)}</b>',
+                _e(c.meaning),
+            ]
+        )
+    out = "<h3>Memorisation</h3>" + _table(["check", "figure", "threshold", "status", "what it means"], rows, (0, 4))
+    v = report.privacy.verbatim
+    if v is not None:
+        out += (
+            '<p class="muted">Verbatim records are counted over all the released rows, by distinct record; values '
+            "are never shown. A training record that also occurs in the holdout is a natural duplicate and is not "
+            "counted.</p>"
+        )
+        out += _table(
+            ["verbatim records (whole release)", "count"],
+            [
+                ["released rows", f"{v.synthetic_rows:,}"],
+                ["training records not in the holdout / of which unique in the real data", _pair(v, "training")],
+                ["found verbatim in the release / of which unique in the real data", _pair(v, "reproduced")],
+                [
+                    "natural duplicates found (training records also in the holdout; not counted)",
+                    f"{v.natural_duplicates:,}",
+                ],
+                ["holdout records (not training records) found in the release", f"{v.holdout_reproduced:,}"],
+                [f"real rows (of {v.real_rows:,}) that repeat a training record", f"{v.real_recurrences:,}"],
+                [
+                    "training records an independent sample of the release's size reproduces (estimate)",
+                    f"{v.expected:.1f}",
+                ],
+            ],
+        )
+    return out
+
+
+def _pair(v, kind: str) -> str:
+    if kind == "training":
+        return f"{v.training_records:,} / {v.training_unique_records:,}"
+    return f"{v.reproduced:,} / {v.reproduced_unique:,}"
+
+
+def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None = None) -> str:
     r = report.run
-    verdict = ('<span class="verdict pass">Gate passed</span>' if report.gate.passed
-               else f'<span class="verdict fail">Gate failed: {_e(", ".join(report.gate.failing) or "not estimable checks")}</span>')
-    meta = _table(["run", ""], [
-        ["rows (train / holdout / synthetic)", f"{r.train_rows} / {r.holdout_rows} / {r.synthetic_rows}"],
-        ["columns scored", str(len(r.columns))], ["target", _e(r.target or "-")],
-        ["backend / XGBoost device / distance device", f"{_e(r.backend)} / {_e(r.xgboost_device)} / {_e(r.device)}"],
-        ["seed", str(r.seed)], ["versions", _e(", ".join(f"{k} {v}" for k, v in r.versions.items()))],
-        ["time (s)", _e(", ".join(f"{k} {v:.1f}" for k, v in r.timings_s.items()))], ["created", _e(r.created_at)],
-        *([[_e(k), _e(json.dumps(v, default=str))] for k, v in (extra_metadata or {}).items()]),
-    ])
+    verdict = (
+        '<span class="verdict pass">Gate passed</span>'
+        if report.gate.passed
+        else '<span class="verdict fail">Gate failed: '
+        f"{_e(', '.join(refusals(report)) or 'not estimable checks')}</span>"
+    )
+    meta = _table(
+        ["run", ""],
+        [
+            ["rows (train / holdout / synthetic)", f"{r.train_rows} / {r.holdout_rows} / {r.synthetic_rows}"],
+            ["columns scored", str(len(r.columns))],
+            ["target", _e(r.target or "-")],
+            [
+                "backend / XGBoost device / distance device",
+                f"{_e(r.backend)} / {_e(r.xgboost_device)} / {_e(r.device)}",
+            ],
+            ["seed", str(r.seed)],
+            ["versions", _e(", ".join(f"{k} {v}" for k, v in r.versions.items()))],
+            ["time (s)", _e(", ".join(f"{k} {v:.1f}" for k, v in r.timings_s.items()))],
+            ["created", _e(r.created_at)],
+            *([[_e(k), _e(json.dumps(v, default=str))] for k, v in (extra_metadata or {}).items()]),
+        ],
+    )
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>synthgen evaluation</title><style>{CSS}</style></head><body>",
-        "<h1>synthgen evaluation report</h1>", verdict, "<h2>Release gate</h2>", _gate_section(report),
-        "<h2>Fidelity</h2>", _fidelity_section(report), "<h3>Column distributions: real train vs synthetic</h3>",
-        _distribution_figure(report), "<h3>Column-pair trends</h3>", _trend_heatmap(report),
-        "<h2>Utility: train on synthetic, test on real</h2>", _utility_section(report),
-        "<h2>Privacy: membership inference</h2>", _privacy_section(report), _roc_figure(report),
-        "<h2>Run</h2>", meta, "</body></html>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>synthgen "
+        f"evaluation</title><style>{CSS}</style></head><body>",
+        "<h1>synthgen evaluation report</h1>",
+        verdict,
+        "<h2>Release gate</h2>",
+        _gate_section(report),
+        "<h2>Fidelity</h2>",
+        _fidelity_section(report),
+        "<h3>Column distributions: real train vs synthetic</h3>",
+        _distribution_figure(report),
+        "<h3>Column-pair trends</h3>",
+        _trend_heatmap(report),
+        "<h2>Utility: train on synthetic, test on real</h2>",
+        _utility_section(report),
+        "<h2>Privacy: membership inference</h2>",
+        _privacy_section(report),
+        _roc_figure(report),
+        "<h2>Run</h2>",
+        meta,
+        "</body></html>",
     ]
     return "\n".join(parts)

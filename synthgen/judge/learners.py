@@ -34,13 +34,21 @@ class Learners:
     n_jobs: int
     seed: int
 
-    def xgboost(self, task: Task, n_rows: int, n_estimators: int = 200, max_depth: int = 6, learning_rate: float = 0.1) -> Any:
+    def xgboost(
+        self, task: Task, n_rows: int, n_estimators: int = 200, max_depth: int = 6, learning_rate: float = 0.1
+    ) -> Any:
         import xgboost as xgb
 
         cls = xgb.XGBClassifier if task == "classification" else xgb.XGBRegressor
         return cls(
-            n_estimators=n_estimators, max_depth=max_depth, learning_rate=learning_rate, tree_method="hist",
-            device=self.xgb_device, n_jobs=self.xgb_threads(n_rows), random_state=self.seed, verbosity=0,
+            n_estimators=n_estimators,
+            max_depth=max_depth,
+            learning_rate=learning_rate,
+            tree_method="hist",
+            device=self.xgb_device,
+            n_jobs=self.xgb_threads(n_rows),
+            random_state=self.seed,
+            verbosity=0,
         )
 
     def xgb_threads(self, n_rows: int) -> int:
@@ -71,7 +79,9 @@ def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs:
     error = _cuml_import_error()
     if requested == "cuml":
         if error is not None:
-            raise InputError(f"evaluate.backend 'cuml' requested but `import cuml` failed ({error}); use 'auto' or 'sklearn'")
+            raise InputError(
+                f"evaluate.backend 'cuml' requested but `import cuml` failed ({error}); use 'auto' or 'sklearn'"
+            )
         if not on_gpu:
             raise InputError("evaluate.backend 'cuml' requested but no CUDA device is in use; use 'auto' or 'sklearn'")
         return Learners("cuml", xgb_device, jobs, seed)
@@ -134,12 +144,18 @@ def _cuml_learner(name: str, task: Task, seed: int) -> Any:
         if task == "classification":
             from cuml.ensemble import RandomForestClassifier
 
-            return _NumpyLabels(RandomForestClassifier(n_estimators=100, max_features="sqrt", n_bins=128,
-                                                       random_state=seed, output_type="numpy"))
+            return _NumpyLabels(
+                RandomForestClassifier(
+                    n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy"
+                )
+            )
         from cuml.ensemble import RandomForestRegressor
 
-        return _Float32(RandomForestRegressor(n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed,
-                                              output_type="numpy"))
+        return _Float32(
+            RandomForestRegressor(
+                n_estimators=100, max_features="sqrt", n_bins=128, random_state=seed, output_type="numpy"
+            )
+        )
     raise ValueError(name)
 
 
@@ -149,7 +165,7 @@ class _NumpyLabels:
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "_NumpyLabels":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _NumpyLabels:
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.estimator.fit(np.asarray(X, dtype=np.float32), codes.astype(np.int32))
         return self
@@ -170,7 +186,7 @@ class _Float32:
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "_Float32":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Float32:
         self.estimator.fit(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.float32))
         return self
 

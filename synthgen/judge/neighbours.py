@@ -22,14 +22,16 @@ def _squared_distances(q: torch.Tensor, r: torch.Tensor, q_sq: torch.Tensor, r_s
     return d.masked_fill_(d <= 1e-12 * (scale + 1.0), 0.0)
 
 
-def nearest_distances(queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.device | str = "cpu",
-                      block_rows: int = 2048) -> np.ndarray:
+def nearest_distances(
+    queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.device | str = "cpu", block_rows: int = 2048
+) -> np.ndarray:
     """Euclidean distances from each query row to its ``k`` nearest reference rows, ascending."""
     return nearest(queries, refs, k, device, block_rows)[0]
 
 
-def nearest(queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.device | str = "cpu",
-            block_rows: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def nearest(
+    queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.device | str = "cpu", block_rows: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
     """Distances (ascending) and row indices of each query row's ``k`` nearest reference rows."""
     if len(refs) < k:
         raise ValueError(f"need at least {k} reference rows, got {len(refs)}")
@@ -40,11 +42,13 @@ def nearest(queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.dev
     index = np.empty((len(queries), k), dtype=np.int64)
     with torch.no_grad():
         for start in range(0, len(queries), block_rows):
-            q = torch.as_tensor(np.ascontiguousarray(queries[start:start + block_rows]), dtype=torch.float64, device=device)
+            q = torch.as_tensor(
+                np.ascontiguousarray(queries[start : start + block_rows]), dtype=torch.float64, device=device
+            )
             q_sq = (q * q).sum(1)
             best_d = best_i = None
             for r_start in range(0, len(r_all), REF_BLOCK):
-                r, r_sq = r_all[r_start:r_start + REF_BLOCK], r_sq_all[r_start:r_start + REF_BLOCK]
+                r, r_sq = r_all[r_start : r_start + REF_BLOCK], r_sq_all[r_start : r_start + REF_BLOCK]
                 block = _squared_distances(q, r, q_sq, r_sq)
                 if k == 1:  # min is several times faster than topk
                     d, i = block.min(dim=1, keepdim=True)
@@ -56,8 +60,8 @@ def nearest(queries: np.ndarray, refs: np.ndarray, k: int = 1, device: torch.dev
                     keep = torch.topk(d, k, dim=1, largest=False).indices
                     d, i = torch.gather(d, 1, keep), torch.gather(i, 1, keep)
                 best_d, best_i = d, i
-            dist[start:start + len(q)] = best_d.sqrt().cpu().numpy()
-            index[start:start + len(q)] = best_i.cpu().numpy()
+            dist[start : start + len(q)] = best_d.sqrt().cpu().numpy()
+            index[start : start + len(q)] = best_i.cpu().numpy()
     return dist, index
 
 
@@ -65,8 +69,13 @@ def scott_bandwidth(n: int, dims: int) -> float:
     return float(n ** (-1.0 / (dims + 4)))
 
 
-def log_density(queries: np.ndarray, points: np.ndarray, bandwidth: float, device: torch.device | str = "cpu",
-                block_rows: int = 2048) -> np.ndarray:
+def log_density(
+    queries: np.ndarray,
+    points: np.ndarray,
+    bandwidth: float,
+    device: torch.device | str = "cpu",
+    block_rows: int = 2048,
+) -> np.ndarray:
     """Log of an isotropic Gaussian kernel density of ``points`` (whitened) at each query row.
 
     Float32: a density needs no exact zeros, and the exponentials dominate the cost.
@@ -79,11 +88,15 @@ def log_density(queries: np.ndarray, points: np.ndarray, bandwidth: float, devic
     out = np.empty(len(queries))
     with torch.no_grad():
         for start in range(0, len(queries), block_rows):
-            q = torch.as_tensor(np.ascontiguousarray(queries[start:start + block_rows]), dtype=torch.float32, device=device)
+            q = torch.as_tensor(
+                np.ascontiguousarray(queries[start : start + block_rows]), dtype=torch.float32, device=device
+            )
             q_sq = (q * q).sum(1)
             parts = []
             for p_start in range(0, len(p_all), REF_BLOCK):
-                d = _squared_distances(q, p_all[p_start:p_start + REF_BLOCK], q_sq, p_sq_all[p_start:p_start + REF_BLOCK])
+                d = _squared_distances(
+                    q, p_all[p_start : p_start + REF_BLOCK], q_sq, p_sq_all[p_start : p_start + REF_BLOCK]
+                )
                 parts.append(torch.logsumexp(-d / (2.0 * bandwidth * bandwidth), dim=1))
-            out[start:start + len(q)] = (torch.logsumexp(torch.stack(parts, 1), dim=1).double() - norm).cpu().numpy()
+            out[start : start + len(q)] = (torch.logsumexp(torch.stack(parts, 1), dim=1).double() - norm).cpu().numpy()
     return out

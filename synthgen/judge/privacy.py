@@ -4,6 +4,10 @@ Hygiene (never proof on its own): exact copies of training rows against the rate
 rows (the holdout) repeat a training row; distance to closest record (DCR share) and the nearest-
 neighbour distance ratio (NNDR).
 
+Verbatim records (``verbatim_records``), over the whole synthetic table however large: the *distinct*
+training records it reproduces, set against how often real rows recur on their own (see
+``VerbatimRecords``); the gate turns them into an allowance (``gate.verbatim_checks``).
+
 Proof: membership-inference attacks. Members are training rows, non-members an equal number of
 holdout rows; each attack scores every one of them and is judged by ROC AUC and TPR at low FPR, with
 bootstrap intervals.
@@ -55,6 +59,55 @@ class AttackResult(BaseModel):
     roc_tpr: list[float]
 
 
+class VerbatimRecords(BaseModel):
+    """Training records found verbatim in the whole synthetic table, counted once each, and what real rows
+    show about how often a record recurs on its own. Counts of records and rows only, never their values.
+
+    A *record* is a distinct row value (hashed as ``row_hashes`` does). A training record that also occurs
+    in the holdout is a natural duplicate: real data repeats it, so the synthetic table may too, and it is
+    never counted. The rest could leak: ``reproduced`` of them are in the synthetic table,
+    ``reproduced_unique`` of those occur once in the real data (train + holdout).
+
+    What an independent sample would reproduce, estimated two ways:
+
+    - recurrence: each real row, held out in turn, as a fresh draw: ``real_recurrences`` of the
+      ``real_rows`` rows equal a training record that is not in the rest of the holdout (a row that
+      repeats a training row among the training rows counts, as does a holdout row equal to a training row
+      and to no other holdout row). An independent sample of ``synthetic_rows`` rows reproduces about
+      ``synthetic_rows x real_recurrences / real_rows`` such records (fewer once it repeats itself).
+      ``real_recurrences_unique``: those whose record occurs exactly twice in the real data, the other
+      copy a training row (the same estimate for the records unique in the real data).
+    - the holdout as a control: ``holdout_reproduced`` of the ``holdout_records`` holdout records that are
+      not training records are in the synthetic table. To an independent sample, training and holdout
+      records are alike, so it reproduces both at one rate, at any size; a generator that memorises
+      reproduces training records only.
+    """
+
+    synthetic_rows: int  # the whole synthetic table, never a subsample
+    real_rows: int  # train + holdout rows
+    training_records: int  # distinct training records that are not in the holdout
+    training_unique_records: int  # of which occur once in the real data
+    holdout_records: int  # distinct holdout records that are not in the train table
+    holdout_unique_records: int  # of which occur once in the real data
+    reproduced: int  # training records (not in the holdout) found in the synthetic table
+    reproduced_unique: int  # of which unique in the real data
+    natural_duplicates: int  # training records also in the holdout found in the synthetic table: not counted
+    synthetic_rows_reproducing: int  # synthetic rows equal to a counted training record
+    holdout_reproduced: int  # holdout records (not training records) found in the synthetic table
+    holdout_reproduced_unique: int  # of which unique in the real data
+    real_recurrences: int  # real rows equal to a training record absent from the rest of the holdout
+    real_recurrences_unique: int  # of which that record occurs exactly twice in the real data
+
+    @property
+    def expected(self) -> float:
+        """Training records an independent sample of the synthetic table's size would reproduce (point estimate)."""
+        return self.synthetic_rows * self.real_recurrences / max(self.real_rows, 1)
+
+    @property
+    def expected_unique(self) -> float:
+        return self.synthetic_rows * self.real_recurrences_unique / max(self.real_rows, 1)
+
+
 class PrivacyResult(BaseModel):
     exact_copies: int
     exact_copy_rate: float
@@ -80,16 +133,29 @@ class PrivacyResult(BaseModel):
     max_tpr_at_01pct_fpr_upper: float | None
     notes: list[str] = []
     timings_s: dict[str, float] = {}
+    verbatim: VerbatimRecords | None = None  # None in reports written before the check existed
 
 
 # ---------------------------------------------------------------------------------- exact copies
+MISSING = "\x00missing"  # how a missing category hashes: pandas would hash None as the string "None"
+
+
 def row_hashes(frame: pd.DataFrame, t: CleanTables) -> np.ndarray:
-    """One 64-bit hash per row of the scored columns; continuous values rounded to their precision."""
+    """One 64-bit hash per row of the scored columns, on the clean frames of `synthgen.judge.inputs`.
+
+    Continuous values are rounded to their precision (6 decimals where the schema gives none), -0.0
+    becomes 0.0 and every missing value one NaN, so that values which read the same hash the same;
+    discrete values are already canonical strings, and a missing one hashes apart from any category.
+    """
     data = {}
     for c in t.columns:
         v = frame[c.name]
         if c.kind.is_continuous:
-            v = _rounded(v.to_numpy(dtype=np.float64), c.rounding if c.rounding is not None else 6)
+            v = _rounded(v.to_numpy(dtype=np.float64), c.rounding if c.rounding is not None else 6) + 0.0
+            v[np.isnan(v)] = np.nan
+        else:
+            v = v.to_numpy(dtype=object).copy()
+            v[pd.isna(v)] = MISSING
         data[c.name] = v
     return pd.util.hash_pandas_object(pd.DataFrame(data), index=False).to_numpy()
 
@@ -103,14 +169,79 @@ def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
-def exact_copies(t: CleanTables) -> dict:
-    train = row_hashes(t.train, t)
-    syn_hits = np.isin(row_hashes(t.synthetic, t), train)
-    hold_hits = np.isin(row_hashes(t.holdout, t), train)
+def _hashes(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None):
+    if hashes is not None:
+        return hashes
+    return row_hashes(t.train, t), row_hashes(t.holdout, t), row_hashes(t.synthetic, t)
+
+
+def exact_copies(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict:
+    train, holdout, synthetic = _hashes(t, hashes)
+    syn_hits = np.isin(synthetic, train)
+    hold_hits = np.isin(holdout, train)
     p = float(hold_hits.mean())
     se = math.sqrt(max(p * (1 - p), 0.0) * (1 / len(syn_hits) + 1 / len(hold_hits)))
-    return dict(exact_copies=int(syn_hits.sum()), exact_copy_rate=float(syn_hits.mean()), holdout_copies=int(hold_hits.sum()),
-                holdout_copy_rate=p, copy_rate_standard_error=se, synthetic_rows=len(syn_hits), holdout_rows=len(hold_hits))
+    return dict(
+        exact_copies=int(syn_hits.sum()),
+        exact_copy_rate=float(syn_hits.mean()),
+        holdout_copies=int(hold_hits.sum()),
+        holdout_copy_rate=p,
+        copy_rate_standard_error=se,
+        synthetic_rows=len(syn_hits),
+        holdout_rows=len(hold_hits),
+    )
+
+
+def _counts_in(values: np.ndarray, table_values: np.ndarray, table_counts: np.ndarray) -> np.ndarray:
+    """How often each of ``values`` occurs in a table summarised by ``np.unique(..., return_counts=True)``."""
+    out = np.zeros(len(values), dtype=np.int64)
+    if len(table_values) == 0:
+        return out
+    at = np.searchsorted(table_values, values).clip(max=len(table_values) - 1)
+    found = table_values[at] == values
+    out[found] = table_counts[at[found]]
+    return out
+
+
+def verbatim_records(
+    t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> VerbatimRecords:
+    """Distinct training records in the whole synthetic table, and the real rows' own recurrence (see
+    ``VerbatimRecords``). Hashing only: linear in the rows, about a second per million synthetic rows."""
+    train, holdout, synthetic = _hashes(t, hashes)
+    records_t, count_t = np.unique(train, return_counts=True)
+    records_h, count_h = np.unique(holdout, return_counts=True)
+    released = np.unique(synthetic)
+    in_h = _counts_in(records_t, records_h, count_h)  # per training record: its holdout count
+    in_t = _counts_in(records_h, records_t, count_t)  # per holdout record: its train count
+    leak = in_h == 0  # training records that are not natural duplicates
+    unique_t = leak & (count_t == 1)
+    control = in_t == 0
+    unique_h = control & (count_h == 1)
+    found_t = np.isin(records_t, released)
+    found_h = np.isin(records_h, released)
+    counted = records_t[found_t & leak]
+    # Each real row as a fresh draw, the other real rows as train and holdout: it reproduces a training
+    # record that the rest of the holdout lacks when (training row) the record repeats in train and is
+    # not in the holdout, or (holdout row) the record is in train and in no other holdout row.
+    recur = int((count_t * ((count_t >= 2) & leak)).sum() + ((in_t >= 1) & (count_h == 1)).sum())
+    recur_unique = int(2 * ((count_t == 2) & leak).sum() + ((in_t == 1) & (count_h == 1)).sum())
+    return VerbatimRecords(
+        synthetic_rows=len(synthetic),
+        real_rows=len(train) + len(holdout),
+        training_records=int(leak.sum()),
+        training_unique_records=int(unique_t.sum()),
+        holdout_records=int(control.sum()),
+        holdout_unique_records=int(unique_h.sum()),
+        reproduced=len(counted),
+        reproduced_unique=int((found_t & unique_t).sum()),
+        natural_duplicates=int((found_t & ~leak).sum()),
+        synthetic_rows_reproducing=int(np.isin(synthetic, counted).sum()),
+        holdout_reproduced=int((found_h & control).sum()),
+        holdout_reproduced_unique=int((found_h & unique_h).sum()),
+        real_recurrences=recur,
+        real_recurrences_unique=recur_unique,
+    )
 
 
 # ------------------------------------------------------------------------------------- DCR, NNDR
@@ -120,8 +251,14 @@ def _nndr(d: np.ndarray) -> np.ndarray:
     return np.where(d[:, 1] == 0, 1.0, ratio)  # a copy of a row that itself repeats identifies no one
 
 
-def distance_hygiene(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, settings: EvaluateSettings, device,
-                     rng: np.random.Generator) -> dict:
+def distance_hygiene(
+    train: np.ndarray,
+    holdout: np.ndarray,
+    synth: np.ndarray,
+    settings: EvaluateSettings,
+    device,
+    rng: np.random.Generator,
+) -> dict:
     m = min(len(holdout), len(train), settings.dcr_max_rows)
     T = train[subsample(len(train), m, rng)]
     H = holdout[subsample(len(holdout), m, rng)]
@@ -133,9 +270,12 @@ def distance_hygiene(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, 
     closer = s_to_t[:, 0] < s_to_h - 1e-9
     tie = np.abs(s_to_t[:, 0] - s_to_h) <= 1e-9
     return dict(
-        dcr_share=float(closer.mean() + 0.5 * tie.mean()), dcr_rows=len(S),
-        dcr_median_synthetic=float(np.median(s_to_t[:, 0])), dcr_median_holdout=float(np.median(h_to_t[:, 0])),
-        nndr_q10_synthetic=float(np.quantile(_nndr(s_to_t), 0.1)), nndr_q10_holdout=float(np.quantile(_nndr(h_to_t), 0.1)),
+        dcr_share=float(closer.mean() + 0.5 * tie.mean()),
+        dcr_rows=len(S),
+        dcr_median_synthetic=float(np.median(s_to_t[:, 0])),
+        dcr_median_holdout=float(np.median(h_to_t[:, 0])),
+        nndr_q10_synthetic=float(np.quantile(_nndr(s_to_t), 0.1)),
+        nndr_q10_holdout=float(np.quantile(_nndr(h_to_t), 0.1)),
     )
 
 
@@ -168,8 +308,9 @@ def _clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
     return lo, hi
 
 
-def score_attack(name: str, scores: np.ndarray, is_member: np.ndarray, settings: EvaluateSettings,
-                 rng: np.random.Generator) -> AttackResult:
+def score_attack(
+    name: str, scores: np.ndarray, is_member: np.ndarray, settings: EvaluateSettings, rng: np.random.Generator
+) -> AttackResult:
     s1, s0 = scores[is_member], scores[~is_member]
     n1, n0 = len(s1), len(s0)
     estimable = {key: n0 * f >= 1 - 1e-9 for key, f in FPR_LEVELS.items()}
@@ -195,9 +336,16 @@ def score_attack(name: str, scores: np.ndarray, is_member: np.ndarray, settings:
         eps_low = max(0.0, math.log(tpr_low / fpr_high)) if tpr_low > 0 else 0.0
         eps_point = math.log(tpr / 0.01) if tpr > 0 else None
     fpr_grid, tpr_grid = roc_points(s1, s0)
-    return AttackResult(name=name, auc=auc_score(s1, s0), auc_interval=_interval(np.array(boot["auc"]), settings.confidence),
-                        epsilon_lower_bound=fnum(eps_low), epsilon_point=fnum(eps_point), roc_fpr=fpr_grid, roc_tpr=tpr_grid,
-                        **fields)
+    return AttackResult(
+        name=name,
+        auc=auc_score(s1, s0),
+        auc_interval=_interval(np.array(boot["auc"]), settings.confidence),
+        epsilon_lower_bound=fnum(eps_low),
+        epsilon_point=fnum(eps_point),
+        roc_fpr=fpr_grid,
+        roc_tpr=tpr_grid,
+        **fields,
+    )
 
 
 def roc_points(s1: np.ndarray, s0: np.ndarray, points: int = 80) -> tuple[list[float], list[float]]:
@@ -210,9 +358,16 @@ def roc_points(s1: np.ndarray, s0: np.ndarray, points: int = 80) -> tuple[list[f
 
 
 # ---------------------------------------------------------------------------------------- attacks
-def membership_attacks(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, settings: EvaluateSettings,
-                       learners: Learners, device, rng: np.random.Generator, clock: Stopwatch | None = None,
-                       ) -> tuple[dict, list[AttackResult]]:
+def membership_attacks(
+    train: np.ndarray,
+    holdout: np.ndarray,
+    synth: np.ndarray,
+    settings: EvaluateSettings,
+    learners: Learners,
+    device,
+    rng: np.random.Generator,
+    clock: Stopwatch | None = None,
+) -> tuple[dict, list[AttackResult]]:
     clock = clock or Stopwatch()
     n = min(len(holdout), len(train) // 2, settings.mia_max_rows)
     order = rng.permutation(len(train))
@@ -239,7 +394,9 @@ def membership_attacks(train: np.ndarray, holdout: np.ndarray, synth: np.ndarray
     return sizes, results
 
 
-def _domias(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, settings: EvaluateSettings, device) -> np.ndarray:
+def _domias(
+    queries: np.ndarray, S: np.ndarray, reference: np.ndarray, settings: EvaluateSettings, device
+) -> np.ndarray:
     S = S[: settings.domias_synthetic_max_rows]  # S is already a random subsample
     k = max(1, min(settings.domias_components, reference.shape[1], len(reference) - 1))
     with single_threaded_blas():
@@ -251,7 +408,9 @@ def _domias(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, settings:
     return log_ps - log_pr
 
 
-def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: Learners, rng: np.random.Generator) -> np.ndarray:
+def _logan(
+    queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: Learners, rng: np.random.Generator
+) -> np.ndarray:
     S_fit = S[subsample(len(S), max(len(reference), 1), rng)]
     X = np.vstack([S_fit, reference]).astype(np.float32)
     y = np.r_[np.ones(len(S_fit)), np.zeros(len(reference))]
@@ -260,10 +419,20 @@ def _logan(queries: np.ndarray, S: np.ndarray, reference: np.ndarray, learners: 
     return classifier.predict_proba(queries.astype(np.float32))[:, 1]
 
 
-def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndarray, enc_synth: np.ndarray,
-                     settings: EvaluateSettings, learners: Learners, device, rng: np.random.Generator) -> PrivacyResult:
+def evaluate_privacy(
+    t: CleanTables,
+    enc_train: np.ndarray,
+    enc_holdout: np.ndarray,
+    enc_synth: np.ndarray,
+    settings: EvaluateSettings,
+    learners: Learners,
+    device,
+    rng: np.random.Generator,
+) -> PrivacyResult:
     clock = Stopwatch()
-    copies = exact_copies(t)
+    hashes = _hashes(t, None)
+    copies = exact_copies(t, hashes)
+    verbatim = verbatim_records(t, hashes)
     clock.lap("exact_copies")
     hygiene = distance_hygiene(enc_train, enc_holdout, enc_synth, settings, device, rng)
     clock.lap("dcr_nndr")
@@ -280,7 +449,15 @@ def evaluate_privacy(t: CleanTables, enc_train: np.ndarray, enc_holdout: np.ndar
         return max(highs) if highs else None
 
     return PrivacyResult(
-        **copies, **hygiene, **sizes, attacks=attacks, strongest_attack=strongest.name,
-        max_auc_upper=strongest.auc_interval[1], max_tpr_at_1pct_fpr_upper=worst("tpr_at_1pct_fpr_interval"),
-        max_tpr_at_01pct_fpr_upper=worst("tpr_at_01pct_fpr_interval"), notes=notes, timings_s=clock.laps,
+        **copies,
+        **hygiene,
+        **sizes,
+        attacks=attacks,
+        strongest_attack=strongest.name,
+        max_auc_upper=strongest.auc_interval[1],
+        max_tpr_at_1pct_fpr_upper=worst("tpr_at_1pct_fpr_interval"),
+        max_tpr_at_01pct_fpr_upper=worst("tpr_at_01pct_fpr_interval"),
+        notes=notes,
+        timings_s=clock.laps,
+        verbatim=verbatim,
     )

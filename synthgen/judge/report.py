@@ -4,8 +4,9 @@
 ``report.json`` and a self-contained ``report.html`` (figures inlined as base64 PNG, no network),
 each atomically through `synthgen.io.write_text` (fsynced, then renamed into place).
 
-``from_json`` also reads a report written before the judge's learners were renamed (issue 11):
-``utility.models`` and each entry's ``model`` are read as ``utility.learners`` and ``learner``.
+``from_json`` also reads a report of format 1 (synthgen 0.1): ``utility.models`` and each entry's
+``model`` are read as ``utility.learners`` and ``learner``, and ``settings.holdout`` (now the recipe's
+``split.holdout``, which the judge never read) is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from synthgen.judge.fidelity import FidelityResult
 from synthgen.judge.gate import GateResult
@@ -23,7 +24,7 @@ from synthgen.judge.privacy import PrivacyResult
 from synthgen.judge.settings import EvaluateSettings, GateSettings
 from synthgen.judge.utility import UtilityResult
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 
 
 class RunInfo(BaseModel):
@@ -51,6 +52,13 @@ class EvaluationReport(BaseModel):
     privacy: PrivacyResult
     gate: GateResult
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_format_1(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "holdout" in data["settings"]:
+            data = {**data, "settings": {k: v for k, v in data["settings"].items() if k != "holdout"}}
+        return data
+
     @property
     def passed(self) -> bool:
         return self.gate.passed
@@ -62,9 +70,9 @@ class EvaluationReport(BaseModel):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_json(cls, text: str) -> "EvaluationReport":
-        """A report from its JSON (``to_json`` or a ``report.json``, whose ``metadata`` is ignored), including
-        one written before issue 11, whose utility part says ``models`` / ``model`` for the learners."""
+    def from_json(cls, text: str) -> EvaluationReport:
+        """A report from its JSON (``to_json`` or a ``report.json``, whose ``metadata`` is ignored), of this
+        format or of format 1 (see the module docstring)."""
         return cls.model_validate_json(text)
 
     def summary(self) -> dict[str, Any]:
@@ -84,26 +92,36 @@ class EvaluationReport(BaseModel):
         attacks = {a.name: a for a in self.privacy.attacks}
         strongest = attacks.get(self.privacy.strongest_attack)
         out: dict[str, Any] = {
-            "shape": self.fidelity.shape, "trend": self.fidelity.trend, "detection_auc": self.fidelity.detection_auc,
-            "alpha_precision": self.fidelity.alpha_precision, "beta_recall": self.fidelity.beta_recall,
+            "shape": self.fidelity.shape,
+            "trend": self.fidelity.trend,
+            "detection_auc": self.fidelity.detection_auc,
+            "alpha_precision": self.fidelity.alpha_precision,
+            "beta_recall": self.fidelity.beta_recall,
             "tstr_ratio": self.utility.tstr_ratio,
-            "tstr_auc": auc["tstr"].get("xgboost"), "trtr_auc": auc["trtr"].get("xgboost"),
+            "tstr_auc": auc["tstr"].get("xgboost"),
+            "trtr_auc": auc["trtr"].get("xgboost"),
         }
         for part in ("tstr", "trtr"):
             out.update({f"{part}_auc_{name}": value for name, value in auc[part].items()})
-        out.update({
-            "dcr_share": self.privacy.dcr_share,
-            "exact_copy_rate": self.privacy.exact_copy_rate, "holdout_copy_rate": self.privacy.holdout_copy_rate,
-            "mia_attack": self.privacy.strongest_attack, "mia_auc": strongest.auc if strongest is not None else None,
-            "mia_auc_upper": self.privacy.max_auc_upper,
-            "mia_tpr_at_1pct_fpr_upper": self.privacy.max_tpr_at_1pct_fpr_upper,
-            "gate_passed": self.gate.passed, "gate_failing": list(self.gate.failing),
-        })
+        out.update(
+            {
+                "dcr_share": self.privacy.dcr_share,
+                "exact_copy_rate": self.privacy.exact_copy_rate,
+                "holdout_copy_rate": self.privacy.holdout_copy_rate,
+                "mia_attack": self.privacy.strongest_attack,
+                "mia_auc": strongest.auc if strongest is not None else None,
+                "mia_auc_upper": self.privacy.max_auc_upper,
+                "mia_tpr_at_1pct_fpr_upper": self.privacy.max_tpr_at_1pct_fpr_upper,
+                "gate_passed": self.gate.passed,
+                "gate_failing": list(self.gate.failing),
+            }
+        )
         return out
 
 
-def write_report(report: EvaluationReport, directory: str | os.PathLike,
-                 extra_metadata: dict[str, Any] | None = None) -> dict[str, Path]:
+def write_report(
+    report: EvaluationReport, directory: str | os.PathLike, extra_metadata: dict[str, Any] | None = None
+) -> dict[str, Path]:
     """Write ``report.json`` and ``report.html`` into ``directory`` (created if needed); return their paths.
 
     ``extra_metadata`` (JSON-able: recipe name, model directory, ...) is stored under ``"metadata"``.

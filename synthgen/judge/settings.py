@@ -22,11 +22,14 @@ class EvaluateSettings(BaseModel):
 
     backend: Literal["auto", "cuml", "sklearn"] = Field(
         default="auto",
-        description="Learners for train-synthetic-test-real: cuML when it imports and a GPU is present ('auto'), else scikit-learn + XGBoost on the CPU.",
+        description="Learners for train-synthetic-test-real: cuML when it imports and a GPU is present "
+        "('auto'), else scikit-learn + XGBoost on the CPU.",
     )
     seed: int = Field(default=0, description="Seed of every subsample, fold split, learner and bootstrap.")
     n_jobs: int | None = Field(
-        default=None, ge=1, description="CPU threads for the random forests; None = all cores. (XGBoost runs on one thread on the CPU.)"
+        default=None,
+        ge=1,
+        description="CPU threads for the random forests; None = all cores. (XGBoost runs on one thread on the CPU.)",
     )
 
     # Fidelity
@@ -34,41 +37,66 @@ class EvaluateSettings(BaseModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="Numeric pairs count toward the overall trend only if |Pearson r| in the real data exceeds this (SDMetrics' QualityReport default). 0 averages every pair.",
+        description="Numeric pairs count toward the overall trend only if |Pearson r| in the real data "
+        "exceeds this (SDMetrics' QualityReport default). 0 averages every pair.",
     )
     trend_min_real_association: float = Field(
         default=0.3,
         ge=0.0,
         le=1.0,
-        description="Other pairs count only if Cramer's V in the real data exceeds this (SDMetrics' QualityReport default). 0 averages every pair.",
+        description="Other pairs count only if Cramer's V in the real data exceeds this (SDMetrics' "
+        "QualityReport default). 0 averages every pair.",
     )
-    trend_bins: int = Field(default=10, ge=2, le=100, description="Equal-width bins of a numeric column paired with a categorical one.")
-    detection_max_rows: int = Field(default=10_000, ge=100, description="Rows per side (real train, synthetic) for the detection classifier.")
+    trend_bins: int = Field(
+        default=10, ge=2, le=100, description="Equal-width bins of a numeric column paired with a categorical one."
+    )
+    detection_max_rows: int = Field(
+        default=10_000, ge=100, description="Rows per side (real train, synthetic) for the detection classifier."
+    )
     detection_folds: int = Field(default=5, ge=2, le=20)
-    precision_recall_max_rows: int = Field(default=5_000, ge=100, description="Rows per side for alpha-precision / beta-recall.")
+    precision_recall_max_rows: int = Field(
+        default=5_000, ge=100, description="Rows per side for alpha-precision / beta-recall."
+    )
     extreme_spreads: float = Field(
         default=10.0,
         gt=0.0,
         description="A value is extreme beyond the real train column's median plus or minus this many robust spreads "
-        "(interquartile range / 1.349): bounds a few absurd training values cannot move. Real columns: 0-0.3 % of values.",
+        "(interquartile range / 1.349): bounds a few absurd training values cannot move. Real columns: 0-0.3 "
+        "% of values.",
     )
 
     # Utility
-    utility_max_rows: int = Field(default=20_000, ge=100, description="Training rows per learner (real and synthetic) for TSTR / TRTR.")
-    utility_test_max_rows: int = Field(default=20_000, ge=100, description="Holdout rows the TSTR / TRTR learners are scored on.")
+    utility_max_rows: int = Field(
+        default=20_000, ge=100, description="Training rows per learner (real and synthetic) for TSTR / TRTR."
+    )
+    utility_test_max_rows: int = Field(
+        default=20_000, ge=100, description="Holdout rows the TSTR / TRTR learners are scored on."
+    )
 
     # Privacy
     mia_max_rows: int = Field(
         default=5_000, ge=50, description="Members (train rows) = non-members (holdout rows) scored by each attack."
     )
-    mia_reference_max_rows: int = Field(default=5_000, ge=50, description="Real reference rows (train rows not drawn as members).")
+    mia_reference_max_rows: int = Field(
+        default=5_000, ge=50, description="Real reference rows (train rows not drawn as members)."
+    )
     mia_synthetic_max_rows: int = Field(default=20_000, ge=100, description="Synthetic rows the attacks see.")
-    domias_synthetic_max_rows: int = Field(default=10_000, ge=100, description="Synthetic rows of the DOMIAS density estimate.")
-    domias_components: int = Field(default=6, ge=1, le=50, description="PCA dimensions of the DOMIAS density estimates.")
-    dcr_max_rows: int = Field(default=5_000, ge=50, description="Synthetic rows and train / holdout rows for DCR and NNDR.")
-    bootstrap: int = Field(default=200, ge=20, le=10_000, description="Bootstrap resamples for the attack confidence intervals.")
+    domias_synthetic_max_rows: int = Field(
+        default=10_000, ge=100, description="Synthetic rows of the DOMIAS density estimate."
+    )
+    domias_components: int = Field(
+        default=6, ge=1, le=50, description="PCA dimensions of the DOMIAS density estimates."
+    )
+    dcr_max_rows: int = Field(
+        default=5_000, ge=50, description="Synthetic rows and train / holdout rows for DCR and NNDR."
+    )
+    bootstrap: int = Field(
+        default=200, ge=20, le=10_000, description="Bootstrap resamples for the attack confidence intervals."
+    )
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
-    block_rows: int = Field(default=1_024, ge=64, description="Query rows per block of the nearest-neighbour search (bounds memory).")
+    block_rows: int = Field(
+        default=1_024, ge=64, description="Query rows per block of the nearest-neighbour search (bounds memory)."
+    )
 
 
 class GateSettings(BaseModel):
@@ -85,7 +113,8 @@ class GateSettings(BaseModel):
         default=0.85,
         ge=0.0,
         le=1.0,
-        description="Overall column-shape score (1 - KS / 1 - TVD). Peers on our data: 0.77 (TVAE) to 0.97; an independent "
+        description="Overall column-shape score (1 - KS / 1 - TVD). Peers on our data: 0.77 (TVAE) to 0.97; "
+        "an independent "
         "real sample 0.96 (german_credit) to 0.99 (credit_risk).",
     )
     min_trend: float | None = Field(
@@ -98,17 +127,21 @@ class GateSettings(BaseModel):
     min_tstr_ratio: float | None = Field(
         default=0.90,
         ge=0.0,
-        description="Mean over learners of TSTR / TRTR (ROC AUC for classification, R2 for regression). An independent real "
+        description="Mean over learners of TSTR / TRTR (ROC AUC for classification, R2 for regression). An "
+        "independent real "
         "sample: 0.98-1.02; SDV CTGAN on credit_risk about 0.83 (XGBoost), MOSTLY AI about 0.93.",
     )
     max_mia_auc: float | None = Field(
         default=0.60,
         ge=0.5,
         le=1.0,
-        description="Upper bound of the 95% interval of ROC AUC, strongest attack. Independent real data: 0.52-0.53 with "
-        "3,258 non-members (credit_risk), 0.56-0.62 with 200 (german_credit; 1 split in 20 above 0.60). Copies: 0.89-1.0. "
+        description="Upper bound of the 95% interval of ROC AUC, strongest attack. Independent real data: "
+        "0.52-0.53 with "
+        "3,258 non-members (credit_risk), 0.56-0.62 with 200 (german_credit; 1 split in 20 above 0.60). "
+        "Copies: 0.89-1.0. "
         "Where the holdout is too small to tell this threshold from chance, the gate raises it to the bound a "
-        "chance-level attack reaches (0.64 with 200 non-members; see gate.chance_auc_bound).",
+        "chance-level attack reaches (0.64 with 200 non-members; see gate.chance_auc_bound), up to "
+        "mia_auc_chance_bound_limit; beyond that the check is 'not estimable'.",
     )
     max_mia_tpr_at_1pct_fpr: float | None = Field(
         default=0.03,
@@ -135,7 +168,8 @@ class GateSettings(BaseModel):
         ge=0.0,
         le=1.0,
         description="Synthetic rows equal to a training row may exceed the holdout baseline rate by this share, "
-        "or by 3 standard errors of the difference if that is larger.",
+        "or by 3 standard errors of the difference if that is larger. A share: a large release dilutes it, "
+        "which the count of verbatim_records (below) does not allow.",
     )
     max_extreme_excess: float | None = Field(
         default=0.01,
@@ -144,16 +178,64 @@ class GateSettings(BaseModel):
         description="For the worst continuous column: share of synthetic values beyond the real train's extreme-value "
         "bounds, minus the share of holdout values beyond them (the natural rate). The margin is this, or 3 standard "
         "errors of the difference where the tables are small (about 0.023 with 200 holdout rows). An independent real "
-        "sample: the worst column's excess is under 0.01 in 95 % of 200 random splits of german_credit (400 / 200 / 400 "
-        "rows) and under 0.004 on credit_risk (6,000 / 1,500 / 6,000); none of 600 splits failed. With 0.7 % of german_credit's "
-        "amounts near 1e12, the diffusion model put 4.2 % of its rows out there before issue 10 (refused: allowance 2.1 %).",
+        "sample: the worst column's excess is under 0.01 in 95 % of 200 random splits of german_credit (400 / "
+        "200 / 400 "
+        "rows) and under 0.004 on credit_risk (6,000 / 1,500 / 6,000); none of 600 splits failed. With 0.7 % "
+        "of german_credit's "
+        "amounts near 1e12, the diffusion model put 4.2 % of its rows out there before issue 10 (refused: "
+        "allowance 2.1 %).",
     )
     max_detection_auc: float | None = Field(
         default=None,
         ge=0.5,
         le=1.0,
-        description="Detection classifier ROC AUC. Off by default: boosted detectors tell every current generator apart.",
+        description="Detection classifier ROC AUC. Off by default: boosted detectors tell every current "
+        "generator apart.",
     )
     fail_on_not_estimable: bool = Field(
-        default=False, description="Fail the gate when a check cannot be estimated (e.g. too few holdout rows)."
+        default=False, description="Fail the gate when any check cannot be estimated (e.g. too few holdout rows)."
+    )
+    fail_on_not_estimable_privacy: bool = Field(
+        default=True,
+        description="Fail the gate when a privacy check every release needs (mia_auc, exact_copies, verbatim_records, "
+        "verbatim_unique_records; gate.REQUIRED_PRIVACY_CHECKS) cannot be estimated, e.g. a holdout too small to tell "
+        "an attack from chance: the burden of proof lies on the generator. The message says how large the holdout "
+        "must be. The TPR-at-low-FPR checks are exempt (they need 1,000 / 10,000 non-members; fatal only with "
+        "fail_on_not_estimable).",
+    )
+    mia_auc_chance_bound_limit: float = Field(
+        default=0.70,
+        ge=0.5,
+        le=1.0,
+        description="The gate raises max_mia_auc to the bound a chance-level attack reaches (gate.chance_auc_bound), "
+        "but never above this: beyond it the holdout is too small to tell an attack from chance and mia_auc is 'not "
+        "estimable' (0.70 needs 101 non-members; 12 non-members would put the bound at 1.0 and pass anything). "
+        "german_credit's 200 holdout rows: 0.64.",
+    )
+    verbatim_confidence: float | None = Field(
+        default=0.999,
+        gt=0.5,
+        lt=1.0,
+        description="verbatim_records / verbatim_unique_records: the distinct training records (not in the holdout; "
+        "unique in the real data) found verbatim anywhere in the whole release may exceed what an independent "
+        "sample of its size reproduces only by chance at this one-sided confidence (gate.verbatim_checks). Zero "
+        "tolerance where no real row repeats a training record and the release reproduces no holdout record (every "
+        "german_credit split): one unique training record fails. credit_risk repeats rows (165 duplicate pairs): "
+        "an independent sample of 6,000 rows reproduces 8-12 training records, all unique in train + holdout (the "
+        "twin is elsewhere), allowed 26-40; all 6,000 training rows among 126,000 or 1.5M honest rows: 5,995 "
+        "against 49, fail. Honest releases (20 german_credit splits 400 / 200 / 400 and 5 credit_risk 6,000 / "
+        "1,500 / 6,000; the training split's size, the holdout's, and 20x resampled): none of 75 refused. Limit: 5 "
+        "unique records added to an honest 6,000-row credit_risk release pass (17 against 22), below what the "
+        "real rows' own repetition can tell apart. null switches both checks off.",
+    )
+    detection_memorisation_confidence: float | None = Field(
+        default=0.999,
+        gt=0.5,
+        lt=1.0,
+        description="detection_memorisation: the detection AUC (not floored) fails when it lies below 0.5, and below "
+        "the same test between real train and holdout rows, by more than its one-sided bound at this confidence: "
+        "synthetic rows on top of training rows. An exact copy of the training table: 0.03 (german_credit) and 0.08 "
+        "(credit_risk) against thresholds of 0.42-0.45. Honest releases (20 german_credit and 5 credit_risk splits): "
+        "none refused; the lowest lay 2.3 standard errors below 0.5 (the threshold: 3.1). Applies even with "
+        "max_detection_auc off. null switches it off.",
     )

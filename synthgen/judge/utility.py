@@ -1,8 +1,9 @@
 """Is the synthetic table useful? Train on synthetic, test on real (TSTR) against train on real, test on real (TRTR).
 
 Each of the judge's learners (``LEARNERS``: its own classifiers or regressors, never a generator) is
-fitted twice, on the real train rows and on the synthetic rows (each capped at ``utility_max_rows``),
-and both fits are scored on the same real holdout rows. Classification: ROC AUC (one-vs-rest macro
+fitted twice, on the real train rows and on the synthetic rows, *equally many of each* (the smaller
+table's count, capped at ``utility_max_rows``; the larger one subsampled), and both fits are scored on
+the same real holdout rows. Classification: ROC AUC (one-vs-rest macro
 for more than two classes) and F1 (of the real train's minority class; macro for more than two);
 regression: R2 and RMSE. The ratio TSTR / TRTR uses ROC AUC, or R2 when the real fit explains
 anything (R2 > 0); ``tstr_ratio`` is its mean over the learners that give one. Feature-importance
@@ -57,35 +58,55 @@ class UtilityResult(BaseModel):
     timings_s: dict[str, float] = {}
 
 
-def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSettings, learners: Learners,
-                     rng: np.random.Generator) -> UtilityResult:
+def evaluate_utility(
+    t: CleanTables, target: str | None, settings: EvaluateSettings, learners: Learners, rng: np.random.Generator
+) -> UtilityResult:
     if target is None:
         return UtilityResult(status="skipped", reason="the schema names no target column", backend=learners.backend)
     column = next(c for c in t.columns if c.name == target)
     features = [c for c in t.columns if c.name != target]
     if not features:
-        return UtilityResult(status="skipped", reason="the target is the only modelled column", target=target,
-                             backend=learners.backend)
+        return UtilityResult(
+            status="skipped", reason="the target is the only modelled column", target=target, backend=learners.backend
+        )
     task = "classification" if column.kind.is_discrete else "regression"
     notes: list[str] = []
     train = _rows_with_target(t.train, target, "train", notes)
     synth = _rows_with_target(t.synthetic, target, "synthetic", notes)
     test = _rows_with_target(t.holdout, target, "holdout", notes)
-    train = train.iloc[subsample(len(train), settings.utility_max_rows, rng)]
-    synth = synth.iloc[subsample(len(synth), settings.utility_max_rows, rng)]
-    test = test.iloc[subsample(len(test), settings.utility_test_max_rows, rng)]
-    base = dict(target=target, task=task, backend=learners.backend, train_rows=len(train), synthetic_rows=len(synth),
-                test_rows=len(test), notes=notes)
     if task == "classification":
         classes = sorted(train[target].unique(), key=str)
         lookup = {k: i for i, k in enumerate(classes)}
         unseen = ~synth[target].isin(lookup)
         if unseen.any():
-            notes.append(f"{int(unseen.sum())} synthetic row(s) have target classes the real train table lacks; dropped")
+            notes.append(
+                f"{int(unseen.sum())} synthetic row(s) have target classes the real train table lacks; dropped"
+            )
             synth = synth[~unseen]
         test = test[test[target].isin(lookup)]
+    # TSTR and TRTR learn from equally many rows: more rows alone lift a learner, and TRTR on twice the
+    # rows of a small release made an honest sample fail the ratio (issue 12).
+    cap = settings.utility_max_rows
+    rows = min(len(train), len(synth), cap)
+    if 0 < len(synth) < min(len(train), cap):
+        notes.append(f"TRTR learns from {rows:,} of the {len(train):,} train rows: as many as the synthetic rows")
+    if len(train) < min(len(synth), cap):
+        notes.append(f"TSTR learns from {rows:,} of the {len(synth):,} synthetic rows: as many as the train rows")
+    train = train.iloc[subsample(len(train), rows if len(synth) else cap, rng)]
+    synth = synth.iloc[subsample(len(synth), rows, rng)]
+    test = test.iloc[subsample(len(test), settings.utility_test_max_rows, rng)]
+    base = dict(
+        target=target,
+        task=task,
+        backend=learners.backend,
+        train_rows=len(train),
+        synthetic_rows=len(synth),
+        test_rows=len(test),
+        notes=notes,
+    )
+    if task == "classification":
         y_train, y_synth, y_test = (f[target].map(lookup).to_numpy(dtype=np.int64) for f in (train, synth, test))
-        base.update(primary_metric="roc_auc", classes=[str(c) for c in classes], synthetic_rows=len(synth))
+        base.update(primary_metric="roc_auc", classes=[str(c) for c in classes])
         # F1 is that of the real train table's minority class (binary), whatever the synthetic balance.
         label_info = (len(classes), int(np.argmin(np.bincount(y_train, minlength=len(classes)))))
     else:
@@ -97,8 +118,15 @@ def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSetti
 
     encoder = RowEncoder(features, seed=settings.seed).fit(t.train)
     X_train, X_synth, X_test = (encoder.transform(f) for f in (train, synth, test))
-    shared = dict(task=task, learners=learners, X_test=X_test, y_test=y_test, encoder=encoder, features=features,
-                  label_info=label_info)
+    shared = dict(
+        task=task,
+        learners=learners,
+        X_test=X_test,
+        y_test=y_test,
+        encoder=encoder,
+        features=features,
+        label_info=label_info,
+    )
     results = []
     clock = Stopwatch()
     for name in LEARNERS:
@@ -111,8 +139,13 @@ def evaluate_utility(t: CleanTables, target: str | None, settings: EvaluateSetti
     if not ratios:
         notes.append("no learner gave a TSTR / TRTR ratio; see the per-learner notes")
     unusable = any(r.note and r.note.startswith("synthetic fit:") for r in results)
-    return UtilityResult(status="ok", learners=results, tstr_ratio=fnum(np.mean(ratios)) if ratios else None,
-                         synthetic_unusable=unusable, **base)
+    return UtilityResult(
+        status="ok",
+        learners=results,
+        tstr_ratio=fnum(np.mean(ratios)) if ratios else None,
+        synthetic_unusable=unusable,
+        **base,
+    )
 
 
 def _rows_with_target(frame: pd.DataFrame, target: str, role: str, notes: list[str]) -> pd.DataFrame:
@@ -122,8 +155,18 @@ def _rows_with_target(frame: pd.DataFrame, target: str, role: str, notes: list[s
     return frame[~missing]
 
 
-def _fit_and_score(name: str, task: str, learners: Learners, X: np.ndarray, y: np.ndarray, X_test: np.ndarray,
-                   y_test: np.ndarray, encoder: RowEncoder, features, label_info: tuple[int, int]) -> dict[str, Any]:
+def _fit_and_score(
+    name: str,
+    task: str,
+    learners: Learners,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    encoder: RowEncoder,
+    features,
+    label_info: tuple[int, int],
+) -> dict[str, Any]:
     if task == "classification":
         present = np.unique(y)
         if len(present) < 2:
@@ -199,5 +242,6 @@ def _compare(name: str, primary: str, real_fit: dict, synth_fit: dict) -> Learne
     a, b = real_fit["importance"], synth_fit["importance"]
     if a is not None and b is not None and len(a) > 1 and np.std(a) > 0 and np.std(b) > 0:
         agreement = fnum(spearmanr(a, b).statistic)
-    return LearnerUtility(learner=name, trtr=trtr, tstr=tstr, ratio=fnum(ratio), importance_agreement=agreement,
-                          note=note)
+    return LearnerUtility(
+        learner=name, trtr=trtr, tstr=tstr, ratio=fnum(ratio), importance_agreement=agreement, note=note
+    )

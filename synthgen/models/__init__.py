@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from synthgen._lazy import lazy_names
-
 from synthgen.models.configs import REGISTRY, CTGANConfig, DDPMConfig, GeneratorConfig
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ networks' weights (each subclass names its networks in `_networks`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,8 @@ from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
 from synthgen.device import StepObserver, resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
 from synthgen.models.configs import REGISTRY, GeneratorConfig
-from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
+from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 
 SAMPLE_CHUNK_ROWS = 32_768
 """Rows drawn per random stream when sampling. Fixed, so that the rows of a seed do not depend on how
@@ -67,7 +68,7 @@ class Generator(ABC):
         schema: TableSchema | None = None,
         progress: Progress | None = None,
         step_hook: StepObserver | None = None,
-    ) -> "Generator":
+    ) -> Generator:
         """Learn ``data``. Without a schema, one is inferred.
 
         Training draws from torch's global random stream seeded with the config's ``seed``, forked so
@@ -86,7 +87,7 @@ class Generator(ABC):
             self._fit(modelled_frame(data, schema), schema, progress, step_hook)
         return self
 
-    def exclude_source_pii(self, data: pd.DataFrame) -> "Generator":
+    def exclude_source_pii(self, data: pd.DataFrame) -> Generator:
         """Never emit a PII value that occurs in ``data``.
 
         PII is regenerated from masked patterns, so a real value comes out only by coincidence (a short
@@ -118,9 +119,7 @@ class Generator(ABC):
         for index, start in enumerate(range(0, rows, SAMPLE_CHUNK_ROWS)):
             n = min(SAMPLE_CHUNK_ROWS, rows - start)
             sampled = self._sample(n, chunk_seed(seed, index), **prepared).reset_index(drop=True)
-            yield fill_unmodelled(
-                sampled, schema, self.unmodelled_, seed=seed, offset=start, exclude=self.pii_exclude_
-            )
+            yield fill_unmodelled(sampled, schema, self.unmodelled_, seed=seed, offset=start, exclude=self.pii_exclude_)
 
     def _sample_options(self, **options: Any) -> dict[str, Any]:
         """The keyword arguments of `_sample` from the options of `sample`, checked once before any chunk
@@ -148,7 +147,7 @@ class Generator(ABC):
     @classmethod
     def from_files(
         cls, files: ModelFiles, device: str | None = None, sampling: dict[str, Any] | None = None
-    ) -> "Generator":
+    ) -> Generator:
         """The saved generator; ``device`` and ``sampling`` (values of the config's `sampling_fields`)
         replace what it was trained with, since they change how it samples, not what it learned."""
         config = dict(files.config)

@@ -5,8 +5,9 @@ constructor and the ``config.json`` of a saved model. `REGISTRY` maps each ``typ
 class and to the module and class that implement it: the recipe's union of configs, `GENERATORS`
 and `load_model` all read it, so a new generator is registered in one place.
 
-A config says which of its fields only shape sampling (`sampling_fields`): changing them, or the
-device, does not retrain a model the pipeline can reuse.
+A config says which of its fields do not change what is learned (`sampling_fields`: the device,
+CUDA graph replay, and a generator's sampling-only settings): changing them does not retrain a model
+the pipeline can reuse.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class GeneratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Fields that change how a trained model samples or where it runs, not what it learns.
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"device"})
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"device", "cuda_graphs"})
 
     type: str
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="CUDA when present, else CPU.")
@@ -56,7 +57,7 @@ class CTGANConfig(GeneratorConfig):
     transformer_fit_rows: int = Field(default=5000, ge=100, description="Rows sampled to fit each mixture.")
 
     @model_validator(mode="after")
-    def _batch_fits_pac(self) -> "CTGANConfig":
+    def _batch_fits_pac(self) -> CTGANConfig:
         if self.batch_size % self.pac:
             raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})")
         return self
@@ -69,7 +70,11 @@ GPU_PRESET: dict[str, Any] = {"batch_size": 4096, "width": 512, "depth": 4, "ste
 
 
 class DDPMConfig(GeneratorConfig):
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"device", "sampling_steps", "eta", "sample_batch"})
+    sampling_fields: ClassVar[frozenset[str]] = GeneratorConfig.sampling_fields | {
+        "sampling_steps",
+        "eta",
+        "sample_batch",
+    }
 
     type: Literal["ddpm"] = "ddpm"
     profile: Literal["cpu", "gpu"] = Field(
@@ -78,16 +83,22 @@ class DDPMConfig(GeneratorConfig):
         "(6,000 steps at 35-55 steps/s). "
         f"'gpu': unset fields take {GPU_PRESET}.",
     )
-    steps: int = Field(default=6000, ge=1, description="Training steps (batches); the learning rate decays linearly to 0 over them.")
+    steps: int = Field(
+        default=6000, ge=1, description="Training steps (batches); the learning rate decays linearly to 0 over them."
+    )
     max_minutes: float | None = Field(
-        default=None, gt=0, description="Wall-clock training budget; training stops at whichever of steps / minutes ends first, and the learning-rate decay follows the one that is ahead."
+        default=None,
+        gt=0,
+        description="Wall-clock training budget; training stops at whichever of steps / minutes ends first, "
+        "and the learning-rate decay follows the one that is ahead.",
     )
     max_epochs: float | None = Field(
         default=350,
         gt=0,
-        description="Caps steps at this many passes over the training rows, so small tables are not memorised (long training "
+        description="Caps steps at this many passes over the training rows, so small tables are not memorised "
+        "(long training "
         "creeps towards copying rows); None: no cap. 350 was chosen on german_credit over 4 seeds "
-        "(evaluation/ddpm_small_data.py): 1,000 passes fails the privacy gate, 100-150 lose the pair trends.",
+        "(evaluation/results/ddpm_small_data.json): 1,000 passes fails the privacy gate, 100-150 lose the pair trends.",
     )
     batch_size: int = Field(default=1024, ge=1, description="Rows per training step.")
     lr: float = Field(default=2e-3, gt=0, description="AdamW peak learning rate.")
@@ -98,9 +109,24 @@ class DDPMConfig(GeneratorConfig):
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
     timesteps: int = Field(default=1000, ge=2, description="Diffusion steps T of the training schedule.")
     sampling_steps: int = Field(default=50, ge=1, description="Respaced steps taken when sampling (<= timesteps).")
-    eta: float = Field(default=0.5, ge=0, le=1, description="Sampling noise: 1 = DDPM posterior of the respaced chain, 0 = deterministic DDIM; 0.5 matched 100 DDPM steps at 50 on credit_risk.")
-    ema_decay: float = Field(default=0.999, ge=0, lt=1, description="Decay of the weight average used for sampling (warmed up over the first steps).")
-    condition_on_target: bool = Field(default=True, description="Condition on a discrete target as a class embedding; its shares can then be chosen at sampling time.")
+    eta: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Sampling noise: 1 = DDPM posterior of the respaced chain, 0 = deterministic DDIM; 0.5 "
+        "matched 100 DDPM steps at 50 on credit_risk.",
+    )
+    ema_decay: float = Field(
+        default=0.999,
+        ge=0,
+        lt=1,
+        description="Decay of the weight average used for sampling (warmed up over the first steps).",
+    )
+    condition_on_target: bool = Field(
+        default=True,
+        description="Condition on a discrete target as a class embedding; its shares can then be chosen at "
+        "sampling time.",
+    )
     quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
     sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
 
@@ -110,7 +136,6 @@ class DDPMConfig(GeneratorConfig):
         if isinstance(data, dict) and data.get("profile") == "gpu":
             return {**GPU_PRESET, **data}
         return data
-
 
 
 @dataclass(frozen=True)
@@ -128,7 +153,7 @@ class GeneratorType:
     memory_per_cell: float = 16.0
     memory_per_column: float = 0.0
 
-    def load(self) -> type["Generator"]:
+    def load(self) -> type[Generator]:
         return getattr(importlib.import_module(self.module), self.class_name)
 
     def training_memory(self, rows: int, width: int) -> float:
@@ -145,9 +170,10 @@ REGISTRY: dict[str, GeneratorType] = {
     # holds one code per column, and the denoiser's embeddings and logits grow with the levels.
     "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 8.0, 5_000.0),
 }
-"""``type`` -> generator. The first generator a recipe gets by default is `DEFAULT_TYPE`."""
+"""``type`` -> generator: the one registry of generator types."""
 
 DEFAULT_TYPE = "ddpm"
+"""The generator of a recipe whose ``generator:`` block names no ``type``."""
 
 
 def generator_type(name: str) -> GeneratorType:

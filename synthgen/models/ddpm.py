@@ -23,8 +23,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ class Layout:
     n_classes: int
 
     @classmethod
-    def of(cls, transformer: TableTransformer, target: str | None) -> "Layout":
+    def of(cls, transformer: TableTransformer, target: str | None) -> Layout:
         roles, cardinalities, n_numeric, n_classes = [], [], 0, 0
         for span in transformer.spans:
             if span.activation == "identity":

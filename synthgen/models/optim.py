@@ -11,7 +11,7 @@ which this class keeps there from the start. The update itself is PyTorch's own 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

@@ -39,7 +39,7 @@ class ColumnEncoder(ABC):
         self.column = column
 
     @abstractmethod
-    def fit(self, values: pd.Series, rng: np.random.Generator) -> "ColumnEncoder": ...
+    def fit(self, values: pd.Series, rng: np.random.Generator) -> ColumnEncoder: ...
 
     @abstractmethod
     def transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -58,7 +58,7 @@ class ColumnEncoder(ABC):
 
     @classmethod
     @abstractmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "ColumnEncoder": ...
+    def from_state(cls, column: Column, state: dict[str, Any]) -> ColumnEncoder: ...
 
     @property
     def width(self) -> int:
@@ -85,7 +85,7 @@ class NumericEncoder(ColumnEncoder):
         self.codec = ValueCodec(column)
         self.has_null_ = False
 
-    def fit(self, values: pd.Series, rng: np.random.Generator) -> "NumericEncoder":
+    def fit(self, values: pd.Series, rng: np.random.Generator) -> NumericEncoder:
         self.codec.fit(values)
         numbers = self.codec.to_float(values)
         finite = numbers[np.isfinite(numbers)]
@@ -116,7 +116,7 @@ class NumericEncoder(ColumnEncoder):
         }
 
     @classmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "NumericEncoder":
+    def from_state(cls, column: Column, state: dict[str, Any]) -> NumericEncoder:
         encoder = cls(column, **{name: state[name] for name in cls.settings})
         encoder.codec = ValueCodec.from_state(column, state["codec"])
         encoder.has_null_ = bool(state["has_null"])

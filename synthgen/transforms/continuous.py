@@ -88,12 +88,17 @@ class ModeSpecificNormalizer(NumericEncoder):
             **super().get_state(),
             "mixture": None
             if mixture is None
-            else {"weights": mixture.weights.tolist(), "means": mixture.means.tolist(), "stds": mixture.stds.tolist(),
-                  "low": mixture.low, "high": mixture.high},
+            else {
+                "weights": mixture.weights.tolist(),
+                "means": mixture.means.tolist(),
+                "stds": mixture.stds.tolist(),
+                "low": mixture.low,
+                "high": mixture.high,
+            },
         }
 
     @classmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "ModeSpecificNormalizer":
+    def from_state(cls, column: Column, state: dict[str, Any]) -> ModeSpecificNormalizer:
         encoder = super().from_state(column, state)
         if state["mixture"] is not None:
             encoder.mixture_ = Mixture(

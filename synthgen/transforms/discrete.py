@@ -44,7 +44,7 @@ class OneHotEncoder(ColumnEncoder):
         self.categories_: list[Any] = []
         self.dtype_ = "object"
 
-    def fit(self, values: pd.Series, rng: np.random.Generator) -> "OneHotEncoder":
+    def fit(self, values: pd.Series, rng: np.random.Generator) -> OneHotEncoder:
         self.dtype_ = str(values.dtype)
         counts = values.value_counts(dropna=False)
         # Most frequent first; ties broken by text so the order is the same on every machine.
@@ -78,7 +78,7 @@ class OneHotEncoder(ColumnEncoder):
         return {"categories": self.categories_, "dtype": self.dtype_}
 
     @classmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "OneHotEncoder":
+    def from_state(cls, column: Column, state: dict[str, Any]) -> OneHotEncoder:
         encoder = cls(column)
         encoder.categories_ = list(state["categories"])
         encoder.dtype_ = state["dtype"]

@@ -10,11 +10,12 @@ variational updates directly in numpy, on standardised values, with a quantile i
 Absurd values must not leak into the ordinary modes. When 0.7 % of a column sits near 1e12, the
 standard deviation that standardises the data is set by those few values, the ordinary values
 collapse onto one point, and the whole column became one mode 1.6e10 wide: CTGAN then generated
-46 % of its rows beyond 1e6 on german_credit, whose real amounts stay below 20,000 (issue 10). So the mixture describes the bulk of the
-column: values further than ``FAR`` robust spreads from the median are folded onto that edge
-(``Mixture.low`` / ``Mixture.high``), a column whose standard deviation is still set by a few far
-values is standardised by its median and robust spread instead, each mode is at most a couple of
-times wider than the values it owns, and the arithmetic stays finite up to the largest float64.
+46 % of its rows beyond 1e6 on german_credit, whose real amounts stay below 20,000 (issue 10). So
+the mixture describes the bulk of the column: values further than ``FAR`` robust spreads from the
+median are folded onto that edge (``Mixture.low`` / ``Mixture.high``), a column whose standard
+deviation is still set by a few far values is standardised by its median and robust spread instead,
+each mode is at most a couple of times wider than the values it owns, and the arithmetic stays
+finite up to the largest float64.
 Columns without values that far out fit the same modes as before (every column of german_credit,
 and of credit_risk all but the incomes, of which one lies beyond: 6e6, 197 robust spreads out).
 """

@@ -129,7 +129,7 @@ class QuantileNormalizer(NumericEncoder):
         }
 
     @classmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "QuantileNormalizer":
+    def from_state(cls, column: Column, state: dict[str, Any]) -> QuantileNormalizer:
         encoder = super().from_state(column, state)
         if state["quantiles"] is not None:
             encoder.quantiles_ = np.asarray(state["quantiles"], dtype=np.float64)
@@ -138,8 +138,10 @@ class QuantileNormalizer(NumericEncoder):
         if state.get("levels") is not None:
             encoder.levels_ = np.asarray(state["levels"], dtype=np.float64)
             if encoder.quantiles_ is None or encoder.levels_.shape != encoder.quantiles_.shape:
-                raise ValueError(f"column {column.name!r}: {encoder.levels_.size} quantile levels for "
-                                 f"{0 if encoder.quantiles_ is None else encoder.quantiles_.size} quantiles")
+                raise ValueError(
+                    f"column {column.name!r}: {encoder.levels_.size} quantile levels for "
+                    f"{0 if encoder.quantiles_ is None else encoder.quantiles_.size} quantiles"
+                )
         return encoder
 
 

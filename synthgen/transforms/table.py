@@ -57,7 +57,7 @@ class TableTransformer:
             return OneHotEncoder(column)
         raise ValueError(f"column {column.name!r} of kind {column.kind.value} is not modelled")
 
-    def fit(self, data: pd.DataFrame, schema: TableSchema) -> "TableTransformer":
+    def fit(self, data: pd.DataFrame, schema: TableSchema) -> TableTransformer:
         rng = np.random.default_rng(self.seed)
         encoders = []
         for column in schema.modelled:
@@ -84,7 +84,9 @@ class TableTransformer:
     def columns(self) -> list[str]:
         return [encoder.column.name for encoder in self._fitted()]
 
-    def transform(self, data: pd.DataFrame, device: torch.device | str = "cpu", seed: int | None = None) -> torch.Tensor:
+    def transform(
+        self, data: pd.DataFrame, device: torch.device | str = "cpu", seed: int | None = None
+    ) -> torch.Tensor:
         """Encode ``data`` into an (n, width) float32 tensor on ``device``."""
         rng = np.random.default_rng(self.seed if seed is None else seed)
         missing = [name for name in self.columns if name not in data.columns]
@@ -123,7 +125,9 @@ class TableTransformer:
         return pd.DataFrame(columns)
 
     def inverse_transform(self, encoded: torch.Tensor | np.ndarray) -> pd.DataFrame:
-        tensor = encoded.detach() if isinstance(encoded, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(encoded))
+        tensor = (
+            encoded.detach() if isinstance(encoded, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(encoded))
+        )
         return self.inverse_compact(self.compact(tensor))
 
     def get_state(self) -> dict[str, Any]:
@@ -133,13 +137,17 @@ class TableTransformer:
             "seed": self.seed,
             "continuous": self.continuous,
             "encoders": [
-                {"encoder": encoder.name, "column": encoder.column.model_dump(mode="json"), "state": encoder.get_state()}
+                {
+                    "encoder": encoder.name,
+                    "column": encoder.column.model_dump(mode="json"),
+                    "state": encoder.get_state(),
+                }
                 for encoder in self._fitted()
             ],
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "TableTransformer":
+    def from_state(cls, state: dict[str, Any]) -> TableTransformer:
         try:
             transformer = cls(
                 max_modes=state["max_modes"],

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,21 @@ _GUESS_FROM = 5
 # Formats of common lending exports, tried after pandas' own guess. Beyond strftime, a format may
 # hold ``%-d`` (unpadded field: also -m, -H, -I, -M, -S), ``%3f`` (1-6 fraction digits) and ``%:z``
 # (offset written ``+02:00``); only synthgen's formatter writes them.
-_DATES = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y%m%d",
-          "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%m/%d/%y", "%d/%m/%y")
+_DATES = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y%m%d",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+)
 _TIMES = ("", " %H:%M:%S", "T%H:%M:%S", " %H:%M", "T%H:%M")
 _ISO_ZONES = ("", "Z", "%z", "%:z")
 _MONTHS = ("%b-%Y", "%b-%y", "%Y-%m", "%m/%Y", "%B %Y")
@@ -58,7 +72,7 @@ class ValueCodec:
         self.timezone: str | None = None
 
     # -- fit -------------------------------------------------------------------------------
-    def fit(self, values: pd.Series) -> "ValueCodec":
+    def fit(self, values: pd.Series) -> ValueCodec:
         self.dtype = str(values.dtype)
         kind = self.column.kind
         if kind is ColumnKind.DATETIME:
@@ -180,7 +194,7 @@ class ValueCodec:
         }
 
     @classmethod
-    def from_state(cls, column: Column, state: dict[str, Any]) -> "ValueCodec":
+    def from_state(cls, column: Column, state: dict[str, Any]) -> ValueCodec:
         """Codec state; a state written before ``format``/``timezone`` existed loads as datetimes."""
         codec = cls(column)
         codec.decimals = state["decimals"]
@@ -346,8 +360,14 @@ def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
 def _piece(stamps: pd.Series, part: str) -> pd.Series:
     accessor = stamps.dt
     if part.startswith("%-"):
-        field = {"d": accessor.day, "m": accessor.month, "H": accessor.hour, "M": accessor.minute,
-                 "S": accessor.second, "I": (accessor.hour + 11) % 12 + 1}[part[2]]
+        field = {
+            "d": accessor.day,
+            "m": accessor.month,
+            "H": accessor.hour,
+            "M": accessor.minute,
+            "S": accessor.second,
+            "I": (accessor.hour + 11) % 12 + 1,
+        }[part[2]]
         return field.astype(int).astype(str)
     if re.fullmatch(r"%[1-6]f", part):
         return accessor.microsecond.astype(int).astype(str).str.zfill(6).str[: int(part[1])]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 # Gates off except the ones a 2-epoch model can meet: this test is about the plumbing.
-OPEN_GATES = "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, max_mia_tpr_at_1pct_fpr: null}\n"
+OPEN_GATES = (
+    "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, "
+    "max_mia_tpr_at_1pct_fpr: null}\n"
+)
 
 
 def _recipe(tmp_path: Path, body: str = "", gates: str = OPEN_GATES, name: str = "demo") -> Path:
@@ -25,9 +27,7 @@ def _recipe(tmp_path: Path, body: str = "", gates: str = OPEN_GATES, name: str =
         "source: {builtin: german_credit}\n"
         "schema: {target: creditability}\n"
         "generator: {type: ctgan, epochs: 2, batch_size: 200, device: cpu}\n"
-        "generate: {rows: 300, output: out/demo.csv}\n"
-        + gates
-        + body
+        "generate: {rows: 300, output: out/demo.csv}\n" + gates + body
     )
     path = tmp_path / "recipe.yaml"
     path.write_text(text)
@@ -115,7 +115,12 @@ def _assert_refused(result, *fragments: str, out: Path | None = None) -> None:
 
 def test_unknown_recipe_key(tmp_path):
     recipe = _recipe(tmp_path, body="modle: {}\n")
-    _assert_refused(_invoke("generate", recipe), "recipe.yaml:", "modle: unknown key", "did you mean 'generator'? it was called 'model' before")
+    _assert_refused(
+        _invoke("generate", recipe),
+        "recipe.yaml:",
+        "modle: unknown key",
+        "did you mean 'generator'? it was called 'model' before",
+    )
 
 
 def test_wrong_type_in_recipe(tmp_path):
@@ -169,23 +174,38 @@ def test_corrupt_or_foreign_model_directory(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "model.pkl").write_bytes(b"\x80\x04")
-    _assert_refused(_invoke("sample", foreign, "--rows", "5", "--out", tmp_path / "s.csv"), "not a synthgen model", out=tmp_path / "s.csv")
+    _assert_refused(
+        _invoke("sample", foreign, "--rows", "5", "--out", tmp_path / "s.csv"),
+        "not a synthgen model",
+        out=tmp_path / "s.csv",
+    )
     model = tmp_path / "model"
     assert _invoke("train", _recipe(tmp_path), "--out", model, "--epochs", "1").exit_code == 0
     (model / "transforms.json").write_text("{not json")
-    _assert_refused(_invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.csv"), "transforms.json", "corrupt JSON", out=tmp_path / "s.csv")
+    _assert_refused(
+        _invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.csv"),
+        "transforms.json",
+        "corrupt JSON",
+        out=tmp_path / "s.csv",
+    )
 
 
 def test_output_path_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("I am a file, not a folder")
-    _assert_refused(_invoke("generate", _recipe(tmp_path), "--out", blocker / "out.csv"), "cannot create the output folder")
+    _assert_refused(
+        _invoke("generate", _recipe(tmp_path), "--out", blocker / "out.csv"), "cannot create the output folder"
+    )
 
 
 def test_unsupported_output_suffix(tmp_path):
     model = tmp_path / "model"
     assert _invoke("train", _recipe(tmp_path), "--out", model, "--epochs", "1").exit_code == 0
-    _assert_refused(_invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.xlsx"), "unsupported file type", out=tmp_path / "s.xlsx")
+    _assert_refused(
+        _invoke("sample", model, "--rows", "5", "--out", tmp_path / "s.xlsx"),
+        "unsupported file type",
+        out=tmp_path / "s.xlsx",
+    )
 
 
 @pytest.mark.parametrize("args", [["--help"], ["validate", str(ROOT / "recipes" / "german_credit.yaml")]])

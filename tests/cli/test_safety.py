@@ -6,7 +6,6 @@ the user's files untouched and nothing half-written.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -24,7 +23,10 @@ from typer.testing import CliRunner
 from synthgen.cli import app
 
 runner = CliRunner()
-OPEN_GATES = "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, max_mia_tpr_at_1pct_fpr: null}\n"
+OPEN_GATES = (
+    "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, "
+    "max_mia_tpr_at_1pct_fpr: null}\n"
+)
 
 
 def _invoke(*args: object):
@@ -41,7 +43,9 @@ def _refused(result, *fragments: str) -> str:
     return text
 
 
-def _recipe(folder: Path, body: str = "", source: str = "{builtin: german_credit}", target: str = "creditability") -> Path:
+def _recipe(
+    folder: Path, body: str = "", source: str = "{builtin: german_credit}", target: str = "creditability"
+) -> Path:
     path = folder / "recipe.yaml"
     path.write_text(
         "name: demo\n"
@@ -175,18 +179,32 @@ def test_version():
 @pytest.mark.parametrize(
     "frame, schema, fragment",
     [
-        (pd.DataFrame({"a": [1.5, 2.5, 3.5] * 20, "b": [None] * 60}), "schema: {columns: {b: {kind: numeric}}}\n", "'b'"),
+        (
+            pd.DataFrame({"a": [1.5, 2.5, 3.5] * 20, "b": [None] * 60}),
+            "schema: {columns: {b: {kind: numeric}}}\n",
+            "'b'",
+        ),
         (pd.DataFrame({"a": [1.5, 2.5], "b": ["x", "y"]}), "", "rows"),
         (pd.DataFrame({"email": [f"u{i}@x.org" for i in range(60)]}), "", "nothing to learn"),
-        (pd.DataFrame({"age": list(range(20, 80))}), "schema: {columns: {age: {kind: integer, min: 90, max: 10}}}\n", "age"),
-        (pd.DataFrame({"age": list(range(20, 80))}), "schema: {columns: {age: {kind: integer, min: eighteen}}}\n", "age"),
+        (
+            pd.DataFrame({"age": list(range(20, 80))}),
+            "schema: {columns: {age: {kind: integer, min: 90, max: 10}}}\n",
+            "age",
+        ),
+        (
+            pd.DataFrame({"age": list(range(20, 80))}),
+            "schema: {columns: {age: {kind: integer, min: eighteen}}}\n",
+            "age",
+        ),
     ],
     ids=["all-null-numeric", "two-rows", "pii-only", "min-above-max", "min-not-a-number"],
 )
 def test_validate_refuses_what_generate_refuses(tmp_path, frame, schema, fragment):
     frame.to_csv(tmp_path / "t.csv", index=False)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + schema)
+    recipe.write_text(
+        "name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + schema
+    )
     _refused(_invoke("validate", recipe), fragment)
     _refused(_invoke("generate", recipe), fragment)
     assert not (tmp_path / "out").exists() and not (tmp_path / ".synthgen").exists()
@@ -195,7 +213,9 @@ def test_validate_refuses_what_generate_refuses(tmp_path, frame, schema, fragmen
 def test_an_all_null_column_comes_back_all_null(tmp_path):
     pd.DataFrame({"a": [1.5, 2.5, 3.5] * 20, "b": [None] * 60}).to_csv(tmp_path / "t.csv", index=False)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + OPEN_GATES)
+    recipe.write_text(
+        "name: x\nsource: t.csv\ngenerator: {type: ctgan, epochs: 1, batch_size: 10, device: cpu}\n" + OPEN_GATES
+    )
     assert _invoke("validate", recipe).exit_code == 0
     result = _invoke("generate", recipe)
     assert result.exit_code == 0, result.output
@@ -228,7 +248,11 @@ def test_written_files_are_readable_by_the_team(tmp_path):
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.output
-    for path in [tmp_path / "out" / "demo.csv", tmp_path / "out" / "demo.csv.meta.json", tmp_path / "out" / "demo_report" / "report.json"]:
+    for path in [
+        tmp_path / "out" / "demo.csv",
+        tmp_path / "out" / "demo.csv.meta.json",
+        tmp_path / "out" / "demo_report" / "report.json",
+    ]:
         assert path.stat().st_mode & 0o777 == 0o644, path
     assert (tmp_path / ".synthgen" / "models" / "demo" / "weights.safetensors").stat().st_mode & 0o777 == 0o644
 

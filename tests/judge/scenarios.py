@@ -22,9 +22,19 @@ CREDIT_RISK = ROOT / "recipes" / "data" / "credit_risk.csv"
 
 # Cheaper than the defaults, still enough for every gate check to be judged on credit_risk
 # (>= 1,000 non-members for TPR at 1% FPR).
-FAST = EvaluateSettings(seed=0, bootstrap=100, detection_max_rows=2_000, detection_folds=3, utility_max_rows=4_000,
-                        utility_test_max_rows=2_000, precision_recall_max_rows=1_500, mia_max_rows=1_500,
-                        mia_reference_max_rows=1_500, mia_synthetic_max_rows=6_000, dcr_max_rows=1_500)
+FAST = EvaluateSettings(
+    seed=0,
+    bootstrap=100,
+    detection_max_rows=2_000,
+    detection_folds=3,
+    utility_max_rows=4_000,
+    utility_test_max_rows=2_000,
+    precision_recall_max_rows=1_500,
+    mia_max_rows=1_500,
+    mia_reference_max_rows=1_500,
+    mia_synthetic_max_rows=6_000,
+    dcr_max_rows=1_500,
+)
 
 
 @dataclass
@@ -41,7 +51,7 @@ def split(df: pd.DataFrame, sizes: list[int], seed: int) -> list[pd.DataFrame]:
     order = np.random.default_rng(seed).permutation(len(df))
     out, start = [], 0
     for size in sizes:
-        out.append(df.iloc[order[start:start + size]].reset_index(drop=True))
+        out.append(df.iloc[order[start : start + size]].reset_index(drop=True))
         start += size
     return out
 
@@ -50,3 +60,40 @@ def run(train, holdout, synthetic, schema, settings=FAST, **kwargs) -> Scenario:
     return Scenario(train, holdout, synthetic, schema, evaluate(train, holdout, synthetic, schema, settings, **kwargs))
 
 
+# ------------------------------------------------------------------------------- memorisation patterns
+def resample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """``rows`` rows drawn from ``frame`` with replacement: an honest filler of any size, when ``frame``
+    is real data the generator never saw."""
+    picks = np.random.default_rng(seed).integers(0, len(frame), rows)
+    return frame.iloc[picks].reset_index(drop=True)
+
+
+def shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    return frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
+
+
+def diluted(train: pd.DataFrame, honest: pd.DataFrame, factor: float, seed: int) -> pd.DataFrame:
+    """Every training row, verbatim, among ``factor`` x len(train) rows resampled from ``honest``."""
+    filler = resample(honest, int(round(factor * len(train))), seed)
+    return shuffled(pd.concat([train, filler], ignore_index=True), seed + 1)
+
+
+def unique_training_rows(train: pd.DataFrame, holdout: pd.DataFrame, schema: TableSchema) -> np.ndarray:
+    """Positions of the training rows that occur once in the real data (train + holdout), hashed as the judge does."""
+    from synthgen.judge.inputs import prepare
+    from synthgen.judge.privacy import row_hashes
+
+    t = prepare(train, holdout, holdout, schema)
+    real = np.r_[row_hashes(t.train, t), row_hashes(t.holdout, t)]
+    values, counts = np.unique(real, return_counts=True)
+    once = set(values[counts == 1].tolist())
+    return np.flatnonzero([h in once for h in real[: len(train)].tolist()])
+
+
+def with_unique_copies(
+    train: pd.DataFrame, holdout: pd.DataFrame, release: pd.DataFrame, schema: TableSchema, copies: int, seed: int
+) -> pd.DataFrame:
+    """``release`` plus ``copies`` training records that are unique in the real data, verbatim."""
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(unique_training_rows(train, holdout, schema), copies, replace=False)
+    return shuffled(pd.concat([release, train.iloc[picks]], ignore_index=True), seed)

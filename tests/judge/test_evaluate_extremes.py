@@ -74,7 +74,9 @@ def test_the_report_names_the_check_and_the_column(amplified, tmp_path):
 def test_real_rows_with_the_same_absurd_values_pass(german_df, german_schema, german_independent):
     """An honest sample: the synthetic rows are real rows, with absurd values at the source's own rate."""
     train, holdout, other = split(german_df, [400, 200, 400], seed=4)
-    tables = prepare(*(_with_absurd_amounts(f, 0.0075, seed) for seed, f in enumerate((train, holdout, other))), german_schema)
+    tables = prepare(
+        *(_with_absurd_amounts(f, 0.0075, seed) for seed, f in enumerate((train, holdout, other))), german_schema
+    )
     extremes = extreme_values(tables, EvaluateSettings())
     assert extremes.columns[[c.column for c in extremes.columns].index("credit_amount")].synthetic_share > 0.005
     result = next(c for c in _gate(german_independent.report, extremes).checks if c.name == "extreme_values")
@@ -88,8 +90,16 @@ def test_independent_samples_pass(german_independent, credit_independent):
 
 
 def test_threshold_is_natural_rate_plus_tolerance_or_three_standard_errors(german_independent):
-    small = ColumnExtremes(column="a", low=0, high=1, synthetic_share=0.05, holdout_share=0.01,
-                           synthetic_values=400, holdout_values=200, standard_error=0.008)
+    small = ColumnExtremes(
+        column="a",
+        low=0,
+        high=1,
+        synthetic_share=0.05,
+        holdout_share=0.01,
+        synthetic_values=400,
+        holdout_values=200,
+        standard_error=0.008,
+    )
     large = small.model_copy(update={"standard_error": 0.001})
     assert allowance(small, 0.01) == pytest.approx(0.01 + 0.024)
     assert allowance(large, 0.01) == pytest.approx(0.02)

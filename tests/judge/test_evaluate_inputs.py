@@ -60,10 +60,22 @@ def test_cuml_backend_refused_without_cuml_or_gpu():
 
 
 def test_canonical_categories_and_datetimes():
-    real = pd.DataFrame({"flag": [True, False] * 10, "code": [1, 2] * 10,
-                         "when": pd.date_range("2024-01-01", periods=20, freq="D").astype(str), "x": np.arange(20.0)})
-    synth = pd.DataFrame({"flag": ["true", "False"] * 10, "code": [1.0, 2.0] * 10,
-                          "when": pd.date_range("2024-01-01", periods=20, freq="D"), "x": np.arange(20.0)})
+    real = pd.DataFrame(
+        {
+            "flag": [True, False] * 10,
+            "code": [1, 2] * 10,
+            "when": pd.date_range("2024-01-01", periods=20, freq="D").astype(str),
+            "x": np.arange(20.0),
+        }
+    )
+    synth = pd.DataFrame(
+        {
+            "flag": ["true", "False"] * 10,
+            "code": [1.0, 2.0] * 10,
+            "when": pd.date_range("2024-01-01", periods=20, freq="D"),
+            "x": np.arange(20.0),
+        }
+    )
     schema = infer_schema(real)
     assert schema["when"].kind.value == "datetime"
     t = prepare(real, real, synth, schema)

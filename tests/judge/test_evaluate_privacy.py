@@ -43,7 +43,9 @@ def test_not_estimable_below_one_false_positive():
 def test_perfect_attack_gives_a_large_epsilon_bound():
     rng = np.random.default_rng(3)
     scores = np.r_[rng.normal(10, 1, 1000), rng.normal(0, 1, 1000)]
-    result = score_attack("x", scores, np.r_[np.ones(1000, bool), np.zeros(1000, bool)], EvaluateSettings(bootstrap=50), rng)
+    result = score_attack(
+        "x", scores, np.r_[np.ones(1000, bool), np.zeros(1000, bool)], EvaluateSettings(bootstrap=50), rng
+    )
     assert result.auc == 1.0 and result.tpr_at_1pct_fpr == 1.0
     assert result.epsilon_lower_bound > 3.0  # ln(TPR_low / FPR_high), Clopper-Pearson
 

@@ -102,10 +102,12 @@ def test_a_report_written_before_the_learners_rename_still_reads(german_copy):
 
 
 def test_learner_utility_reads_both_names_and_writes_the_new_one():
-    old = UtilityResult.model_validate({"status": "ok", "backend": "sklearn",
-                                        "models": [{"model": "xgboost", "ratio": 0.9}]})
-    new = UtilityResult.model_validate({"status": "ok", "backend": "sklearn",
-                                        "learners": [{"learner": "xgboost", "ratio": 0.9}]})
+    old = UtilityResult.model_validate(
+        {"status": "ok", "backend": "sklearn", "models": [{"model": "xgboost", "ratio": 0.9}]}
+    )
+    new = UtilityResult.model_validate(
+        {"status": "ok", "backend": "sklearn", "learners": [{"learner": "xgboost", "ratio": 0.9}]}
+    )
     assert old == new and new.learners == [LearnerUtility(learner="xgboost", ratio=0.9)]
     dumped = new.model_dump(mode="json")
     assert dumped["learners"] == [{**dumped["learners"][0], "learner": "xgboost"}] and "models" not in dumped

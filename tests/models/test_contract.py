@@ -13,7 +13,10 @@ from synthgen.models import GENERATORS, load_model
 from synthgen.schema import ColumnKind, infer_schema
 
 # Smallest settings that still exercise every code path of each generator.
-TINY = {"ctgan": {"epochs": 1, "batch_size": 100}, "ddpm": {"steps": 20, "batch_size": 64, "width": 32, "depth": 2, "sampling_steps": 5}}
+TINY = {
+    "ctgan": {"epochs": 1, "batch_size": 100},
+    "ddpm": {"steps": 20, "batch_size": 64, "width": 32, "depth": 2, "sampling_steps": 5},
+}
 
 
 @pytest.fixture(params=sorted(GENERATORS))

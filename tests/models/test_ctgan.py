@@ -3,14 +3,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from synthgen.errors import InputError, ModelFileError
 from synthgen.models import CTGAN, load_model
 from synthgen.models.gan.activations import SpanActivation
-from synthgen.schema import infer_schema
 from synthgen.transforms.base import Span
-
-import torch
 
 
 def test_two_mode_column_keeps_both_modes():
@@ -88,7 +86,9 @@ def test_table_without_categories_trains(mixed_frame):
 
 def test_progress_reports_each_epoch(mixed_frame):
     seen = []
-    CTGAN(epochs=3, batch_size=100, device="cpu").fit(mixed_frame, progress=lambda d, t, l: seen.append((d, t, set(l))))
+    CTGAN(epochs=3, batch_size=100, device="cpu").fit(
+        mixed_frame, progress=lambda done, total, losses: seen.append((done, total, set(losses)))
+    )
     assert [s[0] for s in seen] == [1, 2, 3] and seen[0][1] == 3 and seen[0][2] == {"loss_g", "loss_d"}
 
 

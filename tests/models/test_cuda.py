@@ -64,7 +64,10 @@ def test_ctgan_trains_by_graph_replay():
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_graph_replay_trains_like_eager_steps(name, mixed_frame):
     """Replaying the captured step must give the same training as running it eagerly."""
-    settings = {"ctgan": {"epochs": 3, "batch_size": 100}, "ddpm": {"steps": 60, "batch_size": 64, "width": 32, "depth": 2}}[name]
+    settings = {
+        "ctgan": {"epochs": 3, "batch_size": 100},
+        "ddpm": {"steps": 60, "batch_size": 64, "width": 32, "depth": 2},
+    }[name]
     graphed = GENERATORS[name](device="cuda", seed=0, **settings).fit(mixed_frame)
     eager = GENERATORS[name](device="cuda", seed=0, cuda_graphs=False, **settings).fit(mixed_frame)
     assert graphed.cuda_graph_ and not eager.cuda_graph_

@@ -84,7 +84,9 @@ def test_quantile_normalizer_round_trips_ties_and_nulls():
     back = encoder.inverse([block[:, 0], block[:, 1:].argmax(axis=1)])
     pd.testing.assert_series_equal(back.astype(float), values.rename("x"), check_dtype=False)
     restored = QuantileNormalizer.from_state(encoder.column, encoder.get_state())
-    np.testing.assert_array_equal(restored.transform(values, np.random.default_rng(0)), encoder.transform(values, np.random.default_rng(0)))
+    np.testing.assert_array_equal(
+        restored.transform(values, np.random.default_rng(0)), encoder.transform(values, np.random.default_rng(0))
+    )
 
 
 def test_table_transformer_keeps_mode_specific_by_default(mixed_frame):
@@ -201,7 +203,9 @@ def test_layout_splits_and_joins_the_compact_form(german):
     numeric, codes, target = layout.split(compact)
     assert numeric.shape[1] == layout.n_numeric and codes.shape[1] == len(layout.cardinalities) and target is not None
     np.testing.assert_array_equal(layout.join(numeric, codes, target), compact)
-    pd.testing.assert_frame_equal(transformer.inverse_compact(layout.join(numeric, codes, target)), german, check_dtype=False, atol=1e-6)
+    pd.testing.assert_frame_equal(
+        transformer.inverse_compact(layout.join(numeric, codes, target)), german, check_dtype=False, atol=1e-6
+    )
 
 
 def test_sampling_options_reach_every_chunk_and_are_checked(fitted):

@@ -83,7 +83,9 @@ def test_mode_specific_encoding_does_not_amplify(german, scale):
     """Encode the column, decode what a generator that learned it exactly would produce: the share of
     absurd values must not exceed the source's (CTGAN produced 19 % of them at 1e12 before issue 10)."""
     amounts = pd.Series(_amounts(german, scale), name="amount")
-    encoder = ModeSpecificNormalizer(Column(name="amount", kind=ColumnKind.NUMERIC)).fit(amounts, np.random.default_rng(0))
+    encoder = ModeSpecificNormalizer(Column(name="amount", kind=ColumnKind.NUMERIC)).fit(
+        amounts, np.random.default_rng(0)
+    )
     encoded = encoder.transform(amounts, np.random.default_rng(1))
     assert encoded.dtype == np.float32 and np.isfinite(encoded).all()
     scalar, modes = encoded[:, 0], encoded[:, 1:].argmax(axis=1)

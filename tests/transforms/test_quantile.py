@@ -43,7 +43,8 @@ def test_absurd_values_are_not_amplified(german, scale):
 
 
 def test_ordinary_column_keeps_its_interior_map(german):
-    """Without a gap, the map between the uniform grid's innermost tail levels (3 % and 97 % here) is as before issue 10."""
+    """Without a gap, the map between the uniform grid's innermost tail levels (3 % and 97 % here) is as "
+    "before issue 10."""
     amounts = german["credit_amount"].astype(float)
     encoder = _fitted(amounts)
     uniform = np.linspace(0.0, 1.0, 1000 // 30)

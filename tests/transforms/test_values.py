@@ -152,7 +152,9 @@ def test_a_table_of_text_dates_round_trips_as_text(encoder):
     frame.loc[::9, "opened"] = None
     inferred = infer_schema(frame)
     assert inferred["opened"].kind is ColumnKind.DATETIME
-    columns = [c.model_copy(update={"kind": ColumnKind.DATETIME}) if c.name == "issue_d" else c for c in inferred.columns]
+    columns = [
+        c.model_copy(update={"kind": ColumnKind.DATETIME}) if c.name == "issue_d" else c for c in inferred.columns
+    ]
     schema = TableSchema(columns=columns)  # 30 months infer as categorical; a recipe declares them
     transformer = TableTransformer(seed=0, continuous=encoder).fit(frame, schema)
     back = transformer.inverse_transform(transformer.transform(frame))

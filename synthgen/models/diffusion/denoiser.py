@@ -36,7 +36,9 @@ class Denoiser(nn.Module):
         self.n_numeric = n_numeric
         self.time_dim = time_dim
         tokens = [k + 1 for k in cardinalities]  # every column has its mask token
-        offsets = torch.tensor([0] + tokens[:-1], dtype=torch.long).cumsum(0) if tokens else torch.zeros(0, dtype=torch.long)
+        offsets = (
+            torch.tensor([0] + tokens[:-1], dtype=torch.long).cumsum(0) if tokens else torch.zeros(0, dtype=torch.long)
+        )
         self.register_buffer("offsets", offsets, persistent=False)
         self.numeric_in = nn.Linear(n_numeric, width) if n_numeric else None
         self.tokens_in = nn.Embedding(sum(tokens), width) if tokens else None

@@ -45,7 +45,9 @@ class GaussianDiffusion(nn.Module):
         ab = self._alpha_bar(t)
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
-    def predict_x0(self, x_t: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, clip: float | None = 6.0) -> torch.Tensor:
+    def predict_x0(
+        self, x_t: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, clip: float | None = 6.0
+    ) -> torch.Tensor:
         ab = self._alpha_bar(t)
         x0 = (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
         return x0 if clip is None else x0.clamp(-clip, clip)

@@ -35,7 +35,9 @@ class MaskedDiffusion(nn.Module):
         """m(t) as a column; t = -1 (before the first step) gives 0."""
         return ((t.float() + 1) / self.timesteps).unsqueeze(-1)
 
-    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def q_sample(
+        self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mask each entry of the codes ``x0`` (n, C) with probability m(t); returns (x_t, mask)."""
         draws = torch.rand(x0.shape, device=x0.device, generator=generator)
         mask = draws < self.mask_prob(t)

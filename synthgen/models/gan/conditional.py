@@ -54,7 +54,9 @@ class ConditionSampler:
         self.sorted_rows = torch.argsort(codes.T, dim=1, stable=True)
         self.first = (torch.cumsum(counts, 1) - counts).long()
 
-    def _draw(self, batch: int, cdf: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _draw(
+        self, batch: int, cdf: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         device = cdf.device
         column = torch.randint(self.n_columns, (batch,), device=device, generator=generator)
         uniform = torch.rand(batch, 1, device=device, generator=generator)
@@ -88,11 +90,15 @@ class ConditionSampler:
 
     # -- state: only what sampling needs ----------------------------------------------------------
     def get_state(self) -> dict:
-        return {"n_columns": self.n_columns, "width": self.width, "sample_probs": self.sample_probs.tolist() if self.n_columns else [],
-                "cond_offsets": self.cond_offsets.tolist() if self.n_columns else []}
+        return {
+            "n_columns": self.n_columns,
+            "width": self.width,
+            "sample_probs": self.sample_probs.tolist() if self.n_columns else [],
+            "cond_offsets": self.cond_offsets.tolist() if self.n_columns else [],
+        }
 
     @classmethod
-    def from_state(cls, state: dict, device: torch.device) -> "ConditionSampler":
+    def from_state(cls, state: dict, device: torch.device) -> ConditionSampler:
         sampler = cls.__new__(cls)
         sampler.n_columns = int(state["n_columns"])
         sampler.width = int(state["width"])
