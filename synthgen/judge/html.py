@@ -20,6 +20,7 @@ from synthgen.judge.console import MEMORISATION_CHECKS, refusals
 
 if TYPE_CHECKING:
     from synthgen.judge.extremes import ExtremeValues
+    from synthgen.judge.gate import GateCheck
     from synthgen.judge.report import EvaluationReport
 
 REAL, SYNTH = "#1f77b4", "#ff7f0e"
@@ -145,21 +146,17 @@ def _roc_figure(report: EvaluationReport) -> str:
     return _png(fig)
 
 
+def _check_row(check: GateCheck, digits: int, last: str) -> list[str]:
+    """A gate check as a table row: name, figure, threshold, coloured status and ``last`` (escaped HTML).
+    Verbatim checks count records, so they show whole numbers."""
+    digits = 0 if check.name.startswith("verbatim") else digits
+    threshold = "-" if check.threshold is None else _e(f"{check.direction} {check.threshold:.{digits}f}")
+    status = f'<b style="color:{STATUS_COLOUR[check.status]}">{_e(check.status)}</b>'
+    return [_e(check.name), _f(check.value, digits), threshold, status, last]
+
+
 def _gate_section(report: EvaluationReport) -> str:
-    rows = []
-    for c in report.gate.checks:
-        colour = STATUS_COLOUR[c.status]
-        digits = 0 if c.name.startswith("verbatim") else 4
-        threshold = "-" if c.threshold is None else _e(f"{c.direction} {c.threshold:.{digits}f}")
-        rows.append(
-            [
-                _e(c.name),
-                _f(c.value, digits),
-                threshold,
-                f'<b style="color:{colour}">{_e(c.status)}</b>',
-                f'<span class="muted">{_e(c.detail)}</span>',
-            ]
-        )
+    rows = [_check_row(c, 4, f'<span class="muted">{_e(c.detail)}</span>') for c in report.gate.checks]
     return _table(["check", "value", "threshold", "status", "detail"], rows, left=(0, 4))
 
 
@@ -324,19 +321,7 @@ def _memorisation_section(report: EvaluationReport) -> str:
     checks = [c for c in report.gate.checks if c.name in MEMORISATION_CHECKS and c.meaning]
     if not checks:
         return ""
-    rows = []
-    for c in checks:
-        digits = 0 if c.name.startswith("verbatim") else 3
-        threshold = "-" if c.threshold is None else _e(f"{c.direction} {c.threshold:.{digits}f}")
-        rows.append(
-            [
-                _e(c.name),
-                _f(c.value, digits),
-                threshold,
-                f'<b style="color:{STATUS_COLOUR[c.status]}">{_e(c.status)}</b>',
-                _e(c.meaning),
-            ]
-        )
+    rows = [_check_row(c, 3, _e(c.meaning)) for c in checks]
     out = "<h3>Memorisation</h3>" + _table(["check", "figure", "threshold", "status", "what it means"], rows, (0, 4))
     v = report.privacy.verbatim
     if v is not None:
