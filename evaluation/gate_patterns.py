@@ -11,7 +11,11 @@ default ``EvaluateSettings`` and ``GateSettings``:
   credit_risk) and at the issue's sizes (500 german rows in 263,000; 6,000 credit_risk rows in 1.5M);
 - (b) five training records unique in the real data, verbatim, inside an honest release;
 - (c) a holdout of 12 rows (12 non-members);
-- (d) the training table itself.
+- (d) the training table itself;
+- (e) near-copies (numerics moved by 1 %, a category changed in 10 % of rows) as 10 % and 1 % of an
+  honest release (german_credit, credit_risk), 2 % (credit_risk), and of every training row among 20x
+  honest rows;
+- (f) a near-copy of each of the 2 % most isolated training records inside an honest release.
 
 Honest rows are real rows of the same table that are neither training nor holdout rows, resampled
 with replacement to the size wanted.
@@ -35,7 +39,17 @@ import pandas as pd
 from evaluation.results import write_results
 from synthgen.judge import EvaluateSettings, GateSettings, evaluate
 from synthgen.schema import infer_schema
-from tests.judge.scenarios import CREDIT_RISK, GERMAN, diluted, resample, split, with_unique_copies
+from tests.judge.scenarios import (
+    CREDIT_RISK,
+    GERMAN,
+    diluted,
+    near_copy,
+    resample,
+    split,
+    with_isolated_near_copies,
+    with_near_copies,
+    with_unique_copies,
+)
 
 DATA = {"german": (GERMAN, "creditability"), "credit": (CREDIT_RISK, "loan_status")}
 
@@ -86,6 +100,35 @@ def patterns(names: list[str] | None = None) -> list[dict]:
     case("c_german_12_holdout", german, german_schema, [400, 12, 400], 0, lambda tr, ho, ot, s: ot)
     case("d_german_copy", german, german_schema, [800, 200, 0], 0, lambda tr, ho, ot, s: tr.copy())
     case("d_credit_copy", credit, credit_schema, [6000, 1500, 0], 1, lambda tr, ho, ot, s: tr.copy())
+    for label, (frame, schema, sizes, seed) in {
+        "german": (german, german_schema, [400, 200, 400], 0),
+        "credit": (credit, credit_schema, [6000, 1500, 6000], 1),
+    }.items():
+        for share in (0.10, 0.02, 0.01):
+            case(
+                f"e_{label}_near_copies_{share:.0%}",
+                frame,
+                schema,
+                sizes,
+                seed,
+                lambda tr, ho, ot, s, share=share: with_near_copies(tr, ot, s, share, 3),
+            )
+        case(
+            f"e_{label}_near_copies_diluted_20x",
+            frame,
+            schema,
+            sizes,
+            seed,
+            lambda tr, ho, ot, s: diluted(near_copy(tr, range(len(tr)), s, 5), ot, 20, 1),
+        )
+        case(
+            f"f_{label}_isolated_2%_near_copies",
+            frame,
+            schema,
+            sizes,
+            seed,
+            lambda tr, ho, ot, s: with_isolated_near_copies(tr, ho, ot, s, 0.02, 4),
+        )
     out = []
     for name, (frame, schema, sizes, seed, make) in cases.items():
         if names and name not in names:
@@ -117,6 +160,7 @@ def false_alarms(german_splits: int = 20, credit_splits: int = 5) -> dict:
     from synthgen.judge.gate import verbatim_checks
     from synthgen.judge.inputs import prepare
     from synthgen.judge.privacy import verbatim_records
+    from tests.judge.test_evaluate_closeness import closeness_verdicts
 
     gates = GateSettings()
     runs = []
@@ -147,11 +191,21 @@ def false_alarms(german_splits: int = 20, credit_splits: int = 5) -> dict:
                 ("20x_train_resampled", resample(other, 20 * len(train), seed)),
             ):
                 checks = verbatim_checks(gates, verbatim_records(prepare(train, holdout, release, schema)))
+                checks += list(closeness_verdicts(train, holdout, release, schema, gates).values())
                 row[label] = {c.name: [c.status, c.value, c.threshold] for c in checks}
             print(json.dumps(row, default=str), flush=True)
             runs.append(row)
     summary = {}
-    new = ("verbatim_records", "verbatim_unique_records", "detection_memorisation")
+    new = (
+        "verbatim_records",
+        "verbatim_unique_records",
+        "detection_memorisation",
+        "near_copies",
+        "near_copy_records",
+        "exposed_records",
+        "dcr_share",
+        "mia_auc",
+    )
     for name in ("german", "credit"):
         mine = [r for r in runs if r["data"] == name]
         for label in ("train_size", "holdout_size", "20x_train_resampled"):

@@ -68,6 +68,7 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
     "training-memory": "evaluation.bench_training_memory",
     "issue10": "evaluation.issue10_cases",
     "gate-patterns": "evaluation.gate_patterns",
+    "judge-scale": "evaluation.judge_scale",
 }
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}

@@ -27,7 +27,8 @@ from synthgen.schema import infer_schema
 
 OPEN_GATES = (
     "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, "
-    "max_mia_tpr_at_1pct_fpr: null, max_extreme_excess: null}\n"
+    "max_mia_tpr_at_1pct_fpr: null, max_extreme_excess: null, near_copy_quantile: null, exposed_confidence: null, "
+    "max_dcr_share: null}\n"
 )
 
 

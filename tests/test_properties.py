@@ -28,6 +28,9 @@ OPEN_GATES = {
     "min_tstr_ratio": None,
     "max_mia_auc": None,
     "max_mia_tpr_at_1pct_fpr": None,
+    "near_copy_quantile": None,
+    "exposed_confidence": None,
+    "max_dcr_share": None,
 }
 NAMES = ["age", "income", "grade", "Ünïcödé", "名前", "a,b", "x y", "1", "😀", "id", "status", "amount", "opened"]
 PII_ALPHABETS = [

@@ -30,7 +30,7 @@ def render_console(report: EvaluationReport) -> list:
     for col in ("check", "value", "threshold", "status", "detail"):
         gate.add_column(col, overflow="fold")
     for c in report.gate.checks:
-        digits = 0 if c.name.startswith("verbatim") else 4  # counts of records
+        digits = 0 if c.name in COUNT_CHECKS else 4  # counts of records
         gate.add_row(
             c.name,
             fmt(c.value, digits),
@@ -106,6 +106,20 @@ def render_console(report: EvaluationReport) -> list:
             str(p.verbatim.reproduced),
             f"{p.verbatim.expected:.1f} (independent sample)",
         )
+    if p.near_copies is not None and p.near_copies.radius is not None:
+        nc = p.near_copies
+        hygiene.add_row(
+            f"rows inside the near-copy radius {nc.radius:.4g}, whole release",
+            f"{nc.near_share:.4f} ({nc.near_rows:,})",
+            f"{nc.quantile:.4f} (by construction)",
+        )
+    if p.exposed is not None:
+        ex = p.exposed
+        hygiene.add_row(
+            "most isolated records exposed (training / holdout)",
+            f"{ex.training_exposed} of {len(ex.training)}",
+            f"{ex.holdout_exposed} of {len(ex.holdout)}",
+        )
     hygiene.add_row("DCR share closer to train (0.5 ideal)", fmt(p.dcr_share), "0.500")
     hygiene.add_row("median distance to closest train row", fmt(p.dcr_median_synthetic), fmt(p.dcr_median_holdout))
     hygiene.add_row("NNDR, 10th percentile", fmt(p.nndr_q10_synthetic), fmt(p.nndr_q10_holdout))
@@ -118,7 +132,18 @@ def refusals(report: EvaluationReport) -> list[str]:
     return [*gate.failing, *(f"{name} (not estimable)" for name in gate.blocking_not_estimable)]
 
 
-MEMORISATION_CHECKS = ("verbatim_records", "verbatim_unique_records", "detection_memorisation", "mia_auc")
+MEMORISATION_CHECKS = (
+    "verbatim_records",
+    "verbatim_unique_records",
+    "near_copies",
+    "near_copy_records",
+    "exposed_records",
+    "dcr_share",
+    "detection_memorisation",
+    "mia_auc",
+)
+COUNT_CHECKS = ("verbatim_records", "verbatim_unique_records", "near_copy_records", "exposed_records")
+"""Checks whose figure is a count of records: shown as whole numbers."""
 
 
 def _memorisation_table(report: EvaluationReport) -> list:
@@ -130,7 +155,7 @@ def _memorisation_table(report: EvaluationReport) -> list:
     for col in ("check", "figure", "threshold", "status", "what it means"):
         table.add_column(col, overflow="fold")
     for c in rows:
-        digits = 0 if c.name.startswith("verbatim") else 3
+        digits = 0 if c.name in COUNT_CHECKS else 3
         table.add_row(
             c.name,
             fmt(c.value, digits),

@@ -74,7 +74,17 @@ def evaluate(
     utility = timed("utility", lambda: evaluate_utility(tables, schema.target, settings, learners, rng_util))
     privacy = timed(
         "privacy",
-        lambda: evaluate_privacy(tables, enc_train, enc_holdout, enc_synth, settings, learners, torch_device, rng_priv),
+        lambda: evaluate_privacy(
+            tables,
+            enc_train,
+            enc_holdout,
+            enc_synth,
+            settings,
+            learners,
+            torch_device,
+            rng_priv,
+            near_copy_quantile=gates.near_copy_quantile,
+        ),
     )
     gate = run_gate(gates, fidelity, utility, privacy)
     timings["total"] = round(sum(timings.values()), 3)

@@ -45,9 +45,13 @@ class Stopwatch:
         self._last = time.perf_counter()
 
     def lap(self, name: str) -> None:
+        self.laps[name] = round(self.split(), 3)
+
+    def split(self) -> float:
+        """Seconds since the last lap or split, for a step timed in several pieces."""
         now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 3)
-        self._last = now
+        elapsed, self._last = now - self._last, now
+        return elapsed
 
 
 def fnum(x: float | None) -> float | None:

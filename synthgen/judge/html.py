@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synthgen.judge.console import MEMORISATION_CHECKS, refusals
+from synthgen.judge.console import COUNT_CHECKS, MEMORISATION_CHECKS, refusals
 
 if TYPE_CHECKING:
     from synthgen.judge.extremes import ExtremeValues
@@ -148,8 +148,8 @@ def _roc_figure(report: EvaluationReport) -> str:
 
 def _check_row(check: GateCheck, digits: int, last: str) -> list[str]:
     """A gate check as a table row: name, figure, threshold, coloured status and ``last`` (escaped HTML).
-    Verbatim checks count records, so they show whole numbers."""
-    digits = 0 if check.name.startswith("verbatim") else digits
+    Checks that count records show whole numbers."""
+    digits = 0 if check.name in COUNT_CHECKS else digits
     threshold = "-" if check.threshold is None else _e(f"{check.direction} {check.threshold:.{digits}f}")
     status = f'<b style="color:{STATUS_COLOUR[check.status]}">{_e(check.status)}</b>'
     return [_e(check.name), _f(check.value, digits), threshold, status, last]
@@ -296,7 +296,8 @@ def _privacy_section(report: EvaluationReport) -> str:
     )
     head = (
         f"<p>{p.members} members (training rows) vs {p.non_members} non-members (holdout rows); reference: "
-        f"{p.reference_rows} training rows not drawn as members; {p.attack_synthetic_rows} synthetic rows. "
+        f"{p.reference_rows} training rows of the other fold; the distance attack sees every released row, the "
+        f"others {p.attack_synthetic_rows} synthetic rows. "
         f"Strongest attack: <b>{_e(p.strongest_attack)}</b>.</p>"
     )
     hygiene = _table(
@@ -351,6 +352,45 @@ def _memorisation_section(report: EvaluationReport) -> str:
     return out
 
 
+def _exposed_section(report: EvaluationReport) -> str:
+    """The most isolated records, by row index: how far each lies from its nearest real neighbour and from
+    its nearest released row. Points below the diagonal are exposed."""
+    ex = report.privacy.exposed
+    if ex is None or not ex.training:
+        return ""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.2, 4.6))
+    ax = fig.add_subplot(1, 1, 1)
+    top = max(max(r.isolation, r.nearest_release) for r in [*ex.training, *ex.holdout]) * 1.05 or 1.0
+    for records, colour, label in ((ex.training, SYNTH, "training"), (ex.holdout, REAL, "holdout")):
+        x = [r.isolation for r in records]
+        y = [r.nearest_release for r in records]
+        exposed = sum(r.exposed for r in records)
+        ax.scatter(x, y, s=14, color=colour, alpha=0.7, label=f"{label}: {exposed} of {len(records)} exposed")
+    ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="as close as its nearest real neighbour")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("distance to its nearest other real row (isolation)")
+    ax.set_ylabel("distance to its nearest released row")
+    ax.set_title("most isolated records: below the line = exposed", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    exposed_rows = [r for r in ex.training if r.exposed][:50]
+    listing = _table(
+        ["exposed training record (row index)", "isolation", "nearest released row"],
+        [[str(r.index), _f(r.isolation, 4), _f(r.nearest_release, 4)] for r in exposed_rows],
+    )
+    more = len([r for r in ex.training if r.exposed]) - len(exposed_rows)
+    note = f'<p class="muted">and {more} more (all in report.json)</p>' if more > 0 else ""
+    return (
+        "<h3>Exposed records</h3>"
+        f'<p class="muted">The {len(ex.training)} most isolated training records and {len(ex.holdout)} most isolated '
+        "holdout records (the same share of each table). A record is exposed when a released row lies closer to it "
+        "than any other real row: an attacker holding the record could single it out. Row indices only; values are "
+        "never shown.</p>" + _png(fig) + (listing if exposed_rows else "") + note
+    )
+
+
 def _pair(v, kind: str) -> str:
     if kind == "training":
         return f"{v.training_records:,} / {v.training_unique_records:,}"
@@ -400,6 +440,7 @@ def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None 
         "<h2>Privacy: membership inference</h2>",
         _privacy_section(report),
         _roc_figure(report),
+        _exposed_section(report),
         "<h2>Run</h2>",
         meta,
         "</body></html>",

@@ -8,22 +8,27 @@ Verbatim records (``verbatim_records``), over the whole synthetic table however 
 training records it reproduces, set against how often real rows recur on their own (see
 ``VerbatimRecords``); the gate turns them into an allowance (``gate.verbatim_checks``).
 
-Proof: membership-inference attacks. Members are training rows, non-members an equal number of
-holdout rows; each attack scores every one of them and is judged by ROC AUC and TPR at low FPR, with
-bootstrap intervals.
+Near-copies and exposed records, over the whole release: ``synthgen.judge.closeness``.
 
-- ``distance``: GAN-leaks, score = -distance to the nearest synthetic row.
+Proof: membership-inference attacks. Members are *every* training row (up to ``mia_max_rows``),
+non-members every holdout row; each attack scores every one of them and is judged by ROC AUC and TPR
+at low FPR, with bootstrap intervals. Scoring only half the training rows would leave the near-copies
+of the other half invisible.
+
+- ``distance``: GAN-leaks, score = -distance to the nearest row of the *whole* release.
 - ``distance_calibrated``: the same minus the distance to the nearest *reference* row.
 - ``domias``: log density of the synthetic rows over that of the reference rows at the record
   (DOMIAS, van Breugel et al. 2023): Gaussian kernel densities on a whitened PCA projection.
 - ``logan``: a boosted-tree classifier trained to tell synthetic rows from reference rows scores
   each record (LOGAN, Hayes et al. 2019).
 
-The reference set is real data the attacker may hold: training rows *not drawn as members*. Training
-rows are independent draws from the same population as the holdout, and a generator's overfitting
-lives in its synthetic rows, not in the real ones, so they estimate the population density without
-bias; and since no member is among them, the reference cannot favour members. Taking the reference
-from the holdout instead would halve the non-members (a 200-row holdout would leave 100).
+The reference set is real data the attacker may hold: training rows of the *other fold*. The training
+rows are cut in two folds; the members of each are scored against a reference drawn from the other, and
+each non-member against one fold's reference (half the holdout each). Training rows are independent
+draws from the same population as the holdout, and a generator's overfitting lives in its synthetic
+rows, not in the real ones, so they estimate the population density without bias; and since a member
+is never in its own reference, the reference cannot favour it. Taking the reference from the holdout
+instead would halve the non-members (a 200-row holdout would leave 100).
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ from pydantic import BaseModel
 from scipy.stats import beta as beta_dist
 from sklearn.decomposition import PCA
 
+from synthgen.judge.closeness import (
+    ExposedRecords,
+    NearCopies,
+    ReleaseDistances,
+    exposed_records,
+    near_copies,
+    release_distances,
+)
 from synthgen.judge.fidelity import Stopwatch, fnum, subsample
 from synthgen.judge.inputs import CleanTables
 from synthgen.judge.learners import Learners, single_threaded_blas
@@ -118,6 +131,7 @@ class PrivacyResult(BaseModel):
     holdout_rows: int
     dcr_share: float  # share of synthetic rows closer to train than to holdout (ties half); 0.5 ideal
     dcr_rows: int
+    dcr_reference_rows: int = 0  # training rows = holdout rows the DCR share compares (0: an older report)
     dcr_median_synthetic: float
     dcr_median_holdout: float  # baseline: holdout rows' distance to the train sample
     nndr_q10_synthetic: float
@@ -134,6 +148,8 @@ class PrivacyResult(BaseModel):
     notes: list[str] = []
     timings_s: dict[str, float] = {}
     verbatim: VerbatimRecords | None = None  # None in reports written before the check existed
+    near_copies: NearCopies | None = None  # likewise
+    exposed: ExposedRecords | None = None  # likewise
 
 
 # ---------------------------------------------------------------------------------- exact copies
@@ -272,6 +288,7 @@ def distance_hygiene(
     return dict(
         dcr_share=float(closer.mean() + 0.5 * tie.mean()),
         dcr_rows=len(S),
+        dcr_reference_rows=m,
         dcr_median_synthetic=float(np.median(s_to_t[:, 0])),
         dcr_median_holdout=float(np.median(h_to_t[:, 0])),
         nndr_q10_synthetic=float(np.quantile(_nndr(s_to_t), 0.1)),
@@ -362,35 +379,55 @@ def membership_attacks(
     train: np.ndarray,
     holdout: np.ndarray,
     synth: np.ndarray,
+    distances: ReleaseDistances,
     settings: EvaluateSettings,
     learners: Learners,
     device,
     rng: np.random.Generator,
     clock: Stopwatch | None = None,
 ) -> tuple[dict, list[AttackResult]]:
+    """Every training row (up to ``mia_max_rows``) a member, every holdout row a non-member; two folds of
+    training rows, each scored against a reference drawn from the other (see the module docstring)."""
     clock = clock or Stopwatch()
-    n = min(len(holdout), len(train) // 2, settings.mia_max_rows)
-    order = rng.permutation(len(train))
-    members = train[np.sort(order[:n])]
-    rest = order[n:]
-    reference = train[np.sort(rest[subsample(len(rest), settings.mia_reference_max_rows, rng)])]
-    non_members = holdout[subsample(len(holdout), n, rng)]
+    member_index = subsample(len(train), settings.mia_max_rows, rng)
+    non_member_index = subsample(len(holdout), settings.mia_max_rows, rng)
+    n1, n0 = len(member_index), len(non_member_index)
+    queries = np.vstack([train[member_index], holdout[non_member_index]]).astype(np.float64)
+    is_member = np.r_[np.ones(n1, bool), np.zeros(n0, bool)]
+    # Fold of each training row, and the fold whose *other* half serves as each query's reference.
+    fold_of_train = np.zeros(len(train), dtype=np.int64)
+    fold_of_train[rng.permutation(len(train))[len(train) // 2 :]] = 1
+    query_fold = np.r_[fold_of_train[member_index], rng.permutation(np.arange(n0) % 2)]
+    references = []
+    for fold in (0, 1):
+        others = np.flatnonzero(fold_of_train != fold)
+        references.append(train[others[subsample(len(others), settings.mia_reference_max_rows, rng)]])
     S = synth[subsample(len(synth), settings.mia_synthetic_max_rows, rng)]
-    queries = np.vstack([members, non_members]).astype(np.float64)
-    is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
     b = settings.block_rows
 
-    d_synth = nearest(queries, S, k=1, device=device, block_rows=b)[0][:, 0]
-    d_ref = nearest(queries, reference, k=1, device=device, block_rows=b)[0][:, 0]
-    scores = {"distance": -d_synth, "distance_calibrated": d_ref - d_synth}
-    clock.lap("attack_distance")
-    scores["domias"] = _domias(queries, S, reference, settings, device)
-    clock.lap("attack_domias")
-    scores["logan"] = _logan(queries, S, reference, learners, rng)
-    clock.lap("attack_logan")
+    # The distance attack sees the whole release (``closeness``); the others a subsample, as densities do.
+    d_synth = np.r_[distances.train_to_synth[member_index], distances.holdout_to_synth[non_member_index]]
+    scores = {"distance": -d_synth, "distance_calibrated": np.empty(len(queries))}
+    scores["domias"], scores["logan"] = np.empty(len(queries)), np.empty(len(queries))
+    laps = {"attack_distance": 0.0, "attack_domias": 0.0, "attack_logan": 0.0}
+    for fold in (0, 1):
+        rows = np.flatnonzero(query_fold == fold)
+        if len(rows) == 0:
+            continue
+        q, reference = queries[rows], references[fold]
+        d_ref = nearest(q, reference, k=1, device=device, block_rows=b)[0][:, 0]
+        scores["distance_calibrated"][rows] = d_ref - d_synth[rows]
+        laps["attack_distance"] += clock.split()
+        scores["domias"][rows] = _domias(q, S, reference, settings, device)
+        laps["attack_domias"] += clock.split()
+        scores["logan"][rows] = _logan(q, S, reference, learners, rng)
+        laps["attack_logan"] += clock.split()
+    clock.laps.update({k: round(v, 3) for k, v in laps.items()})
     results = [score_attack(name, s, is_member, settings, rng) for name, s in scores.items()]
     clock.lap("attack_bootstrap")
-    sizes = dict(members=n, non_members=n, reference_rows=len(reference), attack_synthetic_rows=len(S))
+    sizes = dict(
+        members=n1, non_members=n0, reference_rows=min(len(r) for r in references), attack_synthetic_rows=len(S)
+    )
     return sizes, results
 
 
@@ -428,15 +465,23 @@ def evaluate_privacy(
     learners: Learners,
     device,
     rng: np.random.Generator,
+    near_copy_quantile: float | None = 0.01,
 ) -> PrivacyResult:
+    """``near_copy_quantile`` (the gate's) sets the near-copy radius; None computes no near-copy counts."""
     clock = Stopwatch()
     hashes = _hashes(t, None)
     copies = exact_copies(t, hashes)
     verbatim = verbatim_records(t, hashes)
     clock.lap("exact_copies")
+    distances = release_distances(enc_train, enc_holdout, enc_synth, device, settings.block_rows)
+    near = near_copies(distances, near_copy_quantile) if near_copy_quantile is not None else None
+    exposed = exposed_records(distances, settings.exposed_share, settings.exposed_min_holdout_records)
+    clock.lap("release_distances")
     hygiene = distance_hygiene(enc_train, enc_holdout, enc_synth, settings, device, rng)
     clock.lap("dcr_nndr")
-    sizes, attacks = membership_attacks(enc_train, enc_holdout, enc_synth, settings, learners, device, rng, clock)
+    sizes, attacks = membership_attacks(
+        enc_train, enc_holdout, enc_synth, distances, settings, learners, device, rng, clock
+    )
     notes = []
     if sizes["non_members"] < 1000:
         notes.append(f"TPR at 0.1% FPR not estimable: {sizes['non_members']} non-members (needs >= 1,000)")
@@ -460,4 +505,6 @@ def evaluate_privacy(
         notes=notes,
         timings_s=clock.laps,
         verbatim=verbatim,
+        near_copies=near,
+        exposed=exposed,
     )

@@ -83,7 +83,9 @@ class EvaluationReport(BaseModel):
         tested on the holdout, and ``tstr_auc_<learner>`` / ``trtr_auc_<learner>`` for every learner (None
         where the target is not a class or there is none). Privacy: ``dcr_share``, ``exact_copy_rate``
         against ``holdout_copy_rate``, the strongest membership attack (``mia_attack``, its ``mia_auc``,
-        ``mia_auc_upper``) and ``mia_tpr_at_1pct_fpr_upper``. Gate: ``gate_passed``, ``gate_failing``.
+        ``mia_auc_upper``) and ``mia_tpr_at_1pct_fpr_upper``; whole release: ``near_copy_share`` (released rows
+        inside the near-copy radius, None without one), ``exposed_training`` / ``exposed_holdout`` (shares of
+        the most isolated records exposed). Gate: ``gate_passed``, ``gate_failing``.
         """
         auc: dict[str, dict[str, float | None]] = {"tstr": {}, "trtr": {}}
         for entry in self.utility.learners:
@@ -91,6 +93,8 @@ class EvaluationReport(BaseModel):
             auc["trtr"][entry.learner] = entry.trtr.get("roc_auc")
         attacks = {a.name: a for a in self.privacy.attacks}
         strongest = attacks.get(self.privacy.strongest_attack)
+        near, exposed = self.privacy.near_copies, self.privacy.exposed
+        exposed = exposed if exposed is not None and exposed.training and exposed.holdout else None
         out: dict[str, Any] = {
             "shape": self.fidelity.shape,
             "trend": self.fidelity.trend,
@@ -112,6 +116,9 @@ class EvaluationReport(BaseModel):
                 "mia_auc": strongest.auc if strongest is not None else None,
                 "mia_auc_upper": self.privacy.max_auc_upper,
                 "mia_tpr_at_1pct_fpr_upper": self.privacy.max_tpr_at_1pct_fpr_upper,
+                "near_copy_share": near.near_share if near is not None and near.radius is not None else None,
+                "exposed_training": exposed.training_exposed / len(exposed.training) if exposed else None,
+                "exposed_holdout": exposed.holdout_exposed / len(exposed.holdout) if exposed else None,
                 "gate_passed": self.gate.passed,
                 "gate_failing": list(self.gate.failing),
             }

@@ -75,10 +75,14 @@ class EvaluateSettings(BaseModel):
 
     # Privacy
     mia_max_rows: int = Field(
-        default=5_000, ge=50, description="Members (train rows) = non-members (holdout rows) scored by each attack."
+        default=100_000,
+        ge=50,
+        description="Members (training rows) and, separately, non-members (holdout rows) scored by each attack: every "
+        "row up to this many. Every training row is a member candidate; the attacks' real reference rows come from the "
+        "other half of the training table (two folds, each scored against the other).",
     )
     mia_reference_max_rows: int = Field(
-        default=5_000, ge=50, description="Real reference rows (train rows not drawn as members)."
+        default=5_000, ge=50, description="Real reference rows per fold (training rows of the other fold)."
     )
     mia_synthetic_max_rows: int = Field(default=20_000, ge=100, description="Synthetic rows the attacks see.")
     domias_synthetic_max_rows: int = Field(
@@ -89,6 +93,19 @@ class EvaluateSettings(BaseModel):
     )
     dcr_max_rows: int = Field(
         default=5_000, ge=50, description="Synthetic rows and train / holdout rows for DCR and NNDR."
+    )
+    exposed_share: float = Field(
+        default=0.02,
+        gt=0.0,
+        le=0.5,
+        description="exposed_records looks at this share of the most isolated training records and of the most "
+        "isolated holdout records (isolation: distance to the nearest other real row).",
+    )
+    exposed_min_holdout_records: int = Field(
+        default=10,
+        ge=2,
+        description="... and at least this many holdout records (the training records then the same share of their "
+        "table): fewer cannot show a difference at the gate's confidence.",
     )
     bootstrap: int = Field(
         default=200, ge=20, le=10_000, description="Bootstrap resamples for the attack confidence intervals."
@@ -129,7 +146,10 @@ class GateSettings(BaseModel):
         ge=0.0,
         description="Mean over learners of TSTR / TRTR (ROC AUC for classification, R2 for regression). An "
         "independent real "
-        "sample: 0.98-1.02; SDV CTGAN on credit_risk about 0.83 (XGBoost), MOSTLY AI about 0.93.",
+        "sample: 0.98-1.02; SDV CTGAN on credit_risk about 0.83 (XGBoost), MOSTLY AI about 0.93. Where the holdout "
+        "is too small to tell this from chance the gate lowers it to what an independent sample reaches (99 %; "
+        "gate.tstr_chance_floor): about 0.83 with german_credit's 200 holdout rows, where honest samples range "
+        "0.88-1.09.",
     )
     max_mia_auc: float | None = Field(
         default=0.60,
@@ -198,7 +218,8 @@ class GateSettings(BaseModel):
     fail_on_not_estimable_privacy: bool = Field(
         default=True,
         description="Fail the gate when a privacy check every release needs (mia_auc, exact_copies, verbatim_records, "
-        "verbatim_unique_records; gate.REQUIRED_PRIVACY_CHECKS) cannot be estimated, e.g. a holdout too small to tell "
+        "verbatim_unique_records, near_copies, near_copy_records, exposed_records; gate.REQUIRED_PRIVACY_CHECKS) "
+        "cannot be estimated, e.g. a holdout too small to tell "
         "an attack from chance: the burden of proof lies on the generator. The message says how large the holdout "
         "must be. The TPR-at-low-FPR checks are exempt (they need 1,000 / 10,000 non-members; fatal only with "
         "fail_on_not_estimable).",
@@ -227,6 +248,35 @@ class GateSettings(BaseModel):
         "1,500 / 6,000; the training split's size, the holdout's, and 20x resampled): none of 75 refused. Limit: 5 "
         "unique records added to an honest 6,000-row credit_risk release pass (17 against 22), below what the "
         "real rows' own repetition can tell apart. null switches both checks off.",
+    )
+    near_copy_quantile: float | None = Field(
+        default=0.01,
+        gt=0.0,
+        lt=0.5,
+        description="near_copies / near_copy_records: the near-copy radius is this quantile of the holdout rows' "
+        "distances to their nearest training row, so fresh real rows fall inside it at this rate. near_copies: the "
+        "share of all released rows inside it may exceed this rate only by chance (beta-binomial bound at "
+        "near_copy_confidence, which includes the holdout's own sampling error); near_copy_records: the training "
+        "records with a released row inside it, against the holdout records with one (an independent sample treats "
+        "both alike at any release size: exact hypergeometric bound). Needs a holdout of at least 1 / quantile rows "
+        "(100). null switches both checks off.",
+    )
+    near_copy_confidence: float = Field(default=0.999, gt=0.5, lt=1.0)
+    exposed_confidence: float | None = Field(
+        default=0.999,
+        gt=0.5,
+        lt=1.0,
+        description="exposed_records: among the most isolated training records (EvaluateSettings.exposed_share), those "
+        "with a released row closer than their own nearest real neighbour, against the same count among the most "
+        "isolated holdout records (exact hypergeometric bound at this one-sided confidence). null switches it off.",
+    )
+    max_dcr_share: float | None = Field(
+        default=0.52,
+        ge=0.5,
+        le=1.0,
+        description="DCR share (synthetic rows closer to an equal-size sample of training rows than of holdout rows; "
+        "0.5 for an independent sample) may exceed this by 3 standard errors. Hygiene that near_copies and the attacks "
+        "complement: a share is diluted by a large honest release.",
     )
     detection_memorisation_confidence: float | None = Field(
         default=0.999,

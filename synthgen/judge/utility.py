@@ -54,6 +54,7 @@ class UtilityResult(BaseModel):
     synthetic_rows: int = 0
     test_rows: int = 0
     classes: list[str] = []
+    test_class_counts: list[int] = []  # holdout rows per class (classification): how precise a test AUC is
     notes: list[str] = []
     timings_s: dict[str, float] = {}
 
@@ -106,7 +107,11 @@ def evaluate_utility(
     )
     if task == "classification":
         y_train, y_synth, y_test = (f[target].map(lookup).to_numpy(dtype=np.int64) for f in (train, synth, test))
-        base.update(primary_metric="roc_auc", classes=[str(c) for c in classes])
+        base.update(
+            primary_metric="roc_auc",
+            classes=[str(c) for c in classes],
+            test_class_counts=np.bincount(y_test, minlength=len(classes)).tolist(),
+        )
         # F1 is that of the real train table's minority class (binary), whatever the synthetic balance.
         label_info = (len(classes), int(np.argmin(np.bincount(y_train, minlength=len(classes)))))
     else:

@@ -14,16 +14,32 @@ from typer.testing import CliRunner
 
 from synthgen.cli import app
 from synthgen.schema import infer_schema
-from tests.judge.scenarios import GERMAN, diluted, resample, split, with_unique_copies
+from tests.judge.scenarios import (
+    CREDIT_RISK,
+    GERMAN,
+    diluted,
+    near_copy,
+    resample,
+    split,
+    with_isolated_near_copies,
+    with_near_copies,
+    with_unique_copies,
+)
 
 runner = CliRunner()
 
 
-def _judge(tmp_path: Path, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame):
+def _judge(
+    tmp_path: Path,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str = "creditability",
+):
     for name, frame in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     args = ["evaluate", "--real", tmp_path / "train.csv", "--holdout", tmp_path / "holdout.csv"]
-    args += ["--synthetic", tmp_path / "synthetic.csv", "--target", "creditability"]
+    args += ["--synthetic", tmp_path / "synthetic.csv", "--target", target]
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -39,13 +55,22 @@ def test_an_honest_sample_is_released(tmp_path, parts):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("pattern", ["diluted", "unique_copies", "exact_copy", "small_holdout"])
+PATTERNS = ["diluted", "unique_copies", "exact_copy", "small_holdout", "near_copies", "near_copies_diluted"]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
 def test_memorisation_is_refused_naming_the_check(tmp_path, parts, pattern):
     train, holdout, honest = parts
+    schema = infer_schema(train, target="creditability")
     if pattern == "diluted":  # every training record among 20x as many honest rows
         result, check = _judge(tmp_path, train, holdout, diluted(train, honest, 20, seed=1)), "verbatim_records"
+    elif pattern == "near_copies":  # 10 % of the release: training rows moved by 1 %, a category changed
+        release = with_near_copies(train, honest, schema, 0.10, seed=5)
+        result, check = _judge(tmp_path, train, holdout, release), "near_copies"
+    elif pattern == "near_copies_diluted":  # a near-copy of every training row among 20x honest rows
+        release = diluted(near_copy(train, range(len(train)), schema, seed=6), honest, 20, seed=7)
+        result, check = _judge(tmp_path, train, holdout, release), "near_copy_records"
     elif pattern == "unique_copies":  # five records no other real row repeats, in an honest release
-        schema = infer_schema(train, target="creditability")
         release = with_unique_copies(train, holdout, honest, schema, copies=5, seed=2)
         result, check = _judge(tmp_path, train, holdout, release), "verbatim_unique_records"
     elif pattern == "exact_copy":
@@ -54,3 +79,14 @@ def test_memorisation_is_refused_naming_the_check(tmp_path, parts, pattern):
         result, check = _judge(tmp_path, train, holdout.iloc[:12], resample(honest, 400, seed=4)), "mia_auc"
     assert result.exit_code == 3, result.output
     assert check in result.output and "gate failed" in result.output, result.output
+
+
+def test_near_copies_of_the_most_isolated_borrowers_are_refused(tmp_path):
+    """credit_risk: a near-copy of each of the 2 % most isolated training records inside an honest release.
+    (german_credit's 200 holdout rows hold 10 isolated records: too few to tell 8 near-copies from chance.)"""
+    train, holdout, honest = split(pd.read_csv(CREDIT_RISK), [3_000, 1_500, 3_000], seed=1)
+    schema = infer_schema(train, target="loan_status")
+    release = with_isolated_near_copies(train, holdout, honest, schema, 0.02, seed=4)
+    result = _judge(tmp_path, train, holdout, release, target="loan_status")
+    assert result.exit_code == 3, result.output
+    assert "exposed_records" in result.output and "gate failed" in result.output, result.output

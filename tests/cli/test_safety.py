@@ -25,7 +25,7 @@ from synthgen.cli import app
 runner = CliRunner()
 OPEN_GATES = (
     "gates: {min_shape: null, min_trend: null, min_tstr_ratio: null, max_mia_auc: null, "
-    "max_mia_tpr_at_1pct_fpr: null}\n"
+    "max_mia_tpr_at_1pct_fpr: null, near_copy_quantile: null, exposed_confidence: null, max_dcr_share: null}\n"
 )
 
 

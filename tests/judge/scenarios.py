@@ -30,7 +30,6 @@ FAST = EvaluateSettings(
     utility_max_rows=4_000,
     utility_test_max_rows=2_000,
     precision_recall_max_rows=1_500,
-    mia_max_rows=1_500,
     mia_reference_max_rows=1_500,
     mia_synthetic_max_rows=6_000,
     dcr_max_rows=1_500,
@@ -97,3 +96,62 @@ def with_unique_copies(
     rng = np.random.default_rng(seed)
     picks = rng.choice(unique_training_rows(train, holdout, schema), copies, replace=False)
     return shuffled(pd.concat([release, train.iloc[picks]], ignore_index=True), seed)
+
+
+def near_copy(train: pd.DataFrame, rows: np.ndarray, schema: TableSchema, seed: int) -> pd.DataFrame:
+    """Training rows ``rows`` with every numeric value moved by about 1 % (integers stay integers) and one
+    categorical value changed in 10 % of them: close enough to single out the borrower, no longer equal."""
+    rng = np.random.default_rng(seed)
+    out = train.iloc[rows].reset_index(drop=True).copy()
+    discrete = []
+    for c in schema.columns:
+        if c.name not in out:
+            continue
+        if c.kind.is_continuous and pd.api.types.is_numeric_dtype(out[c.name]):
+            moved = out[c.name].to_numpy(dtype=float) * (1.0 + rng.normal(0.0, 0.01, len(out)))
+            integer = pd.api.types.is_integer_dtype(out[c.name])
+            out[c.name] = np.round(moved).astype(out[c.name].dtype) if integer else moved
+        elif not c.kind.is_continuous and c.name != schema.target:
+            discrete.append(c.name)
+    changed = rng.random(len(out)) < 0.10
+    for i in np.flatnonzero(changed) if discrete else []:
+        column = discrete[rng.integers(len(discrete))]
+        others = train[column].dropna().unique()
+        others = others[others != out.at[i, column]]
+        if len(others):
+            out.at[i, column] = others[rng.integers(len(others))]
+    return out
+
+
+def with_near_copies(
+    train: pd.DataFrame, release: pd.DataFrame, schema: TableSchema, share: float, seed: int
+) -> pd.DataFrame:
+    """``release`` with ``share`` of its rows replaced by near-copies of random training rows."""
+    rng = np.random.default_rng(seed)
+    n = int(round(share * len(release)))
+    copies = near_copy(train, rng.integers(0, len(train), n), schema, seed)
+    return shuffled(pd.concat([release.iloc[n:], copies], ignore_index=True), seed)
+
+
+def most_isolated_training_rows(
+    train: pd.DataFrame, holdout: pd.DataFrame, schema: TableSchema, share: float
+) -> np.ndarray:
+    """Positions of the ``share`` most isolated training rows (distance to the nearest other real row, in
+    the judge's encoding): the borrowers an attacker can single out."""
+    from synthgen.judge.encoding import RowEncoder
+    from synthgen.judge.inputs import prepare
+    from synthgen.judge.neighbours import nearest
+
+    t = prepare(train, holdout, holdout, schema)
+    encoder = RowEncoder(t.columns).fit(t.train)
+    real = np.vstack([encoder.transform(t.train), encoder.transform(t.holdout)])
+    isolation = nearest(real, real, k=2)[0][: len(train), 1]
+    return np.argsort(-isolation, kind="stable")[: max(1, int(round(share * len(train))))]
+
+
+def with_isolated_near_copies(
+    train: pd.DataFrame, holdout: pd.DataFrame, release: pd.DataFrame, schema: TableSchema, share: float, seed: int
+) -> pd.DataFrame:
+    """``release`` plus a near-copy of each of the ``share`` most isolated training records."""
+    rows = most_isolated_training_rows(train, holdout, schema, share)
+    return shuffled(pd.concat([release, near_copy(train, rows, schema, seed)], ignore_index=True), seed)

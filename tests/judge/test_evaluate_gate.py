@@ -88,6 +88,9 @@ def test_copy_passes_when_privacy_checks_are_disabled(german_copy):
         exact_copy_tolerance=None,
         verbatim_confidence=None,  # issue 12: the copy is also caught by the verbatim count ...
         detection_memorisation_confidence=None,  # ... and by a detection AUC below 0.5
+        near_copy_quantile=None,  # ... and as near-copies of every training row
+        exposed_confidence=None,
+        max_dcr_share=None,
     )
     assert run_gate(lax, r.fidelity, r.utility, r.privacy).passed
 
@@ -106,7 +109,9 @@ def test_mia_threshold_never_demands_more_than_the_holdout_can_show(german_indep
     assert 0.63 < chance_auc_bound(200, 200) < 0.65
     assert chance_auc_bound(5000, 5000) < chance_auc_bound(1000, 1000) < chance_auc_bound(200, 200)
     small = next(c for c in german_independent.report.gate.checks if c.name == "mia_auc")
-    assert small.threshold == pytest.approx(chance_auc_bound(200, 200)) and "raised" in small.detail
+    p = german_independent.report.privacy
+    assert p.non_members == 200 and p.members == len(german_independent.train)  # every training row a member
+    assert small.threshold == pytest.approx(chance_auc_bound(p.members, 200)) and "raised" in small.detail
     # thousands of non-members: the recipe's threshold stands
     large = next(c for c in credit_independent.report.gate.checks if c.name == "mia_auc")
     assert large.threshold == 0.60 and "raised" not in large.detail

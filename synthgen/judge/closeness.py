@@ -1,0 +1,170 @@
+"""Is any released row too close to a training record, however large the release?
+
+Share-based checks can be diluted: a leak hidden among many honest rows is a small share. The checks
+here look at the *whole* release and, where dilution matters, count *records*, not rows, and compare
+training records with holdout records. An independent sample treats both alike at any size; a
+generator that memorises favours the records it was trained on.
+
+- ``NearCopies``: released rows closer to the training table than the q-th percentile of the holdout
+  rows' own nearest-training distance (the near-copy radius). The share of such rows is tested against
+  what fresh real rows show (``near_copies``); the *training* records with a released row inside the
+  radius are counted against the *holdout* records with one (``near_copy_records``), which no amount of
+  honest padding can hide.
+- ``ExposedRecords``: the most isolated records (far from every other real row) are the borrowers an
+  attacker can single out. One is exposed when the release holds a row closer to it than its own nearest
+  real neighbour; the exposed count among the most isolated training records is compared with that
+  among the most isolated holdout records (``exposed_records``). Reported by row index, never by value.
+- ``ReleaseDistances`` also serves the membership attacks and the DCR share, which thereby see every
+  released row.
+
+All distances are in the judge's own encoding (``synthgen.judge.encoding``) and come from two blocked
+passes over the release (``neighbours.cross_minima``): released rows against the training rows, and
+against the holdout rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+from synthgen.judge.neighbours import cross_minima, nearest
+
+CLOSER = 1.0 - 1e-5
+"""Strictly closer means closer by more than float32 rounding: a released row equal to a real row must not
+count as closer than that row's own distance (computed in another pass, with other rounding)."""
+
+
+@dataclass
+class ReleaseDistances:
+    """Nearest-neighbour distances between the whole release and the real rows (no subsample)."""
+
+    synth_to_train: np.ndarray  # each released row: distance to its nearest training row
+    synth_to_holdout: np.ndarray  # each released row: distance to its nearest holdout row
+    train_to_synth: np.ndarray  # each training row: distance to its nearest released row
+    holdout_to_synth: np.ndarray  # each holdout row: distance to its nearest released row
+    holdout_to_train: np.ndarray  # each holdout row: distance to its nearest training row
+    train_isolation: np.ndarray  # each training row: distance to its nearest *other* real row
+    holdout_isolation: np.ndarray  # each holdout row: likewise
+
+
+def release_distances(
+    train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, device, block_rows: int = 512
+) -> ReleaseDistances:
+    s_t, t_s = cross_minima(synth, train, device=device, block_rows=block_rows)
+    s_h, h_s = cross_minima(synth, holdout, device=device, block_rows=block_rows)
+    h_t = cross_minima(holdout, train, device=device, block_rows=block_rows)[0]
+    real = np.vstack([train, holdout])
+    # The second neighbour: the first is the row itself (a duplicate row makes both 0: not isolated).
+    isolation = nearest(real, real, k=2, device=device, block_rows=block_rows)[0][:, 1]
+    return ReleaseDistances(
+        synth_to_train=s_t,
+        synth_to_holdout=s_h,
+        train_to_synth=t_s,
+        holdout_to_synth=h_s,
+        holdout_to_train=h_t,
+        train_isolation=isolation[: len(train)],
+        holdout_isolation=isolation[len(train) :],
+    )
+
+
+class NearCopies(BaseModel):
+    """Released rows, and training records, inside the near-copy radius. Counts only, never values.
+
+    The radius is the ``rank``-th smallest of the holdout rows' distances to their nearest training row
+    (``rank`` = floor(quantile x holdout rows)): fresh real rows fall inside it at rate ``quantile``.
+    """
+
+    quantile: float
+    rank: int  # 0: the holdout is too small for this quantile (fewer than 1 / quantile rows)
+    radius: float | None
+    synthetic_rows: int
+    near_rows: int  # released rows strictly closer to some training row than the radius
+    training_rows: int
+    holdout_rows: int
+    training_covered: int  # training rows with a released row strictly inside the radius
+    holdout_covered: int  # holdout rows with a released row strictly inside the radius
+
+    @property
+    def near_share(self) -> float:
+        return self.near_rows / max(self.synthetic_rows, 1)
+
+
+def near_copies(d: ReleaseDistances, quantile: float) -> NearCopies:
+    n_h = len(d.holdout_to_train)
+    rank = int(math.floor(quantile * n_h + 1e-9))
+    common = dict(
+        quantile=quantile,
+        rank=rank,
+        synthetic_rows=len(d.synth_to_train),
+        training_rows=len(d.train_to_synth),
+        holdout_rows=n_h,
+    )
+    if rank < 1:
+        return NearCopies(radius=None, near_rows=0, training_covered=0, holdout_covered=0, **common)
+    radius = float(np.partition(d.holdout_to_train, rank - 1)[rank - 1])
+    return NearCopies(
+        radius=radius,
+        near_rows=int((d.synth_to_train < radius * CLOSER).sum()),
+        training_covered=int((d.train_to_synth < radius * CLOSER).sum()),
+        holdout_covered=int((d.holdout_to_synth < radius * CLOSER).sum()),
+        **common,
+    )
+
+
+class ExposedRecord(BaseModel):
+    index: int  # row position in its table (train or holdout), never the values
+    isolation: float  # distance to its nearest other real row
+    nearest_release: float  # distance to its nearest released row
+    exposed: bool  # nearest_release < isolation
+
+
+class ExposedRecords(BaseModel):
+    """The most isolated training and holdout records, and whether the release singles them out."""
+
+    share: float  # the most isolated share of each table is looked at ...
+    min_holdout_records: int  # ... and at least this many holdout records (training: the same share)
+    training_rows: int
+    holdout_rows: int
+    training: list[ExposedRecord]
+    holdout: list[ExposedRecord]
+
+    @property
+    def training_exposed(self) -> int:
+        return sum(r.exposed for r in self.training)
+
+    @property
+    def holdout_exposed(self) -> int:
+        return sum(r.exposed for r in self.holdout)
+
+
+def _most_isolated(isolation: np.ndarray, nearest_release: np.ndarray, k: int) -> list[ExposedRecord]:
+    order = np.argsort(-isolation, kind="stable")[:k]
+    return [
+        ExposedRecord(
+            index=int(i),
+            isolation=float(isolation[i]),
+            nearest_release=float(nearest_release[i]),
+            exposed=bool(nearest_release[i] < isolation[i] * CLOSER),
+        )
+        for i in order
+    ]
+
+
+def exposed_records(d: ReleaseDistances, share: float, min_holdout_records: int) -> ExposedRecords:
+    """The same share of each table (so both sets reach equally far into the tail of isolation):
+    ceil(share x holdout rows), at least ``min_holdout_records``, of the holdout; as large a share of
+    the training table."""
+    n_t, n_h = len(d.train_isolation), len(d.holdout_isolation)
+    k_h = min(n_h, max(min_holdout_records, math.ceil(share * n_h)))
+    k_t = min(n_t, max(1, round(k_h * n_t / max(n_h, 1))))
+    return ExposedRecords(
+        share=share,
+        min_holdout_records=min_holdout_records,
+        training_rows=n_t,
+        holdout_rows=n_h,
+        training=_most_isolated(d.train_isolation, d.train_to_synth, k_t),
+        holdout=_most_isolated(d.holdout_isolation, d.holdout_to_synth, k_h),
+    )
