@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="pattern names to run (default: all)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    result = patterns(args.only) if args.part == "patterns" else false_alarms()
+    result = {"patterns": patterns(args.only)} if args.part == "patterns" else false_alarms()
     if args.part == "false-alarms":
         print(json.dumps(result["summary"], indent=2))
     if args.out:

@@ -8,6 +8,7 @@ The public verbs::
     model = synthgen.CTGAN(epochs=50).fit(frame)         # or use a generator directly
     rows = model.sample(500, seed=1)
     report = synthgen.evaluate(train, holdout, rows, model.schema_)
+    audit = synthgen.audit(recipe, shadows=8, epochs=30)  # shadow-model membership attacks (expensive)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from synthgen.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from synthgen.audit import audit
     from synthgen.datasets import load_builtin
     from synthgen.judge import EvaluateSettings, EvaluationReport, GateSettings, evaluate, write_report
     from synthgen.models import CTGAN, DDPM, GENERATORS, CTGANConfig, DDPMConfig, Generator, load_model
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 # synthgen` (and with it the command line, `synthgen --help`, and a Ctrl-C in its first second) does not
 # wait for torch, scikit-learn and XGBoost.
 _LAZY: dict[str, str] = {
+    "audit": "synthgen.audit",  # shadow-model membership attacks (the module is callable too: see there)
     "load_builtin": "synthgen.datasets",
     **dict.fromkeys(
         ["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.judge"
@@ -122,6 +125,7 @@ __all__ = [
     "TableSchema",
     "__version__",
     "as_recipe",
+    "audit",
     "evaluate",
     "generate",
     "infer_schema",

@@ -386,6 +386,109 @@ def evaluate(
         raise typer.Exit(GateFailedError.exit_code)
 
 
+@app.command(epilog=EXIT_CODES_HELP)
+def audit(
+    recipe: Path = typer.Argument(..., help="Recipe YAML file."),
+    shadows: int = typer.Option(8, "--shadows", min=2, help="Shadow models K (even; 8 or more for a verdict)."),
+    targets: int = typer.Option(5, "--targets", min=1, help="The most isolated training records to attack."),
+    rows: int | None = typer.Option(None, "--rows", min=10, help="Rows each shadow samples (default: the train rows)."),
+    epochs: int | None = typer.Option(
+        None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm), per shadow."
+    ),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seeds the design, shadows and statistics (default: model's)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for audit.json (default: <recipe output folder>/<name>_audit)."
+    ),
+    fail_on_vulnerable: bool = typer.Option(
+        False, "--fail-on-vulnerable", help="Exit 3 when a record is found vulnerable (default: a report, exit 0)."
+    ),
+) -> None:
+    """Shadow-model membership attacks on the most isolated training records: the expensive privacy tier.
+
+    K shadow generators each train on half of the targets; per record: ROC AUC, interval, p-value, verdict.
+
+    It costs K x (fit + sample): --epochs makes it affordable on a CPU. A report (exit 0), not a gate.
+    """
+
+    def action() -> Any:
+        from synthgen.audit import check_audit_dir, default_audit_dir, run_audit, write_audit
+        from synthgen.pipeline import apply_overrides
+        from synthgen.recipe import load_recipe
+
+        loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
+        folder = check_audit_dir(loaded, out if out is not None else default_audit_dir(loaded))
+        with _RowBar(f"shadow {loaded.generator.type} models", shadows) as bar:
+            report = run_audit(
+                loaded, shadows=shadows, targets=targets, rows=rows, seed=seed, progress=lambda *_: bar.advance(1)
+            )
+        return report, write_audit(report, folder)
+
+    from rich import box
+
+    report, path = _run(action)
+
+    def scored(attack: Any) -> str:
+        if attack.auc is None:
+            return "n/a"
+        low, high = attack.interval if attack.interval is not None else (float("nan"), float("nan"))
+        return f"{attack.auc:.2f} [{low:.2f}-{high:.2f}]"
+
+    def p_value(attack: Any) -> str:
+        return "" if attack.p_value is None else f"{attack.p_value:.3f}"
+
+    colours = {"vulnerable": "bold red", "not shown": "green", "inconclusive": "yellow"}
+    table = Table(
+        title=f"synthgen audit: {report.shadows} shadows, {report.rows:,} rows each",
+        caption="AUC [95 % bootstrap interval]; p: exact permutation p-value",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("row", no_wrap=True)
+    table.add_column("isol.", justify="right", no_wrap=True)
+    table.add_column("threshold AUC", justify="right", no_wrap=True)
+    table.add_column("p", justify="right")
+    table.add_column("classifier AUC", justify="right", no_wrap=True)
+    table.add_column("p", justify="right")
+    table.add_column("verdict", no_wrap=True)
+    for target in report.targets:
+        table.add_row(
+            str(target.index),
+            f"{target.isolation:.2f}",
+            scored(target.threshold),
+            p_value(target.threshold),
+            scored(target.classifier),
+            p_value(target.classifier),
+            f"[{colours.get(target.verdict, '')}]{target.verdict}[/]",
+        )
+    out_console.print(table)
+    summary = Table(show_header=False)
+    best = (
+        "n/a"
+        if report.max_auc is None
+        else f"{report.max_auc:.3f} (row {report.max_auc_target}, {report.max_auc_attack})"
+    )
+    summary.add_row("max AUC", best)
+    summary.add_row("vulnerable", ", ".join(map(str, report.vulnerable)) or "none shown")
+    summary.add_row("generator", f"{report.generator['type']} {report.budget} on {report.device}")
+    summary.add_row("shadows", f"{report.shadows} (smallest attainable p {report.min_p_value:.3g})")
+    fits = [run.fit_s for run in report.shadow_runs]
+    samples = [run.sample_s for run in report.shadow_runs]
+    summary.add_row(
+        "time",
+        f"{report.total_s:.1f} s total: setup {report.setup_s:.1f} s, {report.shadow_s:.1f} s per shadow "
+        f"(fit {min(fits):.1f}-{max(fits):.1f} s, sample {min(samples):.1f}-{max(samples):.1f} s)",
+    )
+    summary.add_row("report", str(path))
+    out_console.print(summary)
+    if fail_on_vulnerable and report.vulnerable:
+        console.print(f"[bold red]vulnerable records:[/] {', '.join(map(str, report.vulnerable))}")
+        raise typer.Exit(GateFailedError.exit_code)
+
+
 def run() -> None:
     """The console entry point: Ctrl-C anywhere is a quiet exit 130, SIGTERM a quiet 143."""
     signal.signal(signal.SIGTERM, _terminate)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from synthgen.judge.neighbours import cross_minima, nearest
+from synthgen.judge.neighbours import cross_minima, exact_nearest, nearest, rounding
 
 CLOSER = 1.0 - 1e-5
 """Strictly closer means closer by more than float32 rounding: a released row equal to a real row must not
@@ -39,34 +39,60 @@ count as closer than that row's own distance (computed in another pass, with oth
 
 @dataclass
 class ReleaseDistances:
-    """Nearest-neighbour distances between the whole release and the real rows (no subsample)."""
+    """Nearest-neighbour distances between the whole release and the real rows (no subsample).
+
+    From ``neighbours.cross_minima`` (float32): within ``slack`` (squared) of the exact value. The checks
+    compare them with thresholds and recompute exactly (``exact``) the few rows too close to call.
+    """
 
     synth_to_train: np.ndarray  # each released row: distance to its nearest training row
-    synth_to_holdout: np.ndarray  # each released row: distance to its nearest holdout row
     train_to_synth: np.ndarray  # each training row: distance to its nearest released row
     holdout_to_synth: np.ndarray  # each holdout row: distance to its nearest released row
-    holdout_to_train: np.ndarray  # each holdout row: distance to its nearest training row
+    holdout_to_train: np.ndarray  # each holdout row: distance to its nearest training row (exact)
     train_isolation: np.ndarray  # each training row: distance to its nearest *other* real row
     holdout_isolation: np.ndarray  # each holdout row: likewise
+    train: np.ndarray | None = None  # the encoded tables, for exact recomputation
+    holdout: np.ndarray | None = None
+    synth: np.ndarray | None = None
+    slack: float = 0.0
+    device: str = "cpu"
+    block_rows: int = 1024
+
+    def exact(self, values: np.ndarray, target, queries: np.ndarray, refs: np.ndarray | None) -> np.ndarray:
+        """``values`` with the entries whose comparison with ``target`` (a number, or one per entry) float32
+        rounding could change recomputed in float64 against ``refs``."""
+        if refs is None or queries is None or self.slack == 0.0:
+            return values
+        unsure = np.flatnonzero(np.abs(values**2 - np.asarray(target, dtype=float) ** 2) <= self.slack)
+        if len(unsure) == 0:
+            return values
+        out = values.copy()
+        out[unsure] = exact_nearest(queries[unsure], refs, self.device, self.block_rows)
+        return out
 
 
 def release_distances(
-    train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, device, block_rows: int = 512
+    train: np.ndarray, holdout: np.ndarray, synth: np.ndarray, device, block_rows: int = 1024
 ) -> ReleaseDistances:
     s_t, t_s = cross_minima(synth, train, device=device, block_rows=block_rows)
-    s_h, h_s = cross_minima(synth, holdout, device=device, block_rows=block_rows)
-    h_t = cross_minima(holdout, train, device=device, block_rows=block_rows)[0]
+    h_s = cross_minima(synth, holdout, device=device, block_rows=block_rows)[1]
+    h_t = exact_nearest(holdout, train, device=device, block_rows=block_rows)
     real = np.vstack([train, holdout])
-    # The second neighbour: the first is the row itself (a duplicate row makes both 0: not isolated).
-    isolation = nearest(real, real, k=2, device=device, block_rows=block_rows)[0][:, 1]
+    # The nearest *other* real row (a duplicate row is at 0: not isolated).
+    isolation = cross_minima(real, real, device=device, block_rows=block_rows, exclude_self=True)[0]
     return ReleaseDistances(
         synth_to_train=s_t,
-        synth_to_holdout=s_h,
         train_to_synth=t_s,
         holdout_to_synth=h_s,
         holdout_to_train=h_t,
         train_isolation=isolation[: len(train)],
         holdout_isolation=isolation[len(train) :],
+        train=train,
+        holdout=holdout,
+        synth=synth,
+        slack=rounding(np.vstack([real, synth[:1]]), synth),
+        device=str(device),
+        block_rows=block_rows,
     )
 
 
@@ -105,11 +131,12 @@ def near_copies(d: ReleaseDistances, quantile: float) -> NearCopies:
     if rank < 1:
         return NearCopies(radius=None, near_rows=0, training_covered=0, holdout_covered=0, **common)
     radius = float(np.partition(d.holdout_to_train, rank - 1)[rank - 1])
+    limit = radius * CLOSER
     return NearCopies(
         radius=radius,
-        near_rows=int((d.synth_to_train < radius * CLOSER).sum()),
-        training_covered=int((d.train_to_synth < radius * CLOSER).sum()),
-        holdout_covered=int((d.holdout_to_synth < radius * CLOSER).sum()),
+        near_rows=int((d.exact(d.synth_to_train, limit, d.synth, d.train) < limit).sum()),
+        training_covered=int((d.exact(d.train_to_synth, limit, d.train, d.synth) < limit).sum()),
+        holdout_covered=int((d.exact(d.holdout_to_synth, limit, d.holdout, d.synth) < limit).sum()),
         **common,
     )
 
@@ -140,16 +167,25 @@ class ExposedRecords(BaseModel):
         return sum(r.exposed for r in self.holdout)
 
 
-def _most_isolated(isolation: np.ndarray, nearest_release: np.ndarray, k: int) -> list[ExposedRecord]:
+def _most_isolated(
+    d: ReleaseDistances, isolation: np.ndarray, nearest_release: np.ndarray, rows: np.ndarray | None, k: int
+) -> list[ExposedRecord]:
     order = np.argsort(-isolation, kind="stable")[:k]
+    iso, near = isolation[order], nearest_release[order]
+    if rows is not None and d.train is not None:
+        # Exact distances for the few records shown: their nearest other real row (the second nearest,
+        # the first being the row itself), and the released rows nearest to them where it is close.
+        real = np.vstack([d.train, d.holdout])
+        iso = nearest(rows[order], real, k=2, device=d.device, block_rows=d.block_rows)[0][:, 1]
+        near = d.exact(near, iso * CLOSER, rows[order], d.synth)
     return [
         ExposedRecord(
             index=int(i),
-            isolation=float(isolation[i]),
-            nearest_release=float(nearest_release[i]),
-            exposed=bool(nearest_release[i] < isolation[i] * CLOSER),
+            isolation=float(a),
+            nearest_release=float(b),
+            exposed=bool(b < a * CLOSER),
         )
-        for i in order
+        for i, a, b in zip(order, iso, near)
     ]
 
 
@@ -165,6 +201,6 @@ def exposed_records(d: ReleaseDistances, share: float, min_holdout_records: int)
         min_holdout_records=min_holdout_records,
         training_rows=n_t,
         holdout_rows=n_h,
-        training=_most_isolated(d.train_isolation, d.train_to_synth, k_t),
-        holdout=_most_isolated(d.holdout_isolation, d.holdout_to_synth, k_h),
+        training=_most_isolated(d, d.train_isolation, d.train_to_synth, d.train, k_t),
+        holdout=_most_isolated(d, d.holdout_isolation, d.holdout_to_synth, d.holdout, k_h),
     )

@@ -52,7 +52,7 @@ from synthgen.judge.closeness import (
 from synthgen.judge.fidelity import Stopwatch, fnum, subsample
 from synthgen.judge.inputs import CleanTables
 from synthgen.judge.learners import Learners, single_threaded_blas
-from synthgen.judge.neighbours import log_density, nearest, scott_bandwidth
+from synthgen.judge.neighbours import cross_minima, log_density, nearest, scott_bandwidth
 from synthgen.judge.settings import EvaluateSettings
 
 FPR_LEVELS = {"1pct": 0.01, "01pct": 0.001}
@@ -415,7 +415,7 @@ def membership_attacks(
         if len(rows) == 0:
             continue
         q, reference = queries[rows], references[fold]
-        d_ref = nearest(q, reference, k=1, device=device, block_rows=b)[0][:, 0]
+        d_ref = cross_minima(q, reference, device=device, block_rows=b)[0]  # a score: float32 will do
         scores["distance_calibrated"][rows] = d_ref - d_synth[rows]
         laps["attack_distance"] += clock.split()
         scores["domias"][rows] = _domias(q, S, reference, settings, device)

@@ -73,7 +73,7 @@ def test_write_report_files(tmp_path, german_copy):
     assert data["metadata"] == {"recipe": "german.yaml"}
     assert data["gate"]["passed"] is False
     page = paths["html"].read_text()
-    assert page.count("data:image/png;base64,") == 3  # distributions, trend heatmap, ROC curves
+    assert page.count("data:image/png;base64,") == 4  # distributions, trend heatmap, ROC curves, exposed records
     assert "Gate failed" in page and "exact_copies" in page
     assert "http://" not in page and "https://" not in page  # self-contained
     assert not list((tmp_path / "out").glob("*.tmp"))
