@@ -38,6 +38,7 @@ import pandas as pd
 
 from evaluation.results import write_results
 from synthgen.judge import EvaluateSettings, GateSettings, evaluate
+from synthgen.judge.console import MEMORISATION_CHECKS
 from synthgen.schema import infer_schema
 from tests.judge.scenarios import (
     CREDIT_RISK,
@@ -196,20 +197,10 @@ def false_alarms(german_splits: int = 20, credit_splits: int = 5) -> dict:
             print(json.dumps(row, default=str), flush=True)
             runs.append(row)
     summary = {}
-    new = (
-        "verbatim_records",
-        "verbatim_unique_records",
-        "detection_memorisation",
-        "near_copies",
-        "near_copy_records",
-        "exposed_records",
-        "dcr_share",
-        "mia_auc",
-    )
     for name in ("german", "credit"):
         mine = [r for r in runs if r["data"] == name]
         for label in ("train_size", "holdout_size", "20x_train_resampled"):
-            for check in new:
+            for check in MEMORISATION_CHECKS:
                 if check in mine[0][label]:
                     failed = sum(r[label][check][0] == "failed" for r in mine)
                     summary[f"{name} {check} ({label} release)"] = f"{failed} / {len(mine)} failed"

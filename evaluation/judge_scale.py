@@ -21,18 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.results import command_line, write_results
+from synthgen.judge.console import MEMORISATION_CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKS = (
-    "verbatim_records",
-    "verbatim_unique_records",
-    "near_copies",
-    "near_copy_records",
-    "exposed_records",
-    "dcr_share",
-    "mia_auc",
-    "detection_memorisation",
-)
 PART_ROWS = 500_000
 
 
@@ -87,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
             train, holdout, synthetic.iloc[:size], schema, recipe.evaluate, recipe.gates, device=args.device
         )
         wall = time.perf_counter() - start
-        checks = {c.name: [c.status, c.value, c.threshold] for c in report.gate.checks if c.name in CHECKS}
+        checks = {c.name: [c.status, c.value, c.threshold] for c in report.gate.checks if c.name in MEMORISATION_CHECKS}
         row = {
             "released_rows": size,
             "evaluate_s": round(wall, 1),

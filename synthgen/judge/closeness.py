@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from synthgen.judge.neighbours import cross_minima, exact_nearest, nearest, rounding
+from synthgen.judge.neighbours import cross_minima, exact_isolation, exact_nearest, isolation, rounding
 
 CLOSER = 1.0 - 1e-5
 """Strictly closer means closer by more than float32 rounding: a released row equal to a real row must not
@@ -78,19 +78,18 @@ def release_distances(
     h_s = cross_minima(synth, holdout, device=device, block_rows=block_rows)[1]
     h_t = exact_nearest(holdout, train, device=device, block_rows=block_rows)
     real = np.vstack([train, holdout])
-    # The nearest *other* real row (a duplicate row is at 0: not isolated).
-    isolation = cross_minima(real, real, device=device, block_rows=block_rows, exclude_self=True)[0]
+    isolated = isolation(real, device=device, block_rows=block_rows)
     return ReleaseDistances(
         synth_to_train=s_t,
         train_to_synth=t_s,
         holdout_to_synth=h_s,
         holdout_to_train=h_t,
-        train_isolation=isolation[: len(train)],
-        holdout_isolation=isolation[len(train) :],
+        train_isolation=isolated[: len(train)],
+        holdout_isolation=isolated[len(train) :],
         train=train,
         holdout=holdout,
         synth=synth,
-        slack=rounding(np.vstack([real, synth[:1]]), synth),
+        slack=rounding(real, synth),
         device=str(device),
         block_rows=block_rows,
     )
@@ -173,10 +172,10 @@ def _most_isolated(
     order = np.argsort(-isolation, kind="stable")[:k]
     iso, near = isolation[order], nearest_release[order]
     if rows is not None and d.train is not None:
-        # Exact distances for the few records shown: their nearest other real row (the second nearest,
-        # the first being the row itself), and the released rows nearest to them where it is close.
+        # Exact distances for the few records shown: to their nearest other real row, and to the released
+        # rows nearest to them where it is close.
         real = np.vstack([d.train, d.holdout])
-        iso = nearest(rows[order], real, k=2, device=d.device, block_rows=d.block_rows)[0][:, 1]
+        iso = exact_isolation(rows[order], real, device=d.device, block_rows=d.block_rows)
         near = d.exact(near, iso * CLOSER, rows[order], d.synth)
     return [
         ExposedRecord(

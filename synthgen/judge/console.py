@@ -8,7 +8,22 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from synthgen.judge.gate import GateCheck
     from synthgen.judge.report import EvaluationReport
+
+MEMORISATION_CHECKS = (
+    "verbatim_records",
+    "verbatim_unique_records",
+    "near_copies",
+    "near_copy_records",
+    "exposed_records",
+    "dcr_share",
+    "detection_memorisation",
+    "mia_auc",
+)
+"""The gate's checks against memorisation, in the order the reports show them."""
+COUNT_CHECKS = ("verbatim_records", "verbatim_unique_records", "near_copy_records", "exposed_records")
+"""Checks whose figure is a count of records: shown as whole numbers."""
 
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "not estimable": "yellow", "disabled": "dim"}
 
@@ -30,14 +45,7 @@ def render_console(report: EvaluationReport) -> list:
     for col in ("check", "value", "threshold", "status", "detail"):
         gate.add_column(col, overflow="fold")
     for c in report.gate.checks:
-        digits = 0 if c.name in COUNT_CHECKS else 4  # counts of records
-        gate.add_row(
-            c.name,
-            fmt(c.value, digits),
-            "-" if c.threshold is None else f"{c.direction} {c.threshold:.{digits}f}",
-            Text(c.status, style=STATUS_STYLE[c.status]),
-            c.detail,
-        )
+        gate.add_row(*_check_row(c, 4, c.detail))
 
     f = report.fidelity
     fidelity = Table(title="Fidelity (real train vs synthetic)")
@@ -132,20 +140,6 @@ def refusals(report: EvaluationReport) -> list[str]:
     return [*gate.failing, *(f"{name} (not estimable)" for name in gate.blocking_not_estimable)]
 
 
-MEMORISATION_CHECKS = (
-    "verbatim_records",
-    "verbatim_unique_records",
-    "near_copies",
-    "near_copy_records",
-    "exposed_records",
-    "dcr_share",
-    "detection_memorisation",
-    "mia_auc",
-)
-COUNT_CHECKS = ("verbatim_records", "verbatim_unique_records", "near_copy_records", "exposed_records")
-"""Checks whose figure is a count of records: shown as whole numbers."""
-
-
 def _memorisation_table(report: EvaluationReport) -> list:
     """The memorisation checks, each with its figure, threshold, verdict and one sentence on what it means."""
     rows = [c for c in report.gate.checks if c.name in MEMORISATION_CHECKS and c.meaning]
@@ -155,15 +149,16 @@ def _memorisation_table(report: EvaluationReport) -> list:
     for col in ("check", "figure", "threshold", "status", "what it means"):
         table.add_column(col, overflow="fold")
     for c in rows:
-        digits = 0 if c.name in COUNT_CHECKS else 3
-        table.add_row(
-            c.name,
-            fmt(c.value, digits),
-            "-" if c.threshold is None else f"{c.direction} {c.threshold:.{digits}f}",
-            Text(c.status, style=STATUS_STYLE[c.status]),
-            c.meaning,
-        )
+        table.add_row(*_check_row(c, 3, c.meaning))
     return [table]
+
+
+def _check_row(check: GateCheck, digits: int, last: str) -> tuple:
+    """A gate check as a table row: name, figure, threshold, coloured status and ``last``. Checks that count
+    records show whole numbers."""
+    digits = 0 if check.name in COUNT_CHECKS else digits
+    threshold = "-" if check.threshold is None else f"{check.direction} {check.threshold:.{digits}f}"
+    return check.name, fmt(check.value, digits), threshold, Text(check.status, style=STATUS_STYLE[check.status]), last
 
 
 def _extremes_table(report: EvaluationReport) -> list:

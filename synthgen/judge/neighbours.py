@@ -164,3 +164,20 @@ def exact_nearest(
     if len(queries) == 0:
         return np.empty(0)
     return nearest(queries, refs, k=1, device=device, block_rows=block_rows)[0][:, 0]
+
+
+def isolation(real: np.ndarray, device: torch.device | str = "cpu", block_rows: int = 1024) -> np.ndarray:
+    """Each row's distance to its nearest *other* row (0 for a row with an exact duplicate): how easily
+    a record is singled out. Float32 (``cross_minima``); ``exact_isolation`` for the few rows that are
+    reported or compared."""
+    return cross_minima(real, real, device=device, block_rows=block_rows, exclude_self=True)[0]
+
+
+def exact_isolation(
+    rows: np.ndarray, real: np.ndarray, device: torch.device | str = "cpu", block_rows: int = 1024
+) -> np.ndarray:
+    """``isolation`` in float64 for ``rows``, each of which is a row of ``real`` (its nearest is itself, at 0:
+    the second nearest is the nearest other row)."""
+    if len(rows) == 0:
+        return np.empty(0)
+    return nearest(rows, real, k=2, device=device, block_rows=block_rows)[0][:, 1]

@@ -140,13 +140,13 @@ def most_isolated_training_rows(
     the judge's encoding): the borrowers an attacker can single out."""
     from synthgen.judge.encoding import RowEncoder
     from synthgen.judge.inputs import prepare
-    from synthgen.judge.neighbours import nearest
+    from synthgen.judge.neighbours import isolation
 
     t = prepare(train, holdout, holdout, schema)
     encoder = RowEncoder(t.columns).fit(t.train)
     real = np.vstack([encoder.transform(t.train), encoder.transform(t.holdout)])
-    isolation = nearest(real, real, k=2)[0][: len(train), 1]
-    return np.argsort(-isolation, kind="stable")[: max(1, int(round(share * len(train))))]
+    isolated = isolation(real)[: len(train)]
+    return np.argsort(-isolated, kind="stable")[: max(1, int(round(share * len(train))))]
 
 
 def with_isolated_near_copies(
