@@ -2,6 +2,10 @@
 
 Memory stays bounded by ``block_rows x ref_block`` whatever the table sizes; the work runs on the
 device the caller resolved (CUDA when present). Float64 keeps the distance of a copied row at 0.
+
+With so few columns (tens) a block's matrix product does little arithmetic per distance written, so
+on the CPU the cost is moving the block through memory: blocks that stay in cache (about 4 MB) run the
+release-wide pass 3-4x faster than 16-32 MB ones (`evaluation/judge_scale.py`). A GPU wants large blocks.
 """
 
 from __future__ import annotations
@@ -11,7 +15,16 @@ import math
 import numpy as np
 import torch
 
-REF_BLOCK = 4_096  # with 1,024-2,048 query rows: a 32-64 MB block of float64 distances
+GPU_REF_BLOCK = 4_096  # with 1,024-2,048 query rows: a 32-64 MB block of float64 distances
+CPU_BLOCK_BYTES = 4 << 20  # a block that stays in the (shared) last-level cache
+
+
+def ref_block(device: torch.device, block_rows: int, dtype: torch.dtype) -> int:
+    """Reference rows per block: large on a GPU, cache-sized on the CPU."""
+    if device.type != "cpu":
+        return GPU_REF_BLOCK
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    return max(256, CPU_BLOCK_BYTES // (itemsize * max(block_rows, 1)))
 
 
 def _squared_distances(q: torch.Tensor, r: torch.Tensor, q_sq: torch.Tensor, r_sq: torch.Tensor) -> torch.Tensor:
@@ -40,6 +53,7 @@ def nearest(
     r_sq_all = (r_all * r_all).sum(1)
     dist = np.empty((len(queries), k))
     index = np.empty((len(queries), k), dtype=np.int64)
+    step = ref_block(device, block_rows, torch.float64)
     with torch.no_grad():
         for start in range(0, len(queries), block_rows):
             q = torch.as_tensor(
@@ -47,8 +61,8 @@ def nearest(
             )
             q_sq = (q * q).sum(1)
             best_d = best_i = None
-            for r_start in range(0, len(r_all), REF_BLOCK):
-                r, r_sq = r_all[r_start : r_start + REF_BLOCK], r_sq_all[r_start : r_start + REF_BLOCK]
+            for r_start in range(0, len(r_all), step):
+                r, r_sq = r_all[r_start : r_start + step], r_sq_all[r_start : r_start + step]
                 block = _squared_distances(q, r, q_sq, r_sq)
                 if k == 1:  # min is several times faster than topk
                     d, i = block.min(dim=1, keepdim=True)
@@ -86,6 +100,7 @@ def log_density(
     p_sq_all = (p_all * p_all).sum(1)
     norm = math.log(len(points)) + dims * math.log(bandwidth * math.sqrt(2.0 * math.pi))
     out = np.empty(len(queries))
+    step = ref_block(device, block_rows, torch.float32)
     with torch.no_grad():
         for start in range(0, len(queries), block_rows):
             q = torch.as_tensor(
@@ -93,10 +108,8 @@ def log_density(
             )
             q_sq = (q * q).sum(1)
             parts = []
-            for p_start in range(0, len(p_all), REF_BLOCK):
-                d = _squared_distances(
-                    q, p_all[p_start : p_start + REF_BLOCK], q_sq, p_sq_all[p_start : p_start + REF_BLOCK]
-                )
+            for p_start in range(0, len(p_all), step):
+                d = _squared_distances(q, p_all[p_start : p_start + step], q_sq, p_sq_all[p_start : p_start + step])
                 parts.append(torch.logsumexp(-d / (2.0 * bandwidth * bandwidth), dim=1))
             out[start : start + len(q)] = (torch.logsumexp(torch.stack(parts, 1), dim=1).double() - norm).cpu().numpy()
     return out
@@ -128,23 +141,34 @@ def cross_minima(
     q_aug = torch.cat([q_all, (q_all * q_all).sum(1, keepdim=True), one_q], 1)
     r_aug = torch.cat([-2.0 * r_all, one_r, (r_all * r_all).sum(1, keepdim=True)], 1)
     n_q, n_r = len(q_aug), len(r_aug)
+    r_t = r_aug.T.contiguous()
     row_best = torch.full((n_q,), float("inf"), dtype=f32, device=device)
     col_best = torch.full((n_r,), float("inf"), dtype=f32, device=device)
+    step = ref_block(device, block_rows, f32)
+    # One block buffer reused throughout: a fresh multi-megabyte tensor per block costs page faults
+    # (the allocator maps and unmaps it) that took 2-3x the arithmetic on the CPU.
+    buffer = torch.empty(min(block_rows, n_q) * min(step, n_r), dtype=f32, device=device)
+    row_part = torch.empty(min(block_rows, n_q), dtype=f32, device=device)
+    col_part = torch.empty(min(step, n_r), dtype=f32, device=device)
     with torch.no_grad():
         for start in range(0, n_q, block_rows):
             q = q_aug[start : start + block_rows]
             best = row_best[start : start + len(q)]
-            for r_start in range(0, n_r, REF_BLOCK):
-                r = r_aug[r_start : r_start + REF_BLOCK]
-                block = q @ r.T
+            for r_start in range(0, n_r, step):
+                r = r_t[:, r_start : r_start + step]
+                block = buffer[: len(q) * r.shape[1]].view(len(q), r.shape[1])
+                torch.mm(q, r, out=block)
                 if exclude_self:
-                    lo, hi = max(start, r_start), min(start + len(q), r_start + len(r))
+                    lo, hi = max(start, r_start), min(start + len(q), r_start + r.shape[1])
                     if lo < hi:
                         at = torch.arange(lo, hi, device=device)
                         block[at - start, at - r_start] = float("inf")
-                torch.minimum(best, block.amin(dim=1), out=best)
-                part = col_best[r_start : r_start + len(r)]
-                torch.minimum(part, block.amin(dim=0), out=part)
+                rows, cols = row_part[: len(q)], col_part[: r.shape[1]]
+                torch.amin(block, dim=1, out=rows)
+                torch.minimum(best, rows, out=best)
+                torch.amin(block, dim=0, out=cols)
+                part = col_best[r_start : r_start + r.shape[1]]
+                torch.minimum(part, cols, out=part)
     to_distance = lambda v: v.clamp_(min=0.0).sqrt_().double().cpu().numpy()  # noqa: E731
     return to_distance(row_best), to_distance(col_best)
 

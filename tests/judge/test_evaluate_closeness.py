@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import betabinom, hypergeom
 
-from synthgen.judge import GateSettings
+from synthgen.judge import GateSettings, neighbours
 from synthgen.judge.closeness import (
     ReleaseDistances,
     exposed_records,
@@ -50,18 +51,24 @@ def closeness_verdicts(train, holdout, release, schema, gates=None) -> dict:
 
 
 # --------------------------------------------------------------------------------- the pieces
-def test_cross_minima_gives_both_directions_of_the_nearest_neighbour_search():
+@pytest.mark.parametrize("block_bytes", [None, 64 << 10])
+def test_cross_minima_gives_both_directions_of_the_nearest_neighbour_search(block_bytes, monkeypatch):
+    """Also with cache-sized blocks small enough that the reference rows span several blocks, the last one
+    partial, and the excluded diagonal crosses block boundaries."""
+    if block_bytes is not None:
+        monkeypatch.setattr(neighbours, "CPU_BLOCK_BYTES", block_bytes)
+        assert neighbours.ref_block(torch.device("cpu"), 64, torch.float32) == 256
     rng = np.random.default_rng(0)
     refs = rng.random((700, 9)).astype(np.float32)
     queries = rng.random((1_300, 9)).astype(np.float32)
     queries[:5] = refs[10:15]
-    row, col = cross_minima(queries, refs, block_rows=256)
+    row, col = cross_minima(queries, refs, block_rows=64 if block_bytes else 256)
     slack = rounding(queries, refs)
     assert np.abs(row**2 - nearest(queries, refs)[0][:, 0] ** 2).max() <= slack
     assert np.abs(col**2 - nearest(refs, queries)[0][:, 0] ** 2).max() <= slack
     assert (row[:5] ** 2 <= slack).all() and (col[10:15] ** 2 <= slack).all()  # copies: 0 up to rounding
     refs[20] = refs[21]  # a duplicate is not isolated
-    own = cross_minima(refs, refs, block_rows=128, exclude_self=True)[0]
+    own = cross_minima(refs, refs, block_rows=64 if block_bytes else 128, exclude_self=True)[0]
     assert np.abs(own**2 - nearest(refs, refs, k=2)[0][:, 1] ** 2).max() <= slack and own[20] ** 2 <= slack
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from synthgen.judge import EvaluateSettings
+from synthgen.judge import EvaluateSettings, neighbours
 from synthgen.judge.neighbours import log_density, nearest
 from synthgen.judge.privacy import auc_score, score_attack, tpr_at_fpr
 
@@ -50,7 +50,10 @@ def test_perfect_attack_gives_a_large_epsilon_bound():
     assert result.epsilon_lower_bound > 3.0  # ln(TPR_low / FPR_high), Clopper-Pearson
 
 
-def test_blocked_nearest_matches_brute_force():
+@pytest.mark.parametrize("block_bytes", [None, 64 << 10])
+def test_blocked_nearest_matches_brute_force(block_bytes, monkeypatch):
+    if block_bytes is not None:  # reference rows over two cache-sized blocks, the second partial
+        monkeypatch.setattr(neighbours, "CPU_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(4)
     q, r = rng.normal(size=(150, 7)), rng.normal(size=(500, 7))
     r[:10] = q[:10]
