@@ -34,7 +34,9 @@ Jobs measure what the comparison does not, each writing its own results file (`-
 ctgan-vs-sdv (both CTGANs in one process: transformer and steady per-epoch times), judge-speed (the
 whole evaluation of a 30,000 x 25 table), extreme-values (issue 10's absurd amounts), io (TableWriter
 throughput and peak memory), sample-memory and training-memory (peak memory of sampling and training),
-issue10 (issue 10's cases replayed).
+issue10 (issue 10's cases replayed), gate-patterns and judge-scale (issue 12's memorisation patterns and
+the judge as the release grows), conditional (issue 13: conditioned sampling under constraints, speed and
+fidelity against the real rows meeting the conditions).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
     "issue10": "evaluation.issue10_cases",
     "gate-patterns": "evaluation.gate_patterns",
     "judge-scale": "evaluation.judge_scale",
+    "conditional": "evaluation.conditional_bench",
 }
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}

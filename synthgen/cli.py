@@ -162,6 +162,19 @@ def main(
         warnings.showwarning = _show_warning
 
 
+def _conditions(where: list[str] | None) -> dict[str, Any]:
+    """``--where`` clauses -> the conditions of `Generator.sample`; a column given twice is refused."""
+    from synthgen.sampling import parse_where
+
+    conditions: dict[str, Any] = {}
+    for clause in where or []:
+        column, value = parse_where(clause)
+        if column in conditions:
+            raise InputError(f"--where: column {column!r} is conditioned twice; give one condition per column")
+        conditions[column] = value
+    return conditions
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def generate(
     recipe: Path = typer.Argument(..., help="Recipe YAML file."),
@@ -176,6 +189,12 @@ def generate(
     force_release: bool = typer.Option(
         False, "--force-release", help="Write the data even if the gate fails (marked NOT RELEASED)."
     ),
+    where: list[str] | None = typer.Option(
+        None,
+        "--where",
+        help="A condition every row meets (repeatable): 'col=value', 'col in (a,b)', 'col>=x', 'col<x', "
+        "'col between a and b'.",
+    ),
 ) -> None:
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
 
@@ -186,7 +205,14 @@ def generate(
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
         with _EpochBar(f"training {loaded.generator.type}") as bar:
             return run_generate(
-                loaded, rows=rows, out=out, seed=seed, retrain=retrain, force_release=force_release, progress=bar
+                loaded,
+                rows=rows,
+                out=out,
+                seed=seed,
+                retrain=retrain,
+                force_release=force_release,
+                progress=bar,
+                conditions=_conditions(where),
             )
 
     result = _run(action)
@@ -201,6 +227,13 @@ def generate(
     table.add_row("report", str(result.report_dir))
     table.add_row("status", "[green]released[/]" if result.released else "[bold red]NOT RELEASED: gate failed[/]")
     out_console.print(table)
+    if result.constraints:
+        rules = Table(title="constraints: share of rows breaking each")
+        for name in ("constraint", "real data", "output"):
+            rules.add_column(name)
+        for row in result.constraints:
+            rules.add_row(row["constraint"], f"{row['real']:.3%}", f"{row['output']:.3%}")
+        out_console.print(rules)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -241,6 +274,12 @@ def sample(
     out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    where: list[str] | None = typer.Option(
+        None,
+        "--where",
+        help="A condition every row meets (repeatable): 'col=value', 'col in (a,b)', 'col>=x', 'col<x', "
+        "'col between a and b'.",
+    ),
 ) -> None:
     """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data).
 
@@ -258,7 +297,7 @@ def sample(
         loaded = load_model(model, device=device or "auto")
         started = time.perf_counter()
         with _RowBar("sampling", rows) as bar, TableWriter(out) as writer:
-            for chunk in loaded.iter_sample(rows, seed=seed):
+            for chunk in loaded.iter_sample(rows, seed=seed, conditions=_conditions(where)):
                 writer.write(chunk)
                 bar.advance(len(chunk))
         return writer.rows, len(loaded.schema_.columns), time.perf_counter() - started
@@ -314,12 +353,14 @@ def inspect(
 
     def action() -> Any:
         from synthgen.io import read_table
+        from synthgen.proposals import propose_constraints
         from synthgen.schema import infer_schema
 
         frame = read_table(data)
-        return frame, infer_schema(frame, target=target, source=str(data))
+        inferred = infer_schema(frame, target=target, source=str(data))
+        return frame, inferred, propose_constraints(frame, inferred)
 
-    frame, schema = _run(action)
+    frame, schema, proposals = _run(action)
     columns = {}
     for column in schema.columns:
         entry: dict[str, Any] = {"kind": column.kind.value}
@@ -327,6 +368,8 @@ def inspect(
             entry["nullable"] = True
         if column.rounding is not None:
             entry["rounding"] = column.rounding
+        if getattr(column, "format", None) is not None:
+            entry["format"] = column.format.model_dump(mode="json", exclude_defaults=True)
         columns[column.name] = entry
     skeleton = {
         "name": data.stem,
@@ -338,6 +381,12 @@ def inspect(
     }
     sys.stdout.write(f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n")
     sys.stdout.write(yaml.safe_dump(skeleton, sort_keys=False, allow_unicode=True))
+    if proposals:
+        sys.stdout.write(
+            "# Constraints that hold in every row of the data. Uncomment the rules of the domain (not the accidents\n"
+            "# of this sample): generated rows will then obey them exactly.\n# constraints:\n"
+        )
+        sys.stdout.write("\n".join(proposals) + "\n")
 
 
 @app.command(epilog=EXIT_CODES_HELP)

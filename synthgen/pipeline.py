@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,13 +22,14 @@ from pydantic import ValidationError
 
 from synthgen._version import __version__
 from synthgen.artifacts import ModelFiles, check_model_target, load_model_dir
+from synthgen.constraints import ConstraintSet
 from synthgen.datacheck import MIN_HOLDOUT_ROWS, check_learnable, clean_non_finite
 from synthgen.datasets import builtin_path
 from synthgen.errors import DataError, GateFailedError, InputError, ModelFileError
 from synthgen.files import ensure_writable, ensure_writable_dir
 from synthgen.io import read_table, write_json, write_table
 from synthgen.models.configs import generator_type
-from synthgen.recipe import Recipe
+from synthgen.recipe import Recipe, RecipeWarning
 from synthgen.schema import TableSchema, infer_schema
 
 if TYPE_CHECKING:
@@ -154,6 +156,8 @@ def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchem
     memory = generator_type(recipe.generator.type).training_memory
     check_learnable(data, schema, str(source_path(recipe)), recipe.split.holdout, training_memory=memory)
     train, holdout = split_holdout(data, recipe.split.holdout, recipe.split.seed, schema)
+    if recipe.constraints:  # a constraint naming a missing column or a column of the wrong kind fails here
+        ConstraintSet(recipe.constraints, schema, source=recipe.label).fit(train)
     return train, holdout, schema
 
 
@@ -228,7 +232,11 @@ def fit_model(
 ) -> tuple[Generator, Path]:
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
     path = check_model_dir(recipe, out)
-    model = generator_type(recipe.generator.type).load()(recipe.generator).fit(train, schema, progress=progress)
+    constraints = (
+        ConstraintSet(recipe.constraints, schema, source=recipe.label).fit(train) if recipe.constraints else None
+    )
+    model = generator_type(recipe.generator.type).load()(recipe.generator)
+    model.fit(train, schema, progress=progress, constraints=constraints)
     model.save(
         path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)}
     )
@@ -258,6 +266,45 @@ class GenerateResult:
     evaluate_seconds: float
     report: Any = None
     report_dir: Path | None = None
+    constraints: list[dict[str, Any]] | None = None
+
+
+def with_shares(frame: pd.DataFrame, column: str, shares: dict[Any, float], seed: int = 0) -> pd.DataFrame:
+    """The largest subset of real rows whose ``column`` has the rebalanced shares (the named categories at
+    their shares, the others together at the rest, in their own mix): what a rebalanced release is judged
+    against. Rows are dropped, never repeated, so no real row counts twice in the privacy checks."""
+    keys = frame[column].astype(str)
+    named = {str(k): float(v) for k, v in shares.items()}
+    groups = {k: np.flatnonzero((keys == k).to_numpy()) for k in named}
+    rest_share = max(0.0, 1.0 - sum(named.values()))
+    rest = np.flatnonzero(~keys.isin(list(named)).to_numpy())
+    limits = [len(groups[k]) / v for k, v in named.items() if v > 0]
+    if rest_share > 1e-9:
+        limits.append(len(rest) / rest_share)
+    total = int(min(limits)) if limits else 0
+    rng = np.random.default_rng(seed)
+    keep = [rng.choice(groups[k], int(round(total * v)), replace=False) for k, v in named.items() if v > 0]
+    if rest_share > 1e-9:
+        keep.append(rng.choice(rest, min(len(rest), int(round(total * rest_share))), replace=False))
+    rows = np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
+    return frame.iloc[rows].reset_index(drop=True)
+
+
+def constraint_rates(constraints: ConstraintSet | None, real: pd.DataFrame, synthetic: pd.DataFrame) -> list[dict]:
+    """Each constraint's violation rate in the real training rows and in the output (zero by construction);
+    a warning names the constraints the real data itself breaks."""
+    if constraints is None:
+        return []
+    in_real, in_output = constraints.violation_rates(real), constraints.violation_rates(synthetic)
+    broken = [f"{label} ({rate:.3%} of rows)" for label, rate in in_real.items() if rate > 0]
+    if broken:
+        warnings.warn(
+            f"the real training rows break constraint(s) {'; '.join(broken)}: the output obeys them, so it "
+            "differs from the real data there",
+            RecipeWarning,
+            stacklevel=2,
+        )
+    return [{"constraint": label, "real": in_real[label], "output": in_output[label]} for label in in_real]
 
 
 def generate(
@@ -268,10 +315,14 @@ def generate(
     retrain: bool = False,
     force_release: bool = False,
     progress: Progress | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> GenerateResult:
     """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes.
 
-    Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`."""
+    ``conditions`` are added to the recipe's ``generate.conditions`` (the command line's ``--where``).
+    A conditioned release is judged against the real rows that meet the same conditions, a rebalanced
+    one against real rows with the same mix (`with_shares`): fidelity, utility and privacy compare like
+    with like. Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`."""
     from synthgen.judge import evaluate as judge, write_report
 
     if rows is not None and rows < 1:
@@ -296,8 +347,14 @@ def generate(
 
     sample_seed = sampling_seed(recipe, seed)
     started = time.perf_counter()
-    synthetic = model.sample(n_rows, seed=sample_seed)
+    wanted = {**recipe.generate.conditions, **(conditions or {})}
+    synthetic = model.sample(n_rows, seed=sample_seed, conditions=wanted, rebalance=recipe.generate.rebalance)
     sample_seconds = time.perf_counter() - started
+    constraint_report = constraint_rates(model.constraints_, train, synthetic)
+    if wanted:
+        train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
+    for column, shares in recipe.generate.rebalance.items():
+        train, holdout = (with_shares(frame, column, shares, seed=recipe.split.seed) for frame in (train, holdout))
 
     started = time.perf_counter()
     report = judge(
@@ -314,6 +371,11 @@ def generate(
         "generator": recipe.generator.model_dump(mode="json"),
         "rows": n_rows,
         "seed": sample_seed,
+        "conditions": {
+            k: v if isinstance(v, (str, int, float, bool, list, dict)) else str(v) for k, v in wanted.items()
+        },
+        "rebalance": recipe.generate.rebalance,
+        "constraints": constraint_report,
         "released": released,
         "status": "released" if released else "NOT RELEASED: gate failed",
     }
@@ -337,4 +399,5 @@ def generate(
         evaluate_seconds=evaluate_seconds,
         report=report,
         report_dir=report_dir,
+        constraints=constraint_report,
     )

@@ -40,6 +40,7 @@ from typing import Annotated, Any, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from synthgen.constraints import ConstraintSpec
 from synthgen.datasets import BUILTIN
 from synthgen.errors import RecipeError
 from synthgen.judge.settings import EvaluateSettings, GateSettings
@@ -99,6 +100,17 @@ class GenerateSpec(BaseModel):
     rows: int | None = Field(default=None, ge=1, description="Rows to generate; default: as many as the source.")
     output: str | None = Field(default=None, description="Output path (.csv or .parquet), relative to the recipe file.")
     seed: int | None = Field(default=None, description="Sampling seed; default: the model's seed.")
+    conditions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What every generated row holds: {column: value | [values] | {min: a, max: b}}, e.g. "
+        "{loan_status: Charged Off, addr_state: [CA, TX], annual_inc: {min: 50000}}. Exactly the rows asked "
+        "for, or an error naming the acceptance rate.",
+    )
+    rebalance: dict[str, dict[Any, float]] = Field(
+        default_factory=dict,
+        description="Shares of categories of discrete columns, e.g. {loan_status: {Charged Off: 0.5}}; the "
+        "other rows keep the model's mix of the remaining categories.",
+    )
 
 
 class Recipe(BaseModel):
@@ -112,6 +124,11 @@ class Recipe(BaseModel):
     generate: GenerateSpec = Field(default_factory=GenerateSpec)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
     gates: GateSettings = Field(default_factory=GateSettings)
+    constraints: list[ConstraintSpec] = Field(
+        default_factory=list,
+        description="Rules every generated row obeys: inequality (low <= high), expression ('a <= 0.8 * b'), "
+        "fixed_combinations (only value combinations seen in the data), unique. See synthgen.constraints.",
+    )
     model_dir: str | None = Field(
         default=None, description="Where the trained model is kept and reused; default .synthgen/models/<name>."
     )
@@ -166,6 +183,8 @@ class Recipe(BaseModel):
             "generator": training_settings(self.generator),
             "split": self.split.model_dump(mode="json"),
         }
+        if self.constraints:  # they change what the model learns; absent, old fingerprints stay valid
+            payload["constraints"] = [c.model_dump(mode="json") for c in self.constraints]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from synthgen.errors import DataError
+from synthgen.numberformat import NumberFormat, first_unreadable, learn_number_format, odd_one_out, parse_numbers
+from synthgen.pii import PiiSpec, infer_provider
 
 
 class ColumnKind(str, Enum):
@@ -48,6 +50,19 @@ Bound = float | int | str | None
 NonFinite = Literal["error", "missing"]
 
 
+class IdSpec(BaseModel):
+    """How an id column is regenerated: ``id: {style: random}`` in a recipe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    style: Literal["sequential", "random"] = Field(
+        default="sequential",
+        description="sequential (default): numbered from the source's first id (integers) or from 1 (text ids), "
+        "in the source's format; random: unique ids of the same width in an order that gives nothing away, never "
+        "one of the source's ids.",
+    )
+
+
 class ColumnSpec(BaseModel):
     """A column as a recipe may declare it: every field optional, the rest is inferred.
 
@@ -69,12 +84,38 @@ class ColumnSpec(BaseModel):
     rounding: int | None = Field(
         default=None, ge=0, le=12, description="Decimals kept for numeric columns (inferred if unset)."
     )
+    format: NumberFormat | None = Field(
+        default=None,
+        description='How a numeric or integer column writes its numbers as text, e.g. {suffix: "%", decimals: 2} '
+        "for 83.70%; inferred from text columns if unset (see synthgen.numberformat). Declaring one makes "
+        "the column a number; a value it cannot read is an error.",
+    )
+    pii: PiiSpec | None = Field(
+        default=None,
+        description="How a PII column is regenerated, e.g. {faker: name, locale: en_US} (see synthgen.pii); "
+        "implies kind pii.",
+    )
+    id: IdSpec | None = Field(
+        default=None, description="How an id column is regenerated, e.g. {style: random}; implies kind id."
+    )
     non_finite: NonFinite = Field(
         default="error",
         description="What an infinite value (inf, -inf, Infinity, or a number too large for a float) of a numeric "
         "column means: 'error' refuses the data, naming the column and the first row; 'missing' reads it as a "
         "missing value, and the column then counts as nullable.",
     )
+
+    @model_validator(mode="after")
+    def _blocks_fit_kind(self) -> ColumnSpec:
+        """A ``pii:`` block makes the column pii and an ``id:`` block an id; neither fits another kind."""
+        if self.pii is not None and self.id is not None:
+            raise ValueError("a column is either pii (a 'pii:' block) or an id (an 'id:' block), not both")
+        for block, kind in (("pii", ColumnKind.PII), ("id", ColumnKind.ID)):
+            if getattr(self, block) is not None and self.kind not in (None, kind):
+                raise ValueError(
+                    f"a '{block}:' block applies to {kind.value} columns, not to a {self.kind.value} column"
+                )
+        return self
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -100,6 +141,14 @@ class ColumnSpec(BaseModel):
         problem = order_problem(info.data.get("kind"), info.data.get("min"), value)
         if problem is not None:
             raise ValueError(problem)
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _format_needs_numbers(cls, value: NumberFormat | None, info: ValidationInfo) -> NumberFormat | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
+            raise ValueError(f"a number format applies to numeric and integer columns, not to a {kind.value} column")
         return value
 
     @field_validator("non_finite")
@@ -177,6 +226,9 @@ class Column(BaseModel):
     min: Bound = None
     max: Bound = None
     rounding: int | None = None
+    format: NumberFormat | None = None
+    pii: PiiSpec | None = None
+    id: IdSpec | None = None
 
 
 class TableSchema(BaseModel):
@@ -273,38 +325,71 @@ def infer_kind(name: str, values: pd.Series) -> ColumnKind:
     Two guesses keep data out of the model rather than risk copying it: a column with no values at
     all is PII (never learned; regenerated all-null, since PII keeps its null rate), and a text
     column whose values are (almost) all distinct is PII, or an id when its name says so, because a
-    one-hot category per row can only be memorised.
+    one-hot category per row can only be memorised. Text that is numbers in one format ("83.70%",
+    "36 months", "$1,234") is a number column like any other (see `infer_number_format`).
     """
+    return _infer(name, values)[0]
+
+
+def infer_number_format(name: str, values: pd.Series) -> NumberFormat | None:
+    """The number format of a text column inferred numeric or integer (None for any other column)."""
+    return _infer(name, values)[1]
+
+
+def _infer(name: str, values: pd.Series) -> tuple[ColumnKind, NumberFormat | None]:
     present = values.dropna()
     n_unique = present.nunique()
     if pd.api.types.is_bool_dtype(values):
-        return ColumnKind.BOOLEAN
+        return ColumnKind.BOOLEAN, None
     if pd.api.types.is_datetime64_any_dtype(values):
-        return ColumnKind.DATETIME
+        return ColumnKind.DATETIME, None
     if present.empty:
-        return ColumnKind.PII
+        return ColumnKind.PII, None
     if is_pii_name(name):
-        return ColumnKind.PII
+        return ColumnKind.PII, None
     if pd.api.types.is_numeric_dtype(values):
-        integral = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
-        if integral and _ID_NAME.search(name) and n_unique == len(present):
-            return ColumnKind.ID
-        if n_unique <= 2 and set(present.unique()) <= {0, 1}:
-            return ColumnKind.CATEGORICAL
-        if integral and n_unique <= MAX_CODES_AS_CATEGORIES:
-            return ColumnKind.CATEGORICAL
-        return ColumnKind.INTEGER if integral else ColumnKind.NUMERIC
+        return _number_kind(name, present.to_numpy(dtype=float)), None
     text = present.astype(str)
     if len(text) and text.head(200).map(lambda s: bool(_EMAIL.match(s))).all():
-        return ColumnKind.PII
+        return ColumnKind.PII, None
     if _looks_like_datetime(present):
-        return ColumnKind.DATETIME
+        return ColumnKind.DATETIME, None
     lowered = set(text.str.lower().unique())
     if n_unique == 2 and lowered <= {"true", "false"}:
-        return ColumnKind.BOOLEAN
-    if len(present) > IDENTIFIER_MIN_ROWS and n_unique >= IDENTIFIER_DISTINCT_SHARE * len(present):
-        return ColumnKind.ID if _ID_NAME.search(name) else ColumnKind.PII
-    return ColumnKind.CATEGORICAL
+        return ColumnKind.BOOLEAN, None
+    fmt = learn_number_format(present)
+    if fmt is None:
+        # Plain numbers in mixed layouts ("1.5" beside "1.50") are still numbers, written back in the nearest format.
+        loose = learn_number_format(present, exact=False)
+        plain = (
+            loose is not None and not (loose.prefix or loose.suffix or loose.thousands) and loose.decimal_mark == "."
+        )
+        fmt = loose if plain else None
+    # Bare digits ("004512", "918273") are codes: an identifier stays one, a zero-padded code a category.
+    bare = fmt is not None and fmt == NumberFormat(width=fmt.width)
+    if fmt is not None and not fmt.width and not (bare and _identifies(present, n_unique)):
+        kind = _number_kind(name, parse_numbers(present, fmt)[0], fmt)
+        return kind, fmt if kind in (ColumnKind.NUMERIC, ColumnKind.INTEGER) else None
+    if _identifies(present, n_unique):
+        return (ColumnKind.ID if _ID_NAME.search(name) else ColumnKind.PII), None
+    return ColumnKind.CATEGORICAL, None
+
+
+def _identifies(present: pd.Series, n_unique: int) -> bool:
+    return len(present) > IDENTIFIER_MIN_ROWS and n_unique >= IDENTIFIER_DISTINCT_SHARE * len(present)
+
+
+def _number_kind(name: str, numbers: np.ndarray, fmt: NumberFormat | None = None) -> ColumnKind:
+    """Numbers: an id (whole, unique, named so), a code (few whole values), an integer or a number."""
+    integral = bool(np.all(np.mod(numbers, 1) == 0))
+    distinct = pd.unique(numbers)
+    if integral and _ID_NAME.search(name) and distinct.size == numbers.size:
+        return ColumnKind.ID
+    if distinct.size <= 2 and set(distinct.tolist()) <= {0, 1}:
+        return ColumnKind.CATEGORICAL
+    if integral and distinct.size <= MAX_CODES_AS_CATEGORIES:
+        return ColumnKind.CATEGORICAL
+    return ColumnKind.INTEGER if integral and (fmt is None or fmt.decimals == 0) else ColumnKind.NUMERIC
 
 
 def infer_schema(
@@ -332,7 +417,9 @@ def infer_schema(
     for name in data.columns:
         spec = declared.get(name, ColumnSpec())
         values = data[name]
-        kind = spec.kind or infer_kind(str(name), values)
+        declared_kind = spec.kind or (ColumnKind.PII if spec.pii else ColumnKind.ID if spec.id else None)
+        kind, fmt = (declared_kind, None) if declared_kind is not None else _infer(str(name), values)
+        kind, fmt = _number_format(str(name), values, kind, fmt, spec, source)
         if name == target and not kind.is_discrete and kind is not ColumnKind.INTEGER:
             # A target may be numeric (regression), but never an id or PII.
             if not kind.is_modelled:
@@ -341,14 +428,83 @@ def infer_schema(
         if rounding is None and kind is ColumnKind.NUMERIC and pd.api.types.is_numeric_dtype(values):
             present = values.dropna()
             rounding = _decimals(present) if len(present) else None
+        if rounding is None and kind is ColumnKind.NUMERIC and fmt is not None:
+            rounding = fmt.decimals
         nullable = spec.nullable if spec.nullable is not None else bool(values.isna().any())
-        column = Column(name=str(name), kind=kind, nullable=nullable, min=spec.min, max=spec.max, rounding=rounding)
+        column = Column(
+            name=str(name),
+            kind=kind,
+            nullable=nullable,
+            min=spec.min,
+            max=spec.max,
+            rounding=rounding,
+            format=fmt,
+            pii=_pii_spec(str(name), values, spec.pii) if kind is ColumnKind.PII else None,
+            id=spec.id if kind is ColumnKind.ID else None,
+        )
         _check_bounds(column, values, source, inferred=spec.kind is None)
         columns.append(column)
     schema = TableSchema(columns=columns, target=target)
     if target is not None:
         check_target(data[target], schema[target], source)
     return schema
+
+
+def _number_format(
+    name: str, values: pd.Series, kind: ColumnKind, inferred: NumberFormat | None, spec: ColumnSpec, source: str
+) -> tuple[ColumnKind, NumberFormat | None]:
+    """(kind, format) of a column: a declared format makes the column a number and must read every
+    value; a text column declared numeric or integer gets the format its values are written in."""
+    where = f"{source}: column {name!r}"
+    if spec.format is not None:
+        unreadable = first_unreadable(values, spec.format)
+        if unreadable is not None:
+            row, value = unreadable
+            raise DataError(
+                f"{where}: value {value!r} (data row {row + 1}) does not fit the declared format, which writes "
+                f"1234.5 as {spec.format.example()!r}. Fix the format under schema.columns.{name}.format, or remove "
+                "it to have the format inferred"
+            )
+        if kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
+            numbers = parse_numbers(values, spec.format)[0]
+            numbers = numbers[np.isfinite(numbers)]
+            integral = bool(np.all(np.mod(numbers, 1) == 0)) and spec.format.decimals == 0
+            kind = ColumnKind.INTEGER if integral else ColumnKind.NUMERIC
+        return kind, spec.format
+    if kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER) or not _is_text(values):
+        return kind, None
+    if inferred is not None:
+        return kind, inferred
+    fmt = learn_number_format(values) or learn_number_format(values, exact=False)
+    if fmt is not None:
+        return kind, fmt
+    present = values.dropna()
+    if bool(pd.to_numeric(present.astype(str).str.strip(), errors="coerce").notna().all()):
+        return kind, None  # numbers as plain text ("1e5" among them): read as numbers, written as numbers
+    row, value = odd_one_out(values) or (int(np.flatnonzero(values.notna().to_numpy())[0]), present.iloc[0])
+    raise DataError(
+        f"{where} is declared {kind.value} but its values are not numbers written in one format: "
+        f"{value!r} (data row {row + 1}) is not written as the others. Declare how the numbers are written "
+        f"under schema.columns.{name}.format (for example {{suffix: '%', decimals: 2}}), or declare another kind"
+    )
+
+
+def _is_text(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    return pd.api.types.is_string_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) == "string"
+
+
+def _pii_spec(name: str, values: pd.Series, declared: PiiSpec | None) -> PiiSpec | None:
+    """The declared Faker provider of a PII column, else the one its name and values make obvious
+    (`synthgen.pii.infer_provider`), else None: the masked-shape filler."""
+    if declared is not None and declared.faker is not None:
+        return declared
+    words = _words(name).lower()
+    provider = infer_provider(words, values, person=bool(_PERSON_NAME.match(words)))
+    if provider is None:
+        return declared
+    return PiiSpec(faker=provider, locale=declared.locale if declared else PiiSpec().locale)
 
 
 def _check_bounds(column: Column, values: pd.Series, source: str, inferred: bool) -> None:
@@ -368,7 +524,7 @@ def _check_bounds(column: Column, values: pd.Series, source: str, inferred: bool
     problem = order_problem(column.kind, column.min, column.max)
     if problem is not None:
         raise DataError(f"{where}: {problem}")
-    numbers = _as_number_line(column.kind, values)
+    numbers = _as_number_line(column.kind, values, column.format)
     if numbers.size == 0:
         return
     low = -np.inf if column.min is None else bound_value(column.kind, column.min)
@@ -383,8 +539,9 @@ def _check_bounds(column: Column, values: pd.Series, source: str, inferred: bool
         )
 
 
-def _as_number_line(kind: ColumnKind, values: pd.Series) -> np.ndarray:
-    """The column's finite present values as floats (a datetime as nanoseconds since the epoch, UTC)."""
+def _as_number_line(kind: ColumnKind, values: pd.Series, fmt: NumberFormat | None = None) -> np.ndarray:
+    """The column's finite present values as floats (a datetime as nanoseconds since the epoch, UTC;
+    text in a number format read with it)."""
     if kind is ColumnKind.DATETIME:
         stamps = values
         if not pd.api.types.is_datetime64_any_dtype(values):
@@ -398,7 +555,10 @@ def _as_number_line(kind: ColumnKind, values: pd.Series) -> np.ndarray:
             return np.zeros(0)
     if pd.api.types.is_bool_dtype(values):
         values = values.astype("float64")
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if fmt is not None:
+        numbers = parse_numbers(values, fmt)[0]
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return numbers[np.isfinite(numbers)]
 
 

@@ -19,6 +19,16 @@ Filling draws every token from a fixed built-in alphabet computed from fixed Uni
 from the data, so no source character can come back except by the chance that a built-in alphabet
 holds it; ``fill_unmodelled(exclude=...)`` removes the chance that a whole value comes back.
 
+A PII column whose schema names a Faker provider (``pii: {faker: email}``, see `synthgen.pii`) is
+filled from that provider instead: realistic, format-valid values. Its template holds the provider,
+the locale, the null rate and how the source spells values (all upper case; SSNs as bare digits),
+never a value; ``exclude`` applies to it too, comparing values case-folded without separators.
+
+Ids are sequential in the source's format by default: integers from the source's first id, text
+ids as prefix + zero-padded number from 1. With ``id: {style: random}`` they are unique numbers of the
+same width in a seeded random order (a keyed permutation of all the numbers of that width, so chunks
+never repeat one), skipping every source id held in ``exclude``.
+
 Sampling in chunks gives the same rows as sampling at once: each PII column draws from one random
 stream per block of ``_BLOCK`` rows keyed by (seed, column, block), and ids are numbered from the
 chunk's ``offset``.
@@ -26,6 +36,7 @@ chunk's ``offset``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 import unicodedata
@@ -37,14 +48,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen import pii
 from synthgen.errors import InputError, ModelFileError
 from synthgen.schema import ColumnKind, TableSchema
 
-TEMPLATE_VERSION = 2
+TEMPLATE_VERSION = 2  # of pattern templates
+FAKER_TEMPLATE_VERSION = 1  # of Faker templates
+_STYLES = ("integer", "prefixed", "pattern", "faker")
+_ORDERS = ("sequential", "random")
+_MAX_ID_DIGITS = 18  # random ids permute numbers below 10**18 (int64); a wider id is zero-padded
 _MAX_SHAPES = 64
 _SAMPLE = 1000
 _BLOCK = 4096
 _REDRAWS = 8
+_FALLBACK_SHAPES = 16
 _MAX_LENGTH = 1024  # characters of a stored shape: a longer value is learned by its first ones
 _SEPARATORS = frozenset(string.punctuation)
 _CASES = {"Lu": "u", "Lt": "u", "Ll": "l", "Lm": "m", "Lo": "o"}
@@ -207,9 +224,13 @@ def learn_unmodelled(data: pd.DataFrame, schema: TableSchema, seed: int = 0) -> 
         values = data[column.name]
         present = values.dropna()
         null_rate = float(values.isna().mean())
+        random_ids = column.kind is ColumnKind.ID and column.id is not None and column.id.style == "random"
         if column.kind is ColumnKind.ID and pd.api.types.is_numeric_dtype(values):
             start = int(present.min()) if len(present) else 1
             templates[column.name] = {"style": "integer", "start": start, "null_rate": null_rate}
+            if random_ids:
+                widest = int(present.abs().max()) if len(present) else 10**5
+                templates[column.name].update(order="random", digits=len(str(widest)))
         elif column.kind is ColumnKind.ID:
             text = present.astype(str)
             prefix = _common_prefix(text.head(1000).tolist())
@@ -220,6 +241,10 @@ def learn_unmodelled(data: pd.DataFrame, schema: TableSchema, seed: int = 0) -> 
                 "digits": max(digits, 1),
                 "null_rate": null_rate,
             }
+            if random_ids:
+                templates[column.name]["order"] = "random"
+        elif column.pii is not None and column.pii.faker is not None:
+            templates[column.name] = _faker_template(column.pii, present, null_rate)
         else:
             text = present.astype(str)
             sample = text.sample(min(len(text), _SAMPLE), random_state=int(rng.integers(2**31))) if len(text) else text
@@ -242,12 +267,33 @@ def _pattern_template(values: list[str], null_rate: float, rng: np.random.Genera
     }
 
 
+def _faker_template(spec: pii.PiiSpec, present: pd.Series, null_rate: float) -> dict[str, Any]:
+    """Provider, locale, null rate and the source's spelling (`synthgen.pii.learn_style`): no value."""
+    assert spec.faker is not None
+    template: dict[str, Any] = {
+        "style": "faker",
+        "version": FAKER_TEMPLATE_VERSION,
+        "provider": spec.faker,
+        "locale": spec.locale,
+        "null_rate": null_rate,
+        **pii.learn_style(spec.faker, present.head(10 * _SAMPLE).astype(str).tolist()),
+    }
+    if spec.faker == "date_of_birth":
+        template["reference"] = dt.date.today().isoformat()  # ages are counted from the day of fitting
+    return template
+
+
 def pii_exclusions(data: pd.DataFrame, schema: TableSchema) -> dict[str, set[str]]:
-    """The real values of each PII column, as text, for ``fill_unmodelled(exclude=...)``; never stored."""
+    """The real values of each PII column and of each id column with random ids, as text, for
+    ``fill_unmodelled(exclude=...)``; held in memory, never stored."""
     return {
         column.name: set(data[column.name].dropna().astype(str))
         for column in schema.columns
-        if column.kind is ColumnKind.PII and column.name in data
+        if column.name in data
+        and (
+            column.kind is ColumnKind.PII
+            or (column.kind is ColumnKind.ID and column.id and column.id.style == "random")
+        )
     }
 
 
@@ -272,9 +318,11 @@ def upgrade_unmodelled(templates: Mapping[str, Any]) -> dict[str, Any]:
         raise ModelFileError(f"state.json: 'unmodelled' must be an object, got {type(templates).__name__}")
     upgraded: dict[str, Any] = {}
     for name, template in templates.items():
-        if not isinstance(template, Mapping) or template.get("style") not in ("integer", "prefixed", "pattern"):
+        if not isinstance(template, Mapping) or template.get("style") not in _STYLES:
             raise ModelFileError(f"state.json: unmodelled column {name!r} has no valid 'style'")
-        if template["style"] != "pattern":
+        if template["style"] == "faker":
+            upgraded[name] = _checked_faker(name, template)
+        elif template["style"] != "pattern":
             upgraded[name] = _checked_id(name, template)
         elif template.get("version", 1) == 1:
             shapes = template.get("shapes")
@@ -296,9 +344,45 @@ def _null_rate(name: str, template: Mapping[str, Any]) -> float:
 def _checked_id(name: str, template: Mapping[str, Any]) -> dict[str, Any]:
     keys = {"integer": ("start",), "prefixed": ("prefix", "digits")}[template["style"]]
     types = {"start": int, "prefix": str, "digits": int}
+    order = template.get("order", "sequential")
+    if order not in _ORDERS:
+        raise ModelFileError(f"state.json: unmodelled column {name!r}: 'order' must be one of {', '.join(_ORDERS)}")
+    if order == "random":
+        keys = (*keys, "digits")
     for key in keys:
         if isinstance(template.get(key), bool) or not isinstance(template.get(key), types[key]):
             raise ModelFileError(f"state.json: unmodelled column {name!r}: {key!r} must be {types[key].__name__}")
+    if order == "random" and template["digits"] < 1:
+        raise ModelFileError(f"state.json: unmodelled column {name!r}: 'digits' must be at least 1")
+    return {**template, "null_rate": _null_rate(name, template)}
+
+
+_PROVIDER = re.compile(r"^[a-z][a-z0-9_]*$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(_[A-Za-z]{2,4})?$")
+
+
+def _checked_faker(name: str, template: Mapping[str, Any]) -> dict[str, Any]:
+    """A Faker template: a provider and locale name, the spelling options, the null rate; nothing else."""
+    where = f"state.json: unmodelled column {name!r}"
+    if template.get("version") != FAKER_TEMPLATE_VERSION:
+        raise ModelFileError(f"{where}: unknown Faker template version {template.get('version')!r}")
+    for key, pattern in (("provider", _PROVIDER), ("locale", _LOCALE)):
+        if not isinstance(template.get(key), str) or not pattern.match(template[key]):
+            raise ModelFileError(f"{where}: {key!r} must be a Faker {key} name, got {template.get(key)!r}")
+    if template.get("case") not in (None, "upper", "lower"):
+        raise ModelFileError(f"{where}: 'case' must be null, 'upper' or 'lower'")
+    if not isinstance(template.get("compact", False), bool):
+        raise ModelFileError(f"{where}: 'compact' must be true or false")
+    reference = template.get("reference")
+    if reference is not None:
+        try:
+            dt.date.fromisoformat(reference)
+        except (TypeError, ValueError):
+            raise ModelFileError(f"{where}: 'reference' must be an ISO date, got {reference!r}") from None
+    allowed = {"style", "version", "provider", "locale", "null_rate", "case", "compact", "reference"}
+    unknown = sorted(set(template) - allowed)
+    if unknown:
+        raise ModelFileError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
     return {**template, "null_rate": _null_rate(name, template)}
 
 
@@ -366,16 +450,20 @@ def fill_unmodelled(
         if column.name not in templates:
             raise ModelFileError(f"state.json: no template for unmodelled column {column.name!r}")
         template = templates[column.name]
-        if template["style"] == "integer":
+        banned = (exclude or {}).get(column.name) or set()
+        name_key = zlib.crc32(column.name.encode("utf-8", "surrogatepass"))
+        if template.get("order") == "random":
+            values = _random_ids(template, n, offset, (int(seed) % (1 << 64), 0x1D5, name_key), banned)
+        elif template["style"] == "faker":
+            values = _fill_faker(template, n, offset, (int(seed) % (1 << 64), 0xFA4E, name_key), banned)
+        elif template["style"] == "integer":
             start = template["start"] + offset
             values: np.ndarray = np.arange(start, start + n, dtype=np.int64)
         elif template["style"] == "prefixed":
             layout = template["prefix"].replace("{", "{{").replace("}", "}}") + f"{{:0{template['digits']}d}}"
             values = np.array(list(map(layout.format, range(offset + 1, offset + n + 1))), dtype=object)
         else:
-            banned = (exclude or {}).get(column.name) or set()
-            key = (int(seed) % (1 << 64), 0x5EED, zlib.crc32(column.name.encode("utf-8", "surrogatepass")))
-            values = _fill_column(template, n, offset, key, banned)
+            values = _fill_column(template, n, offset, (int(seed) % (1 << 64), 0x5EED, name_key), banned)
         out[column.name] = values
     return out[[c.name for c in schema.columns]]
 
@@ -471,3 +559,192 @@ def _lengthen(shape: Shape) -> Shape:
             runs[position] = (token, count + 1)
             return tuple(runs)
     return tuple(runs) + (("N:", 1),)
+
+
+# -- Faker columns -----------------------------------------------------------------------------------
+def _fill_faker(template: dict[str, Any], n: int, offset: int, key: tuple[int, ...], banned: Any) -> np.ndarray:
+    """Rows ``offset .. offset+n`` of a Faker column: whole blocks are drawn, then sliced."""
+    if n == 0:
+        return np.empty(0, dtype=object)
+    draw = pii.sampler(template["provider"], template["locale"], template)
+    taken = _normalised(banned) if banned else frozenset()
+    if taken:  # a provider that draws from a list draws only its values that are not real
+        draw = _without(draw, taken)
+    first, last = offset // _BLOCK, (offset + n - 1) // _BLOCK
+    blocks = []
+    for block in range(first, last + 1):
+        rng = np.random.default_rng([*key, block])
+        missing = rng.random(_BLOCK) < template["null_rate"]
+        values = draw(_BLOCK, rng)
+        if taken:
+            values = _avoid_taken(values, missing, draw, rng, taken)
+        values[missing] = None
+        blocks.append(values)
+    start = offset - first * _BLOCK
+    return np.concatenate(blocks)[start : start + n]
+
+
+def _avoid_taken(
+    values: np.ndarray, missing: np.ndarray, draw: pii.Sampler, rng: np.random.Generator, taken: frozenset[str]
+) -> np.ndarray:
+    """Redraw values that equal a real one (`synthgen.pii.normalise`d). Past ``_REDRAWS`` tries, or as
+    soon as most redraws are real too (the provider has few values, all real), random strings of the
+    shapes of a few of those values, lengthened where still real."""
+
+    def real(rows: np.ndarray) -> np.ndarray:
+        found = np.fromiter(map(taken.__contains__, pii.normalise(values[rows]).tolist()), bool, count=rows.size)
+        return rows[found]
+
+    index = real(np.flatnonzero(~missing))
+    for _ in range(_REDRAWS):
+        if not index.size:
+            return values
+        values[index] = draw(index.size, rng)
+        before, index = index.size, real(index)
+        if index.size > before // 2:
+            break
+    if not index.size:
+        return values
+    shapes = sorted({_mask(value[:_MAX_LENGTH]) for value in sorted(set(values[index].tolist()))[:_FALLBACK_SHAPES]})
+    chosen = rng.integers(len(shapes), size=index.size)
+    for which in np.unique(chosen):
+        rows = index[chosen == which]
+        values[rows] = _render(shapes[which], rows.size, 0.0, rng)
+    for i in real(index):
+        shape, value = _mask(values[i]), values[i]
+        while pii.normalise([value])[0] in taken:  # ends: each round adds a letter or digit
+            shape = _grow(shape)
+            value = _render(shape, 1, 0.0, rng)[0]
+        values[i] = value
+    return values
+
+
+def _without(draw: pii.Sampler, taken: frozenset[str]) -> pii.Sampler:
+    """``draw.without(taken)`` (see `synthgen.pii`), kept for the last set of real values."""
+    key = (id(draw), id(taken))
+    if _WITHOUT.get(key, (None,))[0] is not taken:
+        restricted = getattr(draw, "without", lambda taken: None)(taken)
+        _WITHOUT.clear()
+        _WITHOUT[key] = (taken, restricted or draw)
+    return _WITHOUT[key][1]
+
+
+_WITHOUT: dict[tuple[int, int], tuple[Any, pii.Sampler]] = {}
+
+
+def _grow(shape: Shape) -> Shape:
+    """One more letter or digit in the last run of letters or digits (a digit when there is none)."""
+    runs = list(shape)
+    for position in range(len(runs) - 1, -1, -1):
+        token, count = runs[position]
+        if token.startswith(("L:", "N:")):
+            runs[position] = (token, count + 1)
+            return tuple(runs)
+    return tuple(runs) + (("N:", 1),)
+
+
+_NORMALISED: dict[int, tuple[Any, int, frozenset[str]]] = {}
+
+
+def _normalised(banned: Any) -> frozenset[str]:
+    """The real values as `synthgen.pii.normalise` writes them; kept for the set of the last calls
+    (a generator passes the same set for every chunk), recomputed when the set changed size."""
+    entry = _NORMALISED.get(id(banned))
+    if entry is not None and entry[0] is banned and entry[1] == len(banned):
+        return entry[2]
+    normalised = frozenset(pii.normalise([str(v) for v in banned]).tolist())
+    if len(_NORMALISED) >= 8:
+        _NORMALISED.pop(next(iter(_NORMALISED)))
+    _NORMALISED[id(banned)] = (banned, len(banned), normalised)
+    return normalised
+
+
+# -- random ids -----------------------------------------------------------------------------------------
+def _random_ids(template: dict[str, Any], n: int, offset: int, key: tuple[int, ...], banned: Any) -> np.ndarray:
+    """Rows ``offset .. offset+n`` of random unique ids of the source's width.
+
+    Row ``i`` takes the ``i``-th number of a keyed permutation of every number of that width (integers
+    10**(w-1) .. 10**w - 1, text ids 1 .. 10**d - 1), skipping the numbers of source ids: unique across
+    chunks, as row ``i`` depends on ``i`` alone. Past the last number of that width ids grow a digit,
+    as sequential ids do.
+    """
+    integer = template["style"] == "integer"
+    digits = min(template["digits"], _MAX_ID_DIGITS)
+    low = (0 if digits == 1 else 10 ** (digits - 1)) if integer else 1
+    size = 10**digits - low
+    permutation = _Permutation(size, key)
+    taken = np.array(sorted({x - low for x in _id_numbers(template, banned) if 0 <= x - low < size}), dtype=np.int64)
+    skipped = np.sort(permutation.inverse(taken)) - np.arange(taken.size, dtype=np.int64)
+    rows = np.arange(offset, offset + n, dtype=np.int64)
+    position = rows + np.searchsorted(skipped, rows, side="right")
+    numbers = position.copy()
+    inside = position < size
+    numbers[inside] = permutation.forward(position[inside])
+    numbers += low
+    if integer:
+        return numbers
+    layout = template["prefix"].replace("{", "{{").replace("}", "}}") + f"{{:0{template['digits']}d}}"
+    return np.array(list(map(layout.format, numbers.tolist())), dtype=object)
+
+
+def _id_numbers(template: dict[str, Any], banned: Any) -> list[int]:
+    """The numbers of the source ids (as text) in the template's format; others cannot collide."""
+    numbers = []
+    for value in banned:
+        text = str(value).strip()
+        if template["style"] == "integer":
+            try:
+                number = float(text)
+            except ValueError:
+                continue
+            if np.isfinite(number) and number == int(number):
+                numbers.append(int(number))
+        elif text.startswith(template["prefix"]) and text[len(template["prefix"]) :].isdigit():
+            numbers.append(int(text[len(template["prefix"]) :]))
+    return numbers
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective scramble of 64-bit words."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+class _Permutation:
+    """A keyed bijection of 0 .. size-1: a four-round Feistel network on the smallest even number of
+    bits that holds ``size``, walked again while it lands outside (format-preserving encryption)."""
+
+    def __init__(self, size: int, key: tuple[int, ...]) -> None:
+        self.size = size
+        bits = max(2, (size - 1).bit_length())
+        bits += bits % 2
+        self.half = np.uint64(bits // 2)
+        self.mask = np.uint64((1 << (bits // 2)) - 1)
+        self.keys = np.random.SeedSequence(list(key)).generate_state(4, dtype=np.uint64)
+
+    def _round(self, x: np.ndarray, keys: Iterable[np.uint64], inverse: bool) -> np.ndarray:
+        left, right = x >> self.half, x & self.mask
+        for k in keys:
+            if inverse:
+                left, right = right ^ (_mix(left ^ k) & self.mask), left
+            else:
+                left, right = right, left ^ (_mix(right ^ k) & self.mask)
+        return (left << self.half) | right
+
+    def _walk(self, x: np.ndarray, inverse: bool) -> np.ndarray:
+        keys = self.keys[::-1] if inverse else self.keys
+        y = self._round(np.asarray(x, dtype=np.uint64), keys, inverse)
+        outside = np.flatnonzero(y >= self.size)
+        while outside.size:
+            y[outside] = self._round(y[outside], keys, inverse)
+            outside = outside[y[outside] >= self.size]
+        return y.astype(np.int64)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._walk(x, inverse=False)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        return self._walk(y, inverse=True)

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -138,3 +139,83 @@ def test_json_round_trip(tmp_path):
     path = write_json({"rows": 3, "names": ["Иван"]}, tmp_path / "m" / "meta.json")
     assert read_json(path) == {"rows": 3, "names": ["Иван"]}
     assert json.loads(path.read_text(encoding="utf-8"))["rows"] == 3
+
+
+# -- values as the file wrote them (issue 13) ---------------------------------------------------
+
+
+def _csv_fields(path, column):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row[column] for row in csv.DictReader(handle)]
+
+
+def test_zero_padded_codes_keep_their_padding(tmp_path):
+    from synthgen.schema import ColumnKind, infer_schema
+
+    path = tmp_path / "codes.csv"
+    codes = [f"{i % 37 * 271:05d}" for i in range(200)]
+    path.write_text("branch,amount\n" + "".join(f"{c},{i}\n" for i, c in enumerate(codes)))
+    frame = read_table(path)
+    assert frame["branch"].tolist() == codes and frame["amount"].dtype == "int64"
+    assert infer_schema(frame)["branch"].kind is ColumnKind.CATEGORICAL
+    write_table(frame, tmp_path / "back.csv")
+    assert _csv_fields(tmp_path / "back.csv", "branch") == codes
+
+
+def test_padding_is_seen_in_lines_far_from_the_head(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = [f"{i},{10000 + i % 80000}\n" for i in range(40_000)]
+    rows[27_000:33_000] = [f"{i},{i % 9000:05d}\n" for i in range(27_000, 33_000)]  # far past the first 64 KiB
+    path.write_text("n,zip\n" + "".join(rows))
+    frame = read_table(path)
+    assert frame["zip"].dtype == object and frame["n"].dtype == "int64"
+    assert frame["zip"].iloc[0] == "10000" and frame["zip"].iloc[27_005] == "00005"
+
+
+def test_missing_spellings_stay_text_in_text_columns_only(tmp_path):
+    path = tmp_path / "na.csv"
+    lines = [
+        f"{['10+ years', '< 1 year', 'n/a'][i % 3]},{'NA' if i % 5 == 0 else i},{'' if i % 4 == 0 else 'x'},"
+        f"{'null' if i % 7 == 0 else ['True', 'False'][i % 2]},{'N/A' if i % 6 == 0 else f'2021-01-{i % 28 + 1:02d}'}\n"
+        for i in range(60)
+    ]
+    path.write_text("emp_length,count,note,flag,opened\n" + "".join(lines))
+    frame = read_table(path)
+    assert (frame["emp_length"] == "n/a").sum() == 20 and frame["emp_length"].notna().all()
+    assert frame["count"].isna().sum() == 12 and frame["count"].dtype == "Int64"
+    assert frame["note"].isna().sum() == 15, "an empty field is always missing"
+    assert frame["flag"].isna().sum() == 9 and set(frame["flag"].dropna()) == {True, False}
+    assert frame["opened"].isna().sum() == 10
+
+
+def test_missing_spellings_in_free_text_or_identifiers_stay_missing(tmp_path):
+    path = tmp_path / "contacts.csv"
+    lines = [f"{'N/A' if i % 10 == 0 else f'user{i}@example.org'},{['A', 'B'][i % 2]}\n" for i in range(60)]
+    path.write_text("email,grade\n" + "".join(lines))
+    assert read_table(path)["email"].isna().sum() == 6, "a placeholder for a missing e-mail, not a value"
+
+
+def test_whole_numbers_with_blanks_and_decimals_with_trailing_zeros_are_written_back(tmp_path):
+    from synthgen.schema import infer_schema
+    from synthgen.transforms.values import ValueCodec
+
+    path = tmp_path / "loans.csv"
+    months = ["" if i % 3 == 0 else str(i % 80) for i in range(100)]
+    rates = [f"{5 + i % 40 * 0.25:.2f}" for i in range(100)]
+    mixed = [str(1000 * i) if i % 2 else f"{1000 * i + 0.5}" for i in range(100)]
+    path.write_text(
+        "mths_since_delinq,rate,income\n" + "".join(f"{m},{r},{x}\n" for m, r, x in zip(months, rates, mixed))
+    )
+    frame = read_table(path)
+    assert frame["mths_since_delinq"].dtype == "Int64"  # pandas alone: float64, written back "35.0"
+    assert frame["rate"].tolist() == rates  # text, so "7.50" is not written "7.5"
+    schema = infer_schema(frame)
+    out = {}
+    for name in frame.columns:
+        codec = ValueCodec(schema[name]).fit(frame[name])
+        out[name] = codec.from_float(codec.to_float(frame[name]))
+    write_table(pd.DataFrame(out), tmp_path / "back.csv")
+    for name, source in (("mths_since_delinq", months), ("rate", rates), ("income", mixed)):
+        assert _csv_fields(tmp_path / "back.csv", name) == source, name

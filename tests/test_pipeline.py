@@ -161,3 +161,15 @@ def test_generate_records_the_seed_it_sampled_with_and_reuses(tmp_path):
     assert json.loads((tmp_path / "b.csv.meta.json").read_text())["seed"] == 9
     first_rows, second_rows = pd.read_csv(tmp_path / "out" / "demo.csv"), pd.read_csv(tmp_path / "b.csv")
     assert not first_rows.equals(second_rows), "another seed gives other rows"
+
+
+def test_rebalanced_releases_are_judged_against_real_rows_with_the_same_mix():
+    from synthgen.pipeline import with_shares
+
+    frame = pd.DataFrame({"status": ["bad"] * 100 + ["good"] * 700 + ["other"] * 200, "x": range(1000)})
+    judged = with_shares(frame, "status", {"bad": 0.5}, seed=1)
+    counts = judged["status"].value_counts()
+    assert counts["bad"] == 100 and counts["good"] + counts["other"] == 100  # the rest keep their own mix
+    assert counts["good"] > counts["other"] and judged["x"].is_unique  # rows dropped, never repeated
+    both = with_shares(frame, "status", {"bad": 0.25, "good": 0.75}, seed=1)
+    assert set(both["status"]) == {"bad", "good"} and (both["status"] == "bad").mean() == 0.25

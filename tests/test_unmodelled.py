@@ -423,3 +423,25 @@ def test_upgrade_unmodelled_upgrades_the_old_format_and_checks_ids():
     ):
         with pytest.raises(ModelFileError, match=message):
             upgrade_unmodelled(bad)
+
+
+def test_a_schema_and_templates_from_before_faker_still_load_and_fill():
+    """Model directories written before `pii:` and `id:` existed: no such keys in schema.json, pattern
+    templates for an e-mail column. They load as they were and keep the masked filler."""
+    stored_schema = {
+        "columns": [
+            {"name": "loan_id", "kind": "id", "nullable": False, "min": None, "max": None, "rounding": None},
+            {"name": "email", "kind": "pii", "nullable": False, "min": None, "max": None, "rounding": None},
+            {"name": "amount", "kind": "numeric", "nullable": False, "min": None, "max": None, "rounding": 2},
+        ],
+        "target": None,
+    }
+    schema = TableSchema.from_json_dict(stored_schema)
+    assert schema["email"].pii is None and schema["loan_id"].id is None
+    stored = {
+        "loan_id": {"style": "integer", "start": 7, "null_rate": 0.0},
+        "email": {"style": "pattern", "shapes": ["aaaa99@aaaa.aaa"], "null_rate": 0.0},
+    }
+    rows = fill_unmodelled(pd.DataFrame({"amount": np.zeros(200)}), schema, json.loads(json.dumps(stored)), seed=1)
+    assert rows["loan_id"].tolist() == list(range(7, 207))
+    assert rows["email"].str.match(r"^[a-z]{4}\d{2}@[a-z]{4}\.[a-z]{3}$").all()

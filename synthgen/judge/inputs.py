@@ -2,8 +2,9 @@
 
 Every part of the judge reads the *clean* frames made here: continuous columns (numeric, integer,
 datetime) as float64 (datetimes as epoch seconds), discrete columns (categorical, boolean) as
-canonical strings, missing values as NaN / None. A value that cannot be read as its kind is an error
-that names the table and the column, never a silent null.
+canonical strings, missing values as NaN / None. A column with a number format ("83.70%") is read
+with it, so the judge compares numbers, never their spelling. A value that cannot be read as its kind
+is an error that names the table and the column, never a silent null.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.errors import DataError, InputError
+from synthgen.numberformat import parse_numbers
 from synthgen.schema import Column, ColumnKind, TableSchema
 
 MIN_ROWS = 10
@@ -83,6 +85,9 @@ def _continuous(values: pd.Series, column: Column, role: str) -> pd.Series:
         out = pd.Series(np.full(len(values), np.nan), dtype="float64")
         ok = parsed.notna()
         out[ok] = (parsed[ok] - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
+    elif column.format is not None:
+        numbers, unreadable = parse_numbers(values, column.format)
+        out, bad = pd.Series(numbers, dtype="float64"), pd.Series(unreadable)
     else:
         if pd.api.types.is_bool_dtype(values):
             values = values.astype("float64")
@@ -91,9 +96,12 @@ def _continuous(values: pd.Series, column: Column, role: str) -> pd.Series:
         out[~np.isfinite(out.to_numpy()) & out.notna()] = np.nan
     if bad.any():
         examples = ", ".join(repr(v) for v in values[bad].head(3).tolist())
+        what = "dates" if column.kind is ColumnKind.DATETIME else "numbers"
+        if column.format is not None:
+            what = f"numbers in the column's format (which writes 1234.5 as {column.format.example()!r})"
         raise DataError(
             f"column {column.name!r} ({column.kind.value}) of the {role} table has {int(bad.sum())} value(s) "
-            f"that are not {'dates' if column.kind is ColumnKind.DATETIME else 'numbers'}, e.g. {examples}"
+            f"that are not {what}, e.g. {examples}"
         )
     return out
 

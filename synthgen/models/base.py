@@ -11,7 +11,7 @@ networks' weights (each subclass names its networks in `_networks`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,9 +21,11 @@ import torch
 from pydantic import ValidationError
 
 from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
+from synthgen.constraints import ConstraintSet, ConstraintSpec
 from synthgen.device import StepObserver, resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
 from synthgen.models.configs import REGISTRY, GeneratorConfig
+from synthgen.sampling import Columns, Guide, SamplePlan, describe_columns, described_column, draw
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
 from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 
@@ -39,6 +41,9 @@ class Generator(ABC):
     """Base class of synthgen's generators. See `synthgen.models.CTGAN` for a complete one."""
 
     config_class: ClassVar[type[GeneratorConfig]]
+    steers_numbers: ClassVar[bool] = False
+    """Whether `_sample` holds continuous values given in its guide (inpainting); if not, seed rows and
+    exact-value conditions on continuous columns are refused, since no drawn row would ever meet them."""
 
     @classmethod
     def training_memory(cls, rows: int, width: int) -> float:
@@ -59,6 +64,8 @@ class Generator(ABC):
         self.schema_: TableSchema | None = None
         self.unmodelled_: dict[str, Any] = {}
         self.pii_exclude_: dict[str, set[str]] = {}
+        self.constraints_: ConstraintSet | None = None
+        self.constraint_columns_: dict[str, Any] = {}  # reparametrised columns as the user sees them
         self.device_ = resolve_device(config.device)
 
     # -- public API ---------------------------------------------------------------------------
@@ -68,12 +75,16 @@ class Generator(ABC):
         schema: TableSchema | None = None,
         progress: Progress | None = None,
         step_hook: StepObserver | None = None,
+        constraints: Sequence[ConstraintSpec] | ConstraintSet | None = None,
     ) -> Generator:
         """Learn ``data``. Without a schema, one is inferred.
 
-        Training draws from torch's global random stream seeded with the config's ``seed``, forked so
-        the caller's stream is left as it was. ``step_hook`` observes the training steps: it is the
-        ``on_step`` of the `synthgen.device.GraphedStep` that runs them (profiling; see there).
+        ``constraints`` (`synthgen.constraints`) hold in every sampled row: those that can be are learned
+        reparametrised (an inequality as a non-negative gap, a fixed combination as one category), the
+        others are checked and their failing rows redrawn. Training draws from torch's global random
+        stream seeded with the config's ``seed``, forked so the caller's stream is left as it was.
+        ``step_hook`` observes the training steps: it is the ``on_step`` of the
+        `synthgen.device.GraphedStep` that runs them (profiling; see there).
         """
         schema = schema or infer_schema(data)
         if not schema.modelled:
@@ -81,10 +92,17 @@ class Generator(ABC):
         self.schema_ = schema
         self.unmodelled_ = learn_unmodelled(data, schema, seed=self.config.seed)
         self.exclude_source_pii(data)
+        learned, learned_schema = data, schema
+        self.constraints_, self.constraint_columns_ = None, {}
+        if constraints is not None and len(constraints):
+            fitted = constraints if isinstance(constraints, ConstraintSet) else ConstraintSet(constraints, schema)
+            self.constraints_ = fitted if isinstance(constraints, ConstraintSet) else fitted.fit(data)
+            self.constraint_columns_ = describe_columns(data, schema, self.constraints_.reparametrised)
+            learned, learned_schema = self.constraints_.encode(data), self.constraints_.model_schema(schema)
         device = self.device_
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(self.config.seed)
-            self._fit(modelled_frame(data, schema), schema, progress, step_hook)
+            self._fit(modelled_frame(learned, learned_schema), learned_schema, progress, step_hook)
         return self
 
     def exclude_source_pii(self, data: pd.DataFrame) -> Generator:
@@ -99,27 +117,148 @@ class Generator(ABC):
             self.pii_exclude_.setdefault(name, set()).update(values)
         return self
 
-    def sample(self, rows: int, seed: int | None = None, **options: Any) -> pd.DataFrame:
+    def sample(
+        self,
+        rows: int | pd.DataFrame,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        rebalance: Mapping[str, Mapping[Any, float]] | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
         """``rows`` synthetic rows with every schema column; the same seed gives the same rows.
 
-        ``options`` are the generator's own sampling options, listed in its class docstring and
-        checked by its `_sample_options`; a generator without any refuses every option (`InputError`).
-        """
-        return pd.concat(list(self.iter_sample(rows, seed, **options)), ignore_index=True)
+        - ``rows`` may be a DataFrame of *seed rows*: partial rows (any schema columns; a missing entry
+          is free), each completed by the model; the result has one row per seed row, in order.
+        - ``conditions``: ``{column: value | [values] | {"min": a, "max": b} | (a, b)}``; every row meets
+          all of them, e.g. ``{"loan_status": "Charged Off", "addr_state": ["CA", "TX"],
+          "annual_inc": (50_000, None)}``.
+        - ``rebalance``: ``{column: {category: share}}`` on discrete columns; the named categories take
+          their share of the rows, the rest keep the model's mix of the other categories.
+        - ``target``: a class of the schema's target (a condition) or ``{class: share}`` (a rebalancing).
 
-    def iter_sample(self, rows: int, seed: int | None = None, **options: Any) -> Iterator[pd.DataFrame]:
+        What the generator cannot steer is checked and redrawn (`synthgen.sampling`); rows too rare to
+        draw raise `InputError` naming the acceptance rate, never fewer rows. ``options`` are the
+        generator's own sampling options (its class docstring); unknown ones are refused.
+        """
+        return pd.concat(
+            list(self.iter_sample(rows, seed, conditions=conditions, rebalance=rebalance, **options)),
+            ignore_index=True,
+        )
+
+    def iter_sample(
+        self,
+        rows: int | pd.DataFrame,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        rebalance: Mapping[str, Mapping[Any, float]] | None = None,
+        **options: Any,
+    ) -> Iterator[pd.DataFrame]:
         """The rows of `sample`, in chunks of `SAMPLE_CHUNK_ROWS`, so that a caller writing them to a file
         holds one chunk at a time whatever the row count."""
         schema = self._require_fitted()
+        seed_rows = rows if isinstance(rows, pd.DataFrame) else None
+        if seed_rows is not None:
+            rows = len(seed_rows)
         if not isinstance(rows, (int, np.integer)) or isinstance(rows, bool) or rows < 1:
-            raise InputError(f"rows must be a positive integer, got {rows!r}")
+            raise InputError(f"rows must be a positive integer or a DataFrame of seed rows, got {rows!r}")
         rows = int(rows)
         seed = self.config.seed if seed is None else int(seed)
+        conditions, rebalance = self._target_option(options.pop("target", None), conditions, rebalance)
         prepared = self._sample_options(**options)
+        plan = SamplePlan(
+            Columns(schema, self._encoders()), conditions, rebalance, seed_rows, seed, **self._constraint_checks()
+        )
+        if plan.active:
+            self._check_steerable(plan)
         for index, start in enumerate(range(0, rows, SAMPLE_CHUNK_ROWS)):
             n = min(SAMPLE_CHUNK_ROWS, rows - start)
-            sampled = self._sample(n, chunk_seed(seed, index), **prepared).reset_index(drop=True)
-            yield fill_unmodelled(sampled, schema, self.unmodelled_, seed=seed, offset=start, exclude=self.pii_exclude_)
+            chunk = chunk_seed(seed, index)
+            if plan.active:
+                sampled = draw(
+                    plan,
+                    n,
+                    start,
+                    chunk,
+                    lambda m, s, guide: self._sample(m, s, guide=self._model_guide(guide), **prepared),
+                )
+            else:
+                sampled = self._sample(n, chunk, **prepared).reset_index(drop=True)
+            filled = fill_unmodelled(
+                sampled, schema, self.unmodelled_, seed=seed, offset=start, exclude=self.pii_exclude_
+            )
+            yield plan.give_unmodelled(filled, start)
+
+    def meets(self, frame: pd.DataFrame, conditions: Mapping[str, Any]) -> np.ndarray:
+        """Which rows of ``frame`` (real or synthetic) meet ``conditions``, read as `sample` reads them:
+        the real rows a conditioned sample is judged against."""
+        return SamplePlan(Columns(self._require_fitted(), self._encoders()), conditions).meets_conditions(frame)
+
+    def _target_option(
+        self, target: Any, conditions: Mapping[str, Any] | None, rebalance: Mapping[str, Mapping[Any, float]] | None
+    ) -> tuple[dict[str, Any], dict[str, Mapping[Any, float]]]:
+        """``target=`` as a condition (one class) or a rebalancing (``{class: share}``, shares normalised)."""
+        conditions, rebalance = dict(conditions or {}), dict(rebalance or {})
+        if target is None:
+            return conditions, rebalance
+        name = self.schema_.target
+        if name is None or not self.schema_[name].kind.is_discrete:
+            raise InputError("target= needs a model trained with a discrete target; use conditions={column: value}")
+        if name in conditions or name in rebalance:
+            raise InputError(f"target= and a condition or rebalancing of {name!r} both given; choose one")
+        if isinstance(target, Mapping):
+            shares = {k: v for k, v in target.items()}
+            bad = [v for v in shares.values() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0]
+            total = sum(v for v in shares.values() if v not in bad)
+            if bad or total <= 0:
+                raise InputError(f"target {name!r}: shares must be non-negative numbers adding up to more than 0")
+            rebalance[name] = {k: v / total for k, v in shares.items()}
+        else:
+            conditions[name] = target
+        return conditions, rebalance
+
+    def _encoders(self) -> list[Any]:
+        """What guided sampling reads of each column (categories, value codecs), in the user's terms: the
+        model's own encoders, and for reparametrised columns their description from the training data."""
+        own = [e for e in self.transformer_.encoders_ if e.column.name not in self.constraint_columns_]
+        return own + [described_column(self.schema_[name], state) for name, state in self.constraint_columns_.items()]
+
+    def _constraint_checks(self) -> dict[str, Any]:
+        """The plan's ``decode``, ``row_check`` and ``unique`` from the model's constraints."""
+        if self.constraints_ is None:
+            return {}
+        c = self.constraints_
+        return {"decode": c.decode, "row_check": c.valid, "unique": c.unique}
+
+    def _model_guide(self, guide: Guide) -> Guide:
+        """The guide without the columns the model learns as something else (gaps, merged combinations):
+        those are checked on the decoded rows, not steered."""
+        if not self.constraint_columns_:
+            return guide
+        skip = set(self.constraint_columns_)
+        return Guide(
+            guide.rows,
+            allowed={k: v for k, v in guide.allowed.items() if k not in skip},
+            known={k: v for k, v in guide.known.items() if k not in skip},
+            ranges={k: v for k, v in guide.ranges.items() if k not in skip},
+        )
+
+    def _check_steerable(self, plan: SamplePlan) -> None:
+        """Refuse what rejection cannot deliver: a continuous value fixed exactly, for a generator that
+        cannot hold one while it samples (no drawn row would ever equal it)."""
+        if self.steers_numbers:
+            return
+        fixed = [c.column for c in plan.conditions if c.values is not None and not plan.columns.discrete(c.column)]
+        if plan.seed_rows is not None:
+            fixed += [
+                str(name)
+                for name in plan.seed_rows.columns
+                if plan.columns.schema[name].kind.is_continuous and plan.seed_rows[name].notna().any()
+            ]
+        if fixed:
+            raise InputError(
+                f"{type(self).__name__} cannot hold the {', '.join(sorted(set(fixed)))} column(s) at given values "
+                "while it samples; give a range instead, or use the diffusion generator (type: ddpm), which does"
+            )
 
     def _sample_options(self, **options: Any) -> dict[str, Any]:
         """The keyword arguments of `_sample` from the options of `sample`, checked once before any chunk
@@ -138,7 +277,12 @@ class Generator(ABC):
                 config=self.config.model_dump(mode="json"),
                 schema=schema,
                 transforms=self._transforms_state(),
-                state={"unmodelled": self.unmodelled_, "metadata": metadata or {}, **self._extra_state()},
+                state={
+                    "unmodelled": self.unmodelled_,
+                    "metadata": metadata or {},
+                    **self._extra_state(),
+                    **self._constraints_state(),
+                },
                 weights=self._weights(),
                 synthgen_version="",
             ),
@@ -164,6 +308,9 @@ class Generator(ABC):
         model.schema_ = files.schema
         try:
             model.unmodelled_ = upgrade_unmodelled(files.state.get("unmodelled", {}))
+            if files.state.get("constraints") is not None:
+                model.constraints_ = ConstraintSet.from_state(files.state["constraints"], model.schema_)
+                model.constraint_columns_ = dict(files.state.get("constraint_columns", {}))
             model._restore(files.transforms, files.state)
             model._load_weights(files.weights)
         except ModelFileError as exc:
@@ -171,6 +318,11 @@ class Generator(ABC):
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise ModelFileError(f"{files.path}: model files do not match {cls.__name__}: {_first_line(exc)}") from None
         return model
+
+    def _constraints_state(self) -> dict[str, Any]:
+        if self.constraints_ is None:
+            return {}
+        return {"constraints": self.constraints_.get_state(), "constraint_columns": self.constraint_columns_}
 
     def _weights(self) -> dict[str, torch.Tensor]:
         """The tensors saved in ``weights.safetensors``: ``<network>.<state_dict key>`` for each of `_networks`."""
@@ -214,8 +366,9 @@ class Generator(ABC):
         training steps through a `synthgen.device.GraphedStep` with ``on_step=step_hook``."""
 
     @abstractmethod
-    def _sample(self, rows: int, seed: int, **options: Any) -> pd.DataFrame:
-        """``rows`` rows of the modelled columns, from one random stream seeded by ``seed``."""
+    def _sample(self, rows: int, seed: int, guide: Guide | None = None, **options: Any) -> pd.DataFrame:
+        """``rows`` rows of the modelled columns, from one random stream seeded by ``seed``, steered by
+        ``guide`` (`synthgen.sampling.Guide`) as far as the generator can: the rows are checked after."""
 
     @abstractmethod
     def _transforms_state(self) -> dict[str, Any]: ...

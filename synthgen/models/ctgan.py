@@ -19,6 +19,7 @@ from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import CTGANConfig
 from synthgen.models.gan import ConditionSampler, SpanActivation
 from synthgen.models.optim import FusedAdam
+from synthgen.sampling import Guide
 from synthgen.schema import TableSchema
 from synthgen.transforms import TableTransformer
 
@@ -92,7 +93,10 @@ def critic_losses(
 class CTGAN(Generator):
     """Conditional tabular GAN. Every hyperparameter of `CTGANConfig` is a keyword argument.
 
-    `sample` takes no options: conditions are drawn with the training data's category frequencies.
+    `sample` takes no options of its own. Unconditioned, the conditional vector is drawn with the training
+    data's category frequencies; with conditions, rebalancing or seed rows, one restricted discrete
+    column goes into the vector and the rest is checked and redrawn (`synthgen.sampling`). Continuous
+    values cannot be held, so seed rows may give only discrete columns.
     """
 
     config_class = CTGANConfig
@@ -187,18 +191,47 @@ class CTGAN(Generator):
         self.cuda_graph_ = run.captured
         generator.eval()
 
+    def _steered_conditions(self, guide: Guide, rng: torch.Generator) -> torch.Tensor | None:
+        """Conditional vectors for a guide: one restricted discrete column goes into the vector (the one
+        whose allowed categories are rarest, where steering helps most), each row's category drawn from
+        the training frequencies among its allowed ones; other restrictions are checked afterwards."""
+        sampler, device = self.sampler_, self.device_
+        positions = [span.column for span in self.transformer_.spans if span.discrete]
+        best, best_mass = None, 2.0
+        for name, allowed in guide.allowed.items():
+            if name not in positions:
+                continue
+            j = positions.index(name)
+            probs = sampler.sample_probs[j, : allowed.patterns.shape[1]].cpu().numpy()
+            mass = float((allowed.patterns @ probs)[allowed.which].mean())
+            if mass < best_mass:
+                best, best_mass = (j, allowed), mass
+        if best is None:
+            return None
+        j, allowed = best
+        width = allowed.patterns.shape[1]
+        weights = sampler.sample_probs[j, :width][None, :] * torch.as_tensor(allowed.rows(), device=device)
+        category = torch.multinomial(weights, 1, generator=rng).squeeze(1)
+        cond = torch.zeros(guide.rows, sampler.width, device=device)
+        cond[torch.arange(guide.rows, device=device), sampler.cond_offsets[j] + category] = 1.0
+        return cond
+
     @torch.no_grad()
-    def _sample(self, rows: int, seed: int, **options: Any) -> pd.DataFrame:
+    def _sample(self, rows: int, seed: int, guide: Guide | None = None) -> pd.DataFrame:
         cfg, device = self.config, self.device_
         rng = torch_generator(seed, device)
+        steered = None if guide is None or not self.sampler_.n_columns else self._steered_conditions(guide, rng)
         chunk = 50_000 if device.type == "cuda" else 10_000
         blocks = []
         for start in range(0, rows, chunk):
             n = min(chunk, rows - start)
             noise = torch.randn(n, cfg.embedding_dim, device=device, generator=rng)
-            cond = (
-                self.sampler_.sample_original(n, rng) if self.sampler_.n_columns else torch.zeros(n, 0, device=device)
-            )
+            if steered is not None:
+                cond = steered[start : start + n]
+            elif self.sampler_.n_columns:
+                cond = self.sampler_.sample_original(n, rng)
+            else:
+                cond = torch.zeros(n, 0, device=device)
             with autocast(device, cfg.mixed_precision):
                 logits = self.generator_(torch.cat([noise, cond], dim=1))
             # Decoded on the device: the host receives one number per column, not every one-hot.

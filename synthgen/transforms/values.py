@@ -20,6 +20,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from synthgen.errors import InputError
+from synthgen.numberformat import format_numbers, parse_numbers
 from synthgen.schema import Column, ColumnKind
 
 _DATETIME_UNITS = {"D": 86400.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
@@ -53,6 +54,10 @@ _FIELDS = {"d": "day", "m": "month", "H": "hour", "M": "minute", "S": "second"}
 
 class ValueCodec:
     """Learns kind, precision and range of one continuous column; JSON state.
+
+    A numeric or integer column with a number format (`Column.format`: "83.70%", "36 months") is
+    read from its text with that format and written back as text in it, rounded to the learned
+    precision first (see `synthgen.numberformat`).
 
     A datetime column keeps how its source wrote it: ``format`` (a strftime format learned from
     source strings, verified to reproduce them exactly) and ``timezone`` (of a tz-aware source;
@@ -134,6 +139,8 @@ class ValueCodec:
             out = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64) / 1e9
             out[stamps.isna().to_numpy()] = np.nan
             return out
+        if self.column.format is not None:
+            return parse_numbers(values, self.column.format)[0]
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
     def _stamps(self, values: pd.Series) -> pd.Series:
@@ -159,6 +166,10 @@ class ValueCodec:
             small = np.abs(numbers) < 2.0**52
             numbers[small] = np.round(numbers[small], self.decimals)
         numbers[missing] = np.nan
+        if self.column.format is not None:
+            text = format_numbers(numbers, self.column.format)
+            text[missing] = np.nan
+            return pd.Series(text, name=self.column.name, dtype=object)
         series = pd.Series(numbers, name=self.column.name)
         if self.dtype.lower().startswith(("int", "uint")):
             series = series.astype("Int64") if missing.any() else series.astype("int64")

@@ -222,3 +222,42 @@ def test_help_and_validate_start_without_torch(args):
     result = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1:] in ([], [""]), f"imported {result.stdout.strip()}"
+
+
+# -- conditions (issue 13) ----------------------------------------------------------------------------
+def test_sample_where_gives_exactly_the_rows_or_a_clear_error(tmp_path):
+    assert _invoke("train", _recipe(tmp_path), "--out", tmp_path / "model", "--epochs", "1").exit_code == 0
+    out = tmp_path / "s.csv"
+    result = _invoke(
+        "sample", tmp_path / "model", "--rows", "120", "--out", out, "--seed", "2",
+        "--where", "creditability=bad", "--where", "purpose in (radio/television, 'car (new)')",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert len(rows) == 120 and (rows["creditability"] == "bad").all()
+    assert set(rows["purpose"]) <= {"radio/television", "car (new)"}
+    refused = _invoke(
+        "sample", tmp_path / "model", "--rows", "5", "--out", tmp_path / "t.csv", "--where", "purpose=yacht"
+    )
+    assert refused.exit_code == 2 and "never holds 'yacht'" in refused.output
+    assert not (tmp_path / "t.csv").exists()
+    twice = _invoke(
+        "sample", tmp_path / "model", "--rows", "5", "--out", tmp_path / "t.csv", "--where", "a=1", "--where", "a=2"
+    )
+    assert twice.exit_code == 2 and "conditioned twice" in twice.output
+
+
+def test_generate_with_recipe_conditions_and_rebalancing(tmp_path):
+    body = (
+        "generate: {rows: 200, output: out/demo.csv, conditions: {age_in_years: {min: 30}}, "
+        "rebalance: {creditability: {bad: 0.5}}}\n"
+    )
+    recipe = _recipe(tmp_path)
+    recipe.write_text(recipe.read_text().replace("generate: {rows: 300, output: out/demo.csv}\n", body))
+    result = _invoke("generate", recipe, "--where", "housing=own")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "out" / "demo.csv")
+    assert len(rows) == 200 and (rows["age_in_years"] >= 30).all() and (rows["housing"] == "own").all()
+    assert (rows["creditability"] == "bad").mean() == 0.5
+    meta = json.loads((tmp_path / "out" / "demo.csv.meta.json").read_text())
+    assert meta["rebalance"] == {"creditability": {"bad": 0.5}} and meta["conditions"]["housing"] == "own"

@@ -150,7 +150,7 @@ def test_fit_reproduces_two_modes_and_category_shares(fitted, two_modes):
 
 def test_target_conditioning_shifts_the_class_balance(fitted):
     rows = fitted.sample(3000, seed=2, target={0: 0.2, 1: 0.8})
-    assert rows["default"].mean() == pytest.approx(0.8, abs=0.03)
+    assert rows["default"].mean() == pytest.approx(0.8, abs=0.002)  # allocated, not drawn: exact to a row
     only = fitted.sample(2000, seed=2, target=1)
     assert (only["default"] == 1).all()
     # the condition carries its relation to the features: defaulters mostly sit in the high mode
@@ -187,10 +187,10 @@ def test_max_epochs_caps_the_steps_and_progress_reaches_the_end(two_modes):
 
 
 def test_unconditioned_model_treats_the_target_as_a_column(two_modes):
+    """Without a class embedding the target is denoised like any category, and target= still holds it."""
     model = DDPM(steps=30, condition_on_target=False, **SMALL).fit(two_modes, infer_schema(two_modes, target="default"))
     assert model.class_shares_ is None and set(model.sample(50)["default"]) <= {0, 1}
-    with pytest.raises(InputError):
-        model.sample(10, target=1)
+    assert (model.sample(40, target=1)["default"] == 1).all()
 
 
 def test_layout_splits_and_joins_the_compact_form(german):

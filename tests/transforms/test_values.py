@@ -175,3 +175,27 @@ def test_rounding_keeps_values_near_the_float_maximum_finite():
     codec = ValueCodec(Column(name="a", kind=ColumnKind.NUMERIC, rounding=2)).fit(pd.Series([1.234, 1.7e308]))
     out = codec.from_float(np.array([1.2345, 1.7e308, np.nan]))
     assert out.iloc[0] == 1.23 and out.iloc[1] == 1.7e308 and np.isnan(out.iloc[2])
+
+
+@pytest.mark.parametrize("encoder", ["mode_specific", "quantile"])
+def test_a_table_of_formatted_numbers_round_trips_as_text_through_saved_state(encoder):
+    from synthgen.numberformat import NumberFormat
+
+    rng = np.random.default_rng(1)
+    utilisation = rng.uniform(0, 100, 400).round(1)
+    frame = pd.DataFrame(
+        {
+            "revol_util": [f"{u:.2f}%" if u % 1 else f"{u:.0f}%" for u in utilisation],
+            "funded": [f"${a:,.2f}" for a in rng.gamma(2.0, 6000.0, 400)],
+            "grade": rng.choice(list("ABC"), 400),
+        }
+    )
+    frame.loc[::11, "revol_util"] = None
+    schema = infer_schema(frame)
+    assert schema["revol_util"].format == NumberFormat(suffix="%", decimals=2, trailing_zeros="drop_if_whole")
+    transformer = TableTransformer(seed=0, continuous=encoder).fit(frame, schema)
+    reloaded = TableTransformer.from_state(json.loads(json.dumps(transformer.get_state())))
+    back = reloaded.inverse_transform(transformer.transform(frame))
+    assert back["revol_util"].isna().sum() > 0 and back["revol_util"].dtype == object
+    assert back["revol_util"].dropna().str.fullmatch(r"\d+(\.\d[1-9]|\.[1-9]0)?%").all()
+    assert back["funded"].str.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d").all()

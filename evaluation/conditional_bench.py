@@ -1,0 +1,158 @@
+"""Conditioned sampling under constraints: speed against plain sampling, and fidelity against the real rows
+that meet the same conditions (issue 13).
+
+    python -m evaluation.conditional_bench [--recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml]
+        [--rows 20000] [--minutes 3] [--out evaluation/results/conditional_bench.json]
+    (or: python -m evaluation.run --job conditional ...)
+
+Per recipe, on any table: the diffusion model is trained on the recipe's training split (its settings,
+training capped at ``--minutes``) with the recipe's constraints, or, where it has none, the first two
+inequalities `synthgen inspect` proposes. The conditions are generic: the target's rarest class and the
+top quartile of the first numeric column that is not in a constraint. Figures, measured in one process:
+
+- rows/s of plain sampling (constraints decoded and checked), of the generator's raw draw (nothing
+  decoded or checked), of the conditioned sample, and of seed rows holding that column at real values;
+- sdmetrics' shape and trend of the conditioned rows against the real training rows meeting the same
+  conditions, beside the same figures for plain rows filtered to the conditions afterwards (what
+  rejection sampling of the model gives, the exact conditional of the model);
+- each constraint's violation rate in the real rows and in every output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from evaluation.results import command_line, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema) -> dict[str, float]:
+    from evaluation.bench_ctgan import quality as sdmetrics_quality
+
+    columns = [c.name for c in schema.modelled]
+    return {k: round(v, 4) for k, v in sdmetrics_quality(real[columns], synthetic[columns], schema).items()}
+
+
+def proposed(train: pd.DataFrame, schema, count: int = 2) -> list[dict]:
+    """The first ``count`` inequalities `synthgen inspect` proposes, as recipe specs."""
+    from synthgen.proposals import propose_constraints
+
+    specs = []
+    for line in propose_constraints(train, schema):
+        spec = yaml.safe_load(line.lstrip("#").strip().split("   #")[0].lstrip("- "))
+        if spec.get("type") == "inequality":
+            specs.append(spec)
+    return specs[:count]
+
+
+def timed(fn) -> tuple[float, pd.DataFrame]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def run_recipe(path: Path, rows: int, minutes: float) -> dict:
+    from synthgen.constraints import ConstraintSet
+    from synthgen.models.configs import generator_type
+    from synthgen.pipeline import prepare_data
+    from synthgen.recipe import load_recipe
+    from synthgen.sampling import Columns
+
+    recipe = load_recipe(path)
+    train, holdout, schema = prepare_data(recipe)
+    specs = [c.model_dump(mode="json") for c in recipe.constraints] or proposed(train, schema)
+    constraints = ConstraintSet(_specs(specs), schema).fit(train)
+    config = recipe.generator.model_copy(update={"max_minutes": minutes, "device": "cpu"})
+    seconds, model = timed(
+        lambda: generator_type(config.type).load()(config).fit(train, schema, constraints=constraints)
+    )
+    constrained = {n for spec in specs for n in (spec.get("low"), spec.get("high"), *spec.get("columns", [])) if n}
+    numeric = next(
+        c.name for c in schema.modelled if c.kind.value in ("numeric", "integer") and c.name not in constrained
+    )
+    target = schema.target
+    rare = train[target].value_counts().idxmin()
+    numbers = Columns(schema, model._encoders()).codec(numeric).to_float(train[numeric].reset_index(drop=True))
+    low = float(np.nanquantile(numbers, 0.75))
+    conditions = {target: rare, numeric: {"min": low}}
+    wanted = model.meets(train, conditions)
+    real = train[wanted].reset_index(drop=True)
+
+    model.sample(500, seed=0)  # warm-up
+    out: dict = {
+        "recipe": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "train_rows": len(train),
+        "fit_s": round(seconds, 1),
+        "constraints": specs,
+        "conditions": {target: str(rare), numeric: {"min": low}},
+        "real_rows_meeting_conditions": len(real),
+        "real_violation_rates": constraints.violation_rates(train),
+    }
+    cases = {
+        "plain": lambda: model.sample(rows, seed=1),
+        "raw draw (no decoding or checks)": lambda: model._sample(rows, 1),
+        "conditioned": lambda: model.sample(rows, seed=1, conditions=conditions),
+        "seed rows (holding the column)": lambda: model.sample(
+            holdout[[numeric]].sample(rows, replace=True, random_state=0).reset_index(drop=True), seed=1
+        ),
+    }
+    frames, speed = {}, []
+    for name, fn in cases.items():
+        s, frame = timed(fn)
+        frames[name] = frame
+        speed.append({"case": name, "rows": len(frame), "seconds": round(s, 2), "rows_per_s": round(len(frame) / s)})
+        print(path.stem, speed[-1], flush=True)
+    plain = speed[0]["rows_per_s"]
+    for row in speed:
+        row["ratio_to_plain"] = round(row["rows_per_s"] / plain, 3)
+    out["speed"] = speed
+    out["output_violation_rates"] = {
+        name: constraints.violation_rates(frame) for name, frame in frames.items() if name.startswith(("plain", "cond"))
+    }
+    filtered = frames["plain"][model.meets(frames["plain"], conditions)].reset_index(drop=True)
+    out["fidelity_vs_real_meeting_conditions"] = {
+        "conditioned sample": quality(real, frames["conditioned"], schema),
+        "plain sample filtered to the conditions": quality(real, filtered, schema) | {"rows": len(filtered)},
+    }
+    print(path.stem, out["fidelity_vs_real_meeting_conditions"], flush=True)
+    return out
+
+
+def _specs(specs: list[dict]) -> list:
+    from pydantic import TypeAdapter
+
+    from synthgen.constraints import ConstraintSpec
+
+    return [TypeAdapter(ConstraintSpec).validate_python(spec) for spec in specs]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.conditional_bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--recipes",
+        type=Path,
+        nargs="+",
+        default=[ROOT / "recipes" / "credit_risk_ddpm.yaml", ROOT / "recipes" / "lending_club.yaml"],
+    )
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--minutes", type=float, default=3.0, help="Training budget per model (CPU).")
+    parser.add_argument("--out", default=str(ROOT / "evaluation" / "results" / "conditional_bench.json"))
+    args = parser.parse_args(argv)
+    body = {
+        "rows": args.rows,
+        "minutes": args.minutes,
+        "recipes": [run_recipe(p, args.rows, args.minutes) for p in args.recipes],
+    }
+    write_results(args.out, body, command=command_line("evaluation.conditional_bench", argv))
+    return body
+
+
+if __name__ == "__main__":
+    main()
