@@ -92,12 +92,12 @@ class Layout:
         return out
 
 
-HARMONISE_PASSES = 4
+HARMONISE_PASSES = 3
 """Re-denoising passes from a quarter of the chain when numbers are held (seed rows, exact values, rare
 ranges); each costs a quarter of a plain pass. On a test table whose grade follows the amount (97 % of
 the model's own high-amount rows are not grade A), rows completed around a held high amount were not
-grade A in 79 % with plain inpainting, 88 % after 2 passes and 92 % after 4 (sampling at 0.62, 0.49
-and 0.43 of plain speed, the class draw of `_class_weights` included)."""
+grade A in 79 % with plain inpainting, 88 % after 2 passes, 90 % after 3 and 92 % after 4. Three keep
+conditioned sampling at about half the speed of plain sampling (`evaluation/conditional_bench.py`)."""
 INPAINT_BELOW = 0.45
 """A range holding less than this share of a column's values is drawn (truncated normal scores) and
 inpainted; a wider one is left to the check and redraws, which cost about 1 / share plain passes and
