@@ -245,3 +245,15 @@ def test_ctgan_obeys_the_same_constraints(constrained):
     rows = ctgan.sample(600, seed=1, conditions={"region": "west"})
     assert len(rows) == 600 and rows["state"].isin(["CA", "WA"]).all()
     assert all(rate == 0 for rate in ctgan.constraints_.violation_rates(rows).values())
+
+
+def test_null_rates_are_kept_within_a_point(loans):
+    """Missing values are learned like any value: each nullable column's null rate within 1 point."""
+    rng = np.random.default_rng(5)
+    frame = loans.copy()
+    frame.loc[rng.random(len(frame)) < 0.08, "amount"] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.15, "state"] = None
+    model = DDPM(steps=600, seed=0, **SMALL).fit(frame, infer_schema(frame, target="status"))
+    rows = model.sample(4000, seed=1)
+    for column in ("amount", "state"):
+        assert rows[column].isna().mean() == pytest.approx(frame[column].isna().mean(), abs=0.01), column
