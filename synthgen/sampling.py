@@ -286,7 +286,6 @@ def _discrete_condition(name: str, spec: Any, columns: Columns, where: str) -> C
 
 
 def _continuous_condition(name: str, spec: Any, columns: Columns, where: str) -> Condition:
-    learned_low, learned_high = columns.learned_range(name)
     rng = _as_range(spec)
     if rng is None:
         values = _listed(spec)

@@ -362,6 +362,7 @@ class DDPM(Generator):
         timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
         weights = None if self.class_shares_ is None else torch.tensor(self.class_shares_, device=device)
         steering = None if guide is None else self._steering(guide, np.random.default_rng(seed))
+        reference = None
         blocks = []
         for begin in range(0, rows, cfg.sample_batch):
             n = min(cfg.sample_batch, rows - begin)
@@ -369,7 +370,9 @@ class DDPM(Generator):
             y = None
             held = None if steering is None else steering.numbers(block, layout.n_numeric, device)
             if weights is not None and held is not None:
-                row_weights = self._class_weights(held, timesteps, rng)
+                if reference is None:  # drawn once per call, not once per block
+                    reference = self._class_reference(timesteps, rng)
+                row_weights = self._class_weights(held, reference)
                 if steering.target is not None:
                     row_weights = row_weights * torch.as_tensor(steering.target.rows(block), device=device)
                 y = torch.multinomial(row_weights, 1, generator=rng).squeeze(1)
@@ -400,19 +403,26 @@ class DDPM(Generator):
             blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
         return self.transformer_.inverse_compact(np.concatenate(blocks))
 
-    def _class_weights(self, held: tuple[torch.Tensor, torch.Tensor], timesteps, rng) -> torch.Tensor:
+    def _class_reference(self, timesteps, rng) -> tuple[torch.Tensor, torch.Tensor]:
+        """`CLASS_REFERENCE_ROWS` of the model's own unconditional rows: (numeric scores, classes)."""
+        device, m = self.device_, CLASS_REFERENCE_ROWS
+        y_ref = torch.multinomial(torch.tensor(self.class_shares_, device=device), m, replacement=True, generator=rng)
+        x_num = torch.randn(m, self.layout_.n_numeric, device=device, generator=rng)
+        x_ref, _ = self._denoise(x_num, self.masked_.all_masked(m, device), y_ref, timesteps, None, None, rng)
+        return x_ref, y_ref
+
+    def _class_weights(
+        self, held: tuple[torch.Tensor, torch.Tensor], reference: tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
         """Per row, weights of the target's classes given the row's held numbers. The class embedding is
         chosen before denoising, so it cannot follow the numbers the way the other columns do; the
-        model's own unconditional rows show how the classes vary with them: the classes of the
-        `CLASS_NEIGHBOURS` nearest of `CLASS_REFERENCE_ROWS` such rows (in the held columns' quantile
-        scores), smoothed by the training shares."""
+        model's own unconditional rows (``reference``, `_class_reference`) show how the classes vary
+        with them: the classes of the `CLASS_NEIGHBOURS` nearest reference rows (in the held columns'
+        quantile scores), smoothed by the training shares."""
         device, mask, scores = self.device_, held[0], held[1]
         shares = torch.tensor(self.class_shares_, device=device)
-        m = CLASS_REFERENCE_ROWS
-        y_ref = torch.multinomial(shares, m, replacement=True, generator=rng)
-        x_num = torch.randn(m, self.layout_.n_numeric, device=device, generator=rng)
-        x_cat = self.masked_.all_masked(m, device)
-        x_ref, _ = self._denoise(x_num, x_cat, y_ref, timesteps, None, None, rng)
+        x_ref, y_ref = reference
+        m = len(y_ref)
         weights = torch.empty(len(scores), len(self.class_shares_), device=device)
         for begin in range(0, len(scores), 4096):
             part, used = scores[begin : begin + 4096], mask[begin : begin + 4096].float()
