@@ -16,12 +16,20 @@ measured in one process:
 - sdmetrics' shape and trend of the conditioned rows against the real training rows meeting the same
   conditions, beside the same figures for plain rows filtered to the conditions afterwards (what
   rejection sampling of the model gives, the exact conditional of the model);
-- each constraint's violation rate in the real rows and in every output.
+- each constraint's violation rate in the real rows and in every output;
+- with `sdv` installed (``pip install 'synthgen[bench]'``; ``--sdv none`` skips it), the same in one run
+  for SDV's ``sample_from_conditions``: its GaussianCopula (SDV's default synthesizer) fitted with the
+  equivalent constraints (inequality -> ``Inequality``, fixed_combinations -> ``FixedCombinations``;
+  expression and unique have no SDV equivalent and are listed as left out). SDV conditions hold exact
+  values only, so the target condition goes to ``sample_from_conditions`` and the numeric range is
+  reached the way an SDV user must: more conditioned batches, filtered, until enough rows (at most
+  `SDV_ROUNDS` rounds); synthgen's target-only conditioned rows/s are measured beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from pathlib import Path
 
@@ -59,7 +67,87 @@ def timed(fn) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - start, out
 
 
-def run_recipe(path: Path, rows: int, minutes: float) -> dict:
+SDV_ROUNDS = 20
+
+
+def sdv_constraints(specs: list[dict]) -> tuple[list, list[dict]]:
+    """The recipe's constraints as SDV 2 CAG objects, and the ones SDV has no equivalent for."""
+    from sdv.cag import FixedCombinations, Inequality
+
+    objects, left_out = [], []
+    for spec in specs:
+        if spec["type"] == "inequality":
+            objects.append(Inequality(spec["low"], spec["high"], strict_boundaries=bool(spec.get("strict"))))
+        elif spec["type"] == "fixed_combinations":
+            objects.append(FixedCombinations(list(spec["columns"])))
+        else:
+            left_out.append(spec)
+    return objects, left_out
+
+
+def sdv_conditional(
+    train: pd.DataFrame,
+    real: pd.DataFrame,
+    schema,
+    specs: list[dict],
+    conditions: dict,
+    rows: int,
+    meets,
+    seed: int = 0,
+) -> dict:
+    """SDV's GaussianCopula with the equivalent constraints: fit, then conditioned sampling (see module doc)."""
+    from sdv.metadata import Metadata
+    from sdv.sampling import Condition
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    columns = [c.name for c in schema.modelled]
+    data = train[columns]
+    metadata = Metadata.detect_from_dataframes({"table": data})
+    synthesizer = GaussianCopulaSynthesizer(metadata)
+    objects, left_out = sdv_constraints(specs)
+    if objects:
+        synthesizer.add_constraints(objects)
+    np.random.seed(seed)
+    fit_s, _ = timed(lambda: synthesizer.fit({"table": data}))  # SDV 2: one named table
+    target = schema.target
+    exact = {target: real[target].iloc[0]}  # the condition's class, as the real rows spell it
+    out: dict = {"synthesizer": "sdv GaussianCopulaSynthesizer", "fit_s": round(fit_s, 1), "left_out": left_out}
+
+    def conditioned(n: int) -> pd.DataFrame:
+        out = synthesizer.sample_from_conditions([Condition(column_values=exact, num_rows=n)])
+        return out["table"] if isinstance(out, dict) else out
+
+    speed = []
+    s, frame = timed(lambda: conditioned(rows))
+    speed.append(
+        {"case": "target condition", "rows": len(frame), "seconds": round(s, 2), "rows_per_s": round(len(frame) / s)}
+    )
+
+    def with_range() -> tuple[pd.DataFrame, int]:
+        kept, rounds = [], 0
+        while sum(len(k) for k in kept) < rows and rounds < SDV_ROUNDS:
+            batch = conditioned(rows)
+            kept.append(batch[meets(batch, conditions)])
+            rounds += 1
+        return pd.concat(kept, ignore_index=True).head(rows), rounds
+
+    s, (full, rounds) = timed(with_range)
+    speed.append(
+        {
+            "case": "all conditions (range by filtering conditioned batches)",
+            "rows": len(full),
+            "rounds": rounds,
+            "seconds": round(s, 2),
+            "rows_per_s": round(len(full) / s),
+        }
+    )
+    out["speed"] = speed
+    if len(full):
+        out["fidelity_vs_real_meeting_conditions"] = quality(real, full, schema) | {"rows": len(full)}
+    return out
+
+
+def run_recipe(path: Path, rows: int, minutes: float, sdv: bool = True) -> dict:
     from synthgen.constraints import ConstraintSet
     from synthgen.models.configs import generator_type
     from synthgen.pipeline import prepare_data
@@ -99,6 +187,7 @@ def run_recipe(path: Path, rows: int, minutes: float) -> dict:
         "plain": lambda: model.sample(rows, seed=1),
         "raw draw (no decoding or checks)": lambda: model._sample(rows, 1),
         "conditioned": lambda: model.sample(rows, seed=1, conditions=conditions),
+        "target condition only": lambda: model.sample(rows, seed=1, conditions={target: rare}),
         "seed rows (holding the column)": lambda: model.sample(
             holdout[[numeric]].sample(rows, replace=True, random_state=0).reset_index(drop=True), seed=1
         ),
@@ -122,6 +211,13 @@ def run_recipe(path: Path, rows: int, minutes: float) -> dict:
         "plain sample filtered to the conditions": quality(real, filtered, schema) | {"rows": len(filtered)},
     }
     print(path.stem, out["fidelity_vs_real_meeting_conditions"], flush=True)
+    if sdv:
+        out["sdv"] = sdv_conditional(train, real, schema, specs, conditions, rows, model.meets)
+        ours = {row["case"]: row["rows_per_s"] for row in speed}
+        same = {"target condition": "target condition only", "all conditions": "conditioned"}
+        for row in out["sdv"]["speed"]:
+            row["synthgen_rows_per_s"] = ours[same[row["case"].split(" (")[0]]]
+        print(path.stem, out["sdv"], flush=True)
     return out
 
 
@@ -144,11 +240,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--minutes", type=float, default=3.0, help="Training budget per model (CPU).")
     parser.add_argument("--out", default=str(ROOT / "evaluation" / "results" / "conditional_bench.json"))
+    parser.add_argument(
+        "--sdv", choices=["auto", "none"], default="auto", help="Compare with SDV when it is installed (default)."
+    )
     args = parser.parse_args(argv)
+    sdv = args.sdv == "auto" and importlib.util.find_spec("sdv") is not None
     body = {
         "rows": args.rows,
         "minutes": args.minutes,
-        "recipes": [run_recipe(p, args.rows, args.minutes) for p in args.recipes],
+        "sdv": sdv,
+        "recipes": [run_recipe(p, args.rows, args.minutes, sdv=sdv) for p in args.recipes],
     }
     write_results(args.out, body, command=command_line("evaluation.conditional_bench", argv))
     return body

@@ -26,7 +26,8 @@ Time to quality (shape >= 0.95 and trend >= 0.95, fit plus sampling the training
 read off a ladder of growing training budgets for each model on the `--ladder` datasets: the first
 rung that reaches the level, so the figure is an upper bound at the ladder's resolution.
 
-`--quick` is the smoke mode the test suite runs: german_credit, synthgen's models, tiny budgets.
+`--quick` is the smoke mode the test suite runs: german_credit, synthgen's models, tiny budgets, the
+judge with `QUICK_EVALUATE`.
 Peers need `pip install 'synthgen[bench]'` (MOSTLY AI's engine pulls torchvision/torchaudio builds
 that break its import beside a CPU torch: uninstall them).
 
@@ -76,6 +77,8 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}
 QUICK_LADDER = {"epochs": (1,), "seconds": (0.5,)}
+QUICK_EVALUATE = {"bootstrap": 100, "detection_max_rows": 2_000, "detection_folds": 3}
+"""The judge's settings in smoke mode (`--quick`): fewer bootstrap draws and detection folds, the same checks."""
 TIMINGS = (
     "fit_s",
     "sample_s",
@@ -155,7 +158,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(job["threads"])
     from evaluation.peers import ADAPTERS, Budget
-    from synthgen import evaluate, load_recipe
+    from synthgen import EvaluateSettings, evaluate, load_recipe
     from synthgen.pipeline import prepare_data
 
     recipe = load_recipe(job["recipe"])
@@ -185,7 +188,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     peak_gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if on_gpu else None
     fitted.cleanup()
     start = time.perf_counter()
-    report = evaluate(train, holdout, synthetic, schema, device="cpu")
+    settings = EvaluateSettings(**QUICK_EVALUATE) if job["quick"] else None
+    report = evaluate(train, holdout, synthetic, schema, settings, device="cpu")
     evaluate_s = time.perf_counter() - start
     epochs, steps = fitted.epochs, fitted.steps
     return {

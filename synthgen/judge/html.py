@@ -397,8 +397,17 @@ def _pair(v, kind: str) -> str:
     return f"{v.reproduced:,} / {v.reproduced_unique:,}"
 
 
+def _constraints_section(rows: list[dict[str, Any]]) -> str:
+    """Each recipe constraint's share of breaking rows: in the real training rows (a rule the data itself
+    breaks is worth a second look) and in the output (zero: the generator enforces them)."""
+    body = [[_e(row["constraint"]), f"{row['real']:.3%}", f"{row['output']:.3%}"] for row in rows]
+    return _table(["constraint", "real data", "output"], body)
+
+
 def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None = None) -> str:
     r = report.run
+    extra_metadata = dict(extra_metadata or {})
+    constraints = extra_metadata.pop("constraints", None) or []
     verdict = (
         '<span class="verdict pass">Gate passed</span>'
         if report.gate.passed
@@ -419,7 +428,7 @@ def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None 
             ["versions", _e(", ".join(f"{k} {v}" for k, v in r.versions.items()))],
             ["time (s)", _e(", ".join(f"{k} {v:.1f}" for k, v in r.timings_s.items()))],
             ["created", _e(r.created_at)],
-            *([[_e(k), _e(json.dumps(v, default=str))] for k, v in (extra_metadata or {}).items()]),
+            *([[_e(k), _e(json.dumps(v, default=str))] for k, v in extra_metadata.items()]),
         ],
     )
     parts = [
@@ -429,6 +438,7 @@ def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None 
         verdict,
         "<h2>Release gate</h2>",
         _gate_section(report),
+        *(["<h2>Constraints: share of rows breaking each</h2>", _constraints_section(constraints)] if constraints else []),
         "<h2>Fidelity</h2>",
         _fidelity_section(report),
         "<h3>Column distributions: real train vs synthetic</h3>",

@@ -356,7 +356,8 @@ class DDPM(Generator):
     def _sample(self, rows: int, seed: int, guide: Guide | None = None, steps: int | None = None) -> pd.DataFrame:
         """Denoise ``rows`` rows. With a guide: categories a row may not take get no probability (fixed
         ones are never masked), the target's class is drawn among the allowed ones, and held numbers
-        are replaced at every step by their own forward-noised value (inpainting, as in RePaint)."""
+        are written back, clean, before every step (inpainting; the denoiser reads little from a
+        forward-noised value)."""
         cfg, device, layout = self.config, self.device_, self.layout_
         rng = torch_generator(seed, device)
         timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
@@ -422,14 +423,23 @@ class DDPM(Generator):
         device, mask, scores = self.device_, held[0], held[1]
         shares = torch.tensor(self.class_shares_, device=device)
         x_ref, y_ref = reference
-        m = len(y_ref)
-        weights = torch.empty(len(scores), len(self.class_shares_), device=device)
-        for begin in range(0, len(scores), 4096):
-            part, used = scores[begin : begin + 4096], mask[begin : begin + 4096].float()
-            d = (((part[:, None, :] - x_ref[None, :, :]) ** 2) * used[:, None, :]).sum(-1)
-            nearest = d.topk(min(CLASS_NEIGHBOURS, m), dim=1, largest=False).indices
-            counts = torch.nn.functional.one_hot(y_ref[nearest], len(self.class_shares_)).sum(1).float()
-            weights[begin : begin + 4096] = counts + shares[None, :]
+        k = min(CLASS_NEIGHBOURS, len(y_ref))
+        weights = shares.expand(len(scores), -1).clone()  # rows holding nothing: the training shares
+        # Rows hold different columns (seed rows): one distance pass per pattern of held columns, as
+        # matrix products (cdist) rather than a rows x reference x columns difference tensor.
+        patterns, which = torch.unique(mask, dim=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            columns = pattern.nonzero().squeeze(1)
+            if len(columns) == 0:
+                continue
+            members = (which == p).nonzero().squeeze(1)
+            reference_part = x_ref[:, columns]
+            for begin in range(0, len(members), 4096):
+                rows = members[begin : begin + 4096]
+                d = torch.cdist(scores[rows][:, columns], reference_part)
+                nearest = d.topk(k, dim=1, largest=False).indices
+                counts = torch.nn.functional.one_hot(y_ref[nearest], len(self.class_shares_)).sum(1).float()
+                weights[rows] = counts + shares[None, :]
         return weights
 
     def _denoise(self, x_num, x_cat, y, timesteps, bias, held, rng) -> tuple[torch.Tensor, torch.Tensor]:

@@ -215,3 +215,28 @@ def test_sampling_options_reach_every_chunk_and_are_checked(fitted):
         fitted.sample(10, sampling_steps=0)
     with pytest.raises(InputError, match=r"takes no option\(s\) steps"):
         fitted.sample(10, steps=5)
+
+
+def test_class_weights_match_brute_force_for_every_pattern_of_held_columns(fitted):
+    """Seed rows hold different columns: each pattern's nearest reference rows, as a direct search finds
+    them; a row holding nothing gets the training shares."""
+    from synthgen.models.ddpm import CLASS_NEIGHBOURS
+
+    gen = torch.Generator().manual_seed(0)
+    x_ref, y_ref = torch.randn(300, 3, generator=gen), torch.randint(0, 2, (300,), generator=gen)
+    scores = torch.randn(40, 3, generator=gen)
+    mask = torch.zeros(40, 3, dtype=torch.bool)
+    mask[:10, 0] = True  # amount only
+    mask[10:25, :2] = True  # two columns
+    mask[25:35] = True  # all three
+    weights = fitted._class_weights((mask, scores), (x_ref, y_ref))
+    shares = torch.tensor(fitted.class_shares_)
+    for i in range(40):
+        used = mask[i]
+        if not used.any():
+            assert torch.allclose(weights[i], shares)
+            continue
+        d = ((scores[i, used] - x_ref[:, used]) ** 2).sum(1)
+        nearest = d.argsort()[:CLASS_NEIGHBOURS]
+        expected = torch.bincount(y_ref[nearest], minlength=2).float() + shares
+        assert torch.allclose(weights[i], expected), i
