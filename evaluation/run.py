@@ -37,7 +37,9 @@ whole evaluation of a 30,000 x 25 table), extreme-values (issue 10's absurd amou
 throughput and peak memory), sample-memory and training-memory (peak memory of sampling and training),
 issue10 (issue 10's cases replayed), gate-patterns and judge-scale (issue 12's memorisation patterns and
 the judge as the release grows), conditional (issue 13: conditioned sampling under constraints, speed and
-fidelity against the real rows meeting the conditions).
+fidelity against the real rows meeting the conditions, beside SDV's sample_from_conditions), threads
+(issue 14: training steps/s beside other CPU-bound processes), fixture (issue 14: the pytest fixture's
+cold and warm times, `synthgen --help`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
     "gate-patterns": "evaluation.gate_patterns",
     "judge-scale": "evaluation.judge_scale",
     "conditional": "evaluation.conditional_bench",
+    "threads": "evaluation.threads_bench",
+    "fixture": "evaluation.fixture_bench",
 }
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}

@@ -5,7 +5,8 @@ The public verbs::
     import synthgen
     recipe = synthgen.load_recipe("recipes/german_credit.yaml")
     result = synthgen.generate(recipe, rows=1000)       # train or reuse, sample, judge, write
-    model = synthgen.CTGAN(epochs=50).fit(frame)         # or use a generator directly
+    model = synthgen.DDPM(seed=0).fit(frame)             # or use a generator directly; help(synthgen.DDPM)
+                                                         # lists every hyperparameter with its default
     rows = model.sample(500, seed=1)
     report = synthgen.evaluate(train, holdout, rows, model.schema_)
     audit = synthgen.audit(recipe, shadows=8, epochs=30)  # shadow-model membership attacks (expensive)
@@ -27,6 +28,9 @@ from synthgen.errors import (
     RecipeError,
     SynthgenError,
 )
+from synthgen.threads import prefer_passive_waits, use_threads
+
+prefer_passive_waits()  # before torch loads, so that idle OpenMP threads sleep: see synthgen.threads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,5 +139,6 @@ __all__ = [
     "sample",
     "split_holdout",
     "train",
+    "use_threads",
     "write_report",
 ]

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 
 from synthgen._version import __version__
 from synthgen.errors import InputError, ModelFileError
-from synthgen.files import FILE_MODE, make_staging_dir, replace_directory
+from synthgen.files import file_mode, make_staging_dir, replace_directory
 from synthgen.schema import TableSchema
 
 if TYPE_CHECKING:
@@ -148,8 +148,9 @@ def _settle(folder: Path) -> None:
     """Flush every file to disk before the folder is renamed into place (a crash then leaves the old
     model or the new one, never a truncated one), with the mode of any new file: safetensors writes
     its file 0600, which kept teammates from loading a shared model."""
+    mode = file_mode()
     for item in folder.iterdir():
-        os.chmod(item, FILE_MODE)
+        os.chmod(item, mode)
         with open(item, "rb") as handle:
             os.fsync(handle.fileno())
 

@@ -10,22 +10,25 @@ Exit codes:
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from synthgen._version import __version__
 from synthgen.errors import GateFailedError, InputError, SynthgenError
+from synthgen.progress import Display, Stage
 
 app = typer.Typer(
     name="synthgen",
@@ -36,7 +39,9 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out_console = Console()
-_state = {"debug": False, "said": False}
+_state: dict[str, Any] = {"debug": False, "said": False, "verbosity": 0, "progress": None}
+"""Set by the global options: ``verbosity`` -1 (--quiet), 0 or 1 (--verbose); ``progress`` None (bars when
+stderr is a terminal), True or False (--progress / --no-progress)."""
 
 EXIT_CODES_HELP = "Exit codes: 0 success, 1 internal error, 2 bad input, 3 release gate failed, 130 interrupted."
 
@@ -58,7 +63,7 @@ def _run(action: Callable[[], Any]) -> Any:
         _state["said"] = True
         raise typer.Exit(143) from None
     except GateFailedError as exc:
-        if exc.report is not None:
+        if exc.report is not None and not _quiet():
             _print_gate(exc.report)
         console.print(f"[bold red]gate failed:[/] {exc}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
@@ -73,62 +78,31 @@ def _run(action: Callable[[], Any]) -> Any:
         raise typer.Exit(130) from None
 
 
-class _EpochBar:
-    """A rich progress bar fed by a generator's per-epoch callback."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[losses]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self.task: Any = None
-
-    def __enter__(self) -> _EpochBar:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def __call__(self, done: int, total: int, losses: dict[str, float]) -> None:
-        text = "  ".join(f"{k} {v:+.3f}" for k, v in losses.items())
-        if self.task is None:
-            self.task = self.progress.add_task(self.label, total=total, losses=text)
-        self.progress.update(self.task, completed=done, total=total, losses=text)
+def _quiet() -> bool:
+    return _state["verbosity"] < 0
 
 
-class _RowBar:
-    """A rich progress bar over rows (sampling)."""
+def _verbose() -> bool:
+    return _state["verbosity"] > 0
 
-    def __init__(self, label: str, total: int) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self.label, self.total = label, total
 
-    def __enter__(self) -> _RowBar:
-        self.progress.__enter__()
-        self.task = self.progress.add_task(self.label, total=self.total)
-        return self
+def _final(text: str) -> None:
+    """A result line on stdout, unwrapped and unstyled, so that scripts can read it."""
+    out_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
 
-    def advance(self, rows: int) -> None:
-        self.progress.advance(self.task, rows)
+@contextmanager
+def _progress() -> Iterator[Display | None]:
+    """The job's progress display on stderr, or None: shown on a terminal unless --quiet, and wherever
+    --progress asks for it (a line per stage for a log), never with --no-progress."""
+    wanted = _state["progress"]
+    if wanted is None:
+        wanted = not _quiet() and console.is_terminal
+    if not wanted:
+        yield None
+        return
+    with Display(console) as display:
+        yield display
 
 
 def _print_gate(report: Any) -> None:
@@ -139,25 +113,42 @@ def _print_gate(report: Any) -> None:
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-    """A warning is one yellow line for the person at the terminal, not a source location."""
+    """A warning is one yellow line for the person at the terminal, not a source location; none under --quiet."""
+    if _quiet():
+        return
     console.print(f"[yellow]warning:[/] {message}", soft_wrap=True, markup=True, highlight=False)
 
 
 def _print_version(value: bool) -> None:
     if value:
-        out_console.print(f"synthgen {__version__}")
+        _final(f"synthgen {__version__}")
         raise typer.Exit(0)
 
 
 @app.callback()
 def main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only errors and the final line: no tables, warnings or progress."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Add details: the time of each stage and of the judge's parts, rates, devices."
+    ),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress of the fit, the sampling and the evaluation on stderr (default: only on a terminal; "
+        "elsewhere --progress prints a line per stage).",
+    ),
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
     ),
 ) -> None:
     """synthgen: synthetic borrower tables that keep the statistics, the signal, and the secrets."""
-    _state["debug"] = debug
+    if quiet and verbose:
+        console.print("[bold red]error:[/] give --quiet or --verbose, not both")
+        raise typer.Exit(InputError.exit_code)
+    _state.update(debug=debug, verbosity=-1 if quiet else 1 if verbose else 0, progress=progress)
     if not debug:
         warnings.showwarning = _show_warning
 
@@ -203,7 +194,7 @@ def generate(
         from synthgen.recipe import load_recipe
 
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
-        with _EpochBar(f"training {loaded.generator.type}") as bar:
+        with _progress() as display:
             return run_generate(
                 loaded,
                 rows=rows,
@@ -211,20 +202,31 @@ def generate(
                 seed=seed,
                 retrain=retrain,
                 force_release=force_release,
-                progress=bar,
+                progress=display if display is not None else False,
                 conditions=_conditions(where),
             )
 
     result = _run(action)
+    status = "released" if result.released else "NOT RELEASED (gate failed; written by --force-release)"
+    if _quiet():
+        _final(f"{status}: {result.rows:,} rows in {result.output}")
+        return
     _print_gate(result.report)
     table = Table(title="synthgen generate", show_header=False)
     table.add_row("output", str(result.output))
     table.add_row("rows", f"{result.rows:,}")
     table.add_row("model", f"{result.model_path}{' (reused)' if result.reused_model else ''}")
     table.add_row("fit", f"{result.fit_seconds:.1f} s")
-    table.add_row("sample", f"{result.sample_seconds:.1f} s")
+    table.add_row(
+        "sample", _rate(result.sample_seconds, result.rows) if _verbose() else f"{result.sample_seconds:.1f} s"
+    )
     table.add_row("evaluate", f"{result.evaluate_seconds:.1f} s")
-    table.add_row("report", str(result.report_dir))
+    if _verbose():
+        timings = result.report.run.timings_s
+        parts = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in timings.items() if part != "total")
+        table.add_row("  judge parts", parts)
+        table.add_row("  judge", f"{result.report.run.backend} learners, device {result.report.run.device}")
+    table.add_row("report", f"{result.report_dir} ({result.report_seconds:.1f} s)")
     table.add_row("status", "[green]released[/]" if result.released else "[bold red]NOT RELEASED: gate failed[/]")
     out_console.print(table)
     if result.constraints:
@@ -234,6 +236,10 @@ def generate(
         for row in result.constraints:
             rules.add_row(row["constraint"], f"{row['real']:.3%}", f"{row['output']:.3%}")
         out_console.print(rules)
+
+
+def _rate(seconds: float, rows: int) -> str:
+    return f"{seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -253,17 +259,27 @@ def train(
 
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
         started = time.perf_counter()
-        with _EpochBar(f"training {loaded.generator.type}") as bar:
-            model, path, train_rows, _, _ = train_model(loaded, out=out, progress=bar)
+        with _progress() as display:
+            model, path, train_rows, _, _ = train_model(
+                loaded, out=out, progress=display if display is not None else False
+            )
         return model, path, len(train_rows), time.perf_counter() - started
 
     model, path, n_train, seconds = _run(action)
+    if _quiet():
+        _final(f"saved {model.config.type} model to {path}")
+        return
     table = Table(title="synthgen train", show_header=False)
     table.add_row("model", str(path))
     table.add_row("type", model.config.type)
     table.add_row("device", str(model.device_))
     table.add_row("training rows", f"{n_train:,}")
     table.add_row("time", f"{seconds:.1f} s")
+    if _verbose():
+        done = getattr(model, "steps_done_", None)
+        if done is not None:
+            table.add_row("steps", f"{done:,}")
+        table.add_row("config", model.config.model_dump_json(exclude_defaults=True))
     out_console.print(table)
 
 
@@ -290,20 +306,26 @@ def sample(
         from synthgen.files import ensure_writable
         from synthgen.models import load_model
         from synthgen.tablewriter import TableWriter
+        from synthgen.threads import use_threads
 
         if out.resolve() == model.resolve() or model.resolve() in out.resolve().parents:
             raise InputError(f"--out {out} is inside the model directory {model}; write the rows elsewhere")
         ensure_writable(out)  # refuse a bad output path before the work
         loaded = load_model(model, device=device or "auto")
+        use_threads()  # SYNTHGEN_THREADS, else every core this process may use
         started = time.perf_counter()
-        with _RowBar("sampling", rows) as bar, TableWriter(out) as writer:
+        with _progress() as display, TableWriter(out) as writer:
+            stage = None if display is None else Stage(display, "sample", "sample", "rows", total=rows)
             for chunk in loaded.iter_sample(rows, seed=seed, conditions=_conditions(where)):
                 writer.write(chunk)
-                bar.advance(len(chunk))
+                if stage is not None:
+                    stage.advance(len(chunk))
+            if stage is not None:
+                stage.finish()
         return writer.rows, len(loaded.schema_.columns), time.perf_counter() - started
 
     written, width, seconds = _run(action)
-    out_console.print(
+    _final(
         f"wrote {written:,} rows x {width} columns to {out} in {seconds:.2f} s "
         f"({written / max(seconds, 1e-9):,.0f} rows/s)"
     )
@@ -332,6 +354,9 @@ def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> No
         return loaded, len(train_rows) + len(holdout_rows), schema
 
     loaded, n_rows, schema = _run(action)
+    if _quiet():
+        _final(f"{recipe}: valid ({n_rows:,} rows)")
+        return
     table = Table(title=f"{recipe}: valid ({n_rows:,} rows)")
     for name in ("column", "kind", "nullable", "bounds"):
         table.add_column(name)
@@ -341,26 +366,92 @@ def validate(recipe: Path = typer.Argument(..., help="Recipe YAML file.")) -> No
         table.add_row(column.name + mark, column.kind.value, "yes" if column.nullable else "", bounds)
     out_console.print(table)
     generator = loaded.generator
-    out_console.print(f"generator: {generator.type} on {generator.device}; output: {loaded.output_path}")
+    _final(f"generator: {generator.type} on {generator.device}; output: {loaded.output_path}")
 
 
 @app.command(epilog=EXIT_CODES_HELP)
 def inspect(
     data: Path = typer.Argument(..., help="CSV or Parquet file."),
     target: str | None = typer.Option(None, "--target", help="Target column."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the recipe to this file (its source path relative to it) instead of printing it."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the --out file if it exists."),
 ) -> None:
-    """Print a recipe skeleton with the schema inferred from a data file."""
+    """Print (or write, with --out) a recipe skeleton with the schema inferred from a data file.
+
+    A recipe reads its paths relative to its own folder. With --out, ``source:`` is written relative
+    to the recipe file, so `synthgen validate` passes on it right away. Printed, it is relative to the
+    file standard output is redirected to when that can be told (``> recipes/x.yaml`` on Linux), else
+    absolute, with a comment saying so.
+    """
 
     def action() -> Any:
-        from synthgen.io import read_table
+        from synthgen.io import read_table, write_text
         from synthgen.proposals import propose_constraints
         from synthgen.schema import infer_schema
 
+        if out is not None:
+            _check_recipe_target(out, data, force)
         frame = read_table(data)
         inferred = infer_schema(frame, target=target, source=str(data))
-        return frame, inferred, propose_constraints(frame, inferred)
+        text = _skeleton(data, frame, inferred, propose_constraints(frame, inferred), out or _stdout_file())
+        if out is None:
+            sys.stdout.write(text)
+            return None
+        _check_recipe_target(out, data, force)  # again: the file may have appeared meanwhile
+        return write_text(text, out)
 
-    frame, schema, proposals = _run(action)
+    written = _run(action)
+    if written is not None:
+        if not _quiet():
+            console.print(f"review every kind, then run: synthgen validate {written}", markup=False, highlight=False)
+        _final(f"wrote {written}")
+
+
+def _check_recipe_target(out: Path, data: Path, force: bool) -> None:
+    if out.exists() and out.resolve() == data.resolve():
+        raise InputError(f"--out {out} is the data file itself; write the recipe elsewhere")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give the recipe file's path, e.g. {out / (data.stem + '.yaml')}")
+    if out.exists() and not force:
+        raise InputError(f"--out {out} already exists; pass --force to replace it")
+
+
+def _stdout_file() -> Path | None:
+    """The regular file standard output is redirected to, where the system tells it (Linux), else None."""
+    try:
+        fd = sys.stdout.fileno()
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            return None
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        found = path.stat()
+    except (AttributeError, OSError, ValueError):
+        return None
+    same = (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino)
+    return path if same and path.is_absolute() else None
+
+
+def _source_path(data: Path, recipe_file: Path | None) -> tuple[str, str]:
+    """``source:`` for a recipe saved at ``recipe_file`` (None: unknown), and a comment on what it is relative to."""
+    absolute = data.resolve()
+    if recipe_file is not None:
+        folder = recipe_file.resolve().parent
+        try:
+            shared = Path(os.path.commonpath([absolute, folder]))
+        except ValueError:  # another drive (Windows): no relative path exists
+            shared = Path(absolute.anchor)
+        if shared != Path(absolute.anchor):  # a common folder below the root: the pair moves together
+            relative = os.path.relpath(absolute, folder)
+            return Path(relative).as_posix(), "# source: relative to this recipe file's folder\n"
+    return absolute.as_posix(), (
+        "# source: absolute, so this recipe works wherever it is saved; a relative path would be read from\n"
+        "# the recipe file's folder, not from the current directory\n"
+    )
+
+
+def _skeleton(data: Path, frame: Any, schema: Any, proposals: list[str], recipe_file: Path | None) -> str:
     columns = {}
     for column in schema.columns:
         entry: dict[str, Any] = {"kind": column.kind.value}
@@ -371,22 +462,24 @@ def inspect(
         if getattr(column, "format", None) is not None:
             entry["format"] = column.format.model_dump(mode="json", exclude_defaults=True)
         columns[column.name] = entry
+    source, note = _source_path(data, recipe_file)
     skeleton = {
-        "name": data.stem,
-        "source": str(data),
         "schema": {"target": schema.target, "columns": columns},
         "generator": {"type": "ddpm", "steps": 6000, "device": "auto", "seed": 0},
         "split": {"holdout": 0.2, "seed": 0},
         "generate": {"rows": len(frame), "output": f"out/{data.stem}_synthetic.csv"},
     }
-    sys.stdout.write(f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n")
-    sys.stdout.write(yaml.safe_dump(skeleton, sort_keys=False, allow_unicode=True))
+    dump = {"sort_keys": False, "allow_unicode": True}
+    text = f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n"
+    text += yaml.safe_dump({"name": data.stem}, **dump) + note + yaml.safe_dump({"source": source}, **dump)
+    text += yaml.safe_dump(skeleton, **dump)
     if proposals:
-        sys.stdout.write(
+        text += (
             "# Constraints that hold in every row of the data. Uncomment the rules of the domain (not the accidents\n"
             "# of this sample): generated rows will then obey them exactly.\n# constraints:\n"
         )
-        sys.stdout.write("\n".join(proposals) + "\n")
+        text += "\n".join(proposals) + "\n"
+    return text
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -404,6 +497,7 @@ def evaluate(
         from synthgen.files import ensure_writable_dir
         from synthgen.io import read_table
         from synthgen.judge import EvaluateSettings, GateSettings, evaluate as judge, write_report
+        from synthgen.judge.evaluation import PARTS
         from synthgen.pipeline import prepare_data
         from synthgen.recipe import load_recipe
         from synthgen.schema import infer_schema
@@ -423,13 +517,35 @@ def evaluate(
             train_rows, holdout_rows = read_table(real), read_table(holdout)
             schema = infer_schema(train_rows, target=target, source=str(real))
             settings, gates, device = EvaluateSettings(), GateSettings(), "auto"
-        result = judge(train_rows, holdout_rows, fake, schema, settings=settings, gates=gates, device=device)
-        write_report(result, folder, extra_metadata={"synthetic": str(synthetic)})
+        with _progress() as display:
+            stage = None
+            if display is not None:
+                stage = Stage(display, "evaluate", "evaluate", "parts", total=len(PARTS) + 1, estimate=False)
+            result = judge(
+                train_rows,
+                holdout_rows,
+                fake,
+                schema,
+                settings=settings,
+                gates=gates,
+                device=device,
+                progress=None if stage is None else lambda part, done, _: stage.update(done, detail=part),
+            )
+            if stage is not None:
+                stage.update(len(PARTS), detail="report")
+            write_report(result, folder, extra_metadata={"synthetic": str(synthetic)})
+            if stage is not None:
+                stage.finish(detail="gate passed" if result.passed else "gate failed")
         return result, folder
 
     result, folder = _run(action)
-    _print_gate(result)
-    out_console.print(f"report: {folder}")
+    if not _quiet():
+        _print_gate(result)
+    if _verbose():
+        timings = result.run.timings_s
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        console.print(f"judge parts: {parts}", markup=False, highlight=False, soft_wrap=True)
+    _final(f"report: {folder}")
     if not result.passed:
         console.print("[bold red]gate failed[/]")
         raise typer.Exit(GateFailedError.exit_code)
@@ -469,15 +585,31 @@ def audit(
 
         loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
         folder = check_audit_dir(loaded, out if out is not None else default_audit_dir(loaded))
-        with _RowBar(f"shadow {loaded.generator.type} models", shadows) as bar:
+        with _progress() as display:
+            stage = None
+            if display is not None:
+                stage = Stage(display, "audit", f"shadow {loaded.generator.type} models", "models", total=shadows)
             report = run_audit(
-                loaded, shadows=shadows, targets=targets, rows=rows, seed=seed, progress=lambda *_: bar.advance(1)
+                loaded,
+                shadows=shadows,
+                targets=targets,
+                rows=rows,
+                seed=seed,
+                progress=None if stage is None else lambda *_: stage.advance(1),
             )
+            if stage is not None:
+                stage.finish()
         return report, write_audit(report, folder)
 
     from rich import box
 
     report, path = _run(action)
+    if _quiet():
+        vulnerable = ", ".join(map(str, report.vulnerable)) or "none shown"
+        _final(f"audit: vulnerable records: {vulnerable}; report: {path}")
+        if fail_on_vulnerable and report.vulnerable:
+            raise typer.Exit(GateFailedError.exit_code)
+        return
 
     def scored(attack: Any) -> str:
         if attack.auc is None:

@@ -4,9 +4,11 @@ Every write goes to a temporary file in the destination folder, is flushed and f
 renamed into place (then the folder is fsynced where the platform allows), so a crash, a full disk
 or a refused gate leaves either the old file or no file, never a truncated one.
 
-File mode: a written file gets ``0o666 & ~umask`` (0644 under the usual umask 022), exactly what
-any normally created file gets, so released tables, their ``.meta.json`` and model weights are as
-readable to teammates as the reports beside them. The umask is read once, at import.
+File mode: a written file gets ``0o666 & ~umask`` (`file_mode`), the umask read when the file is
+written, exactly what any normally created file gets: 0644 under the usual umask 022 (readable by
+teammates), 0600 under 077. Released tables, their ``.meta.json``, model weights and JSON and reports
+all follow it, although they are written to temporary files first, which some writers (safetensors)
+create 0600. Folders get ``0o777 & ~umask``.
 
 Temporary names carry the writer's process id: ``.{name}.synthgen-{pid}-{random}.tmp`` for a file,
 ``.{name}.synthgen-{pid}-{random}`` for a staging folder and ``.{name}.synthgen-{pid}-{random}.old``
@@ -38,12 +40,8 @@ from synthgen.errors import DataError, InputError
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def _read_umask() -> int:
-    """The process umask, without the set-and-restore dance where Linux reports it directly.
-
-    ``os.umask`` can only be read by setting it, which is process-global: a thread creating a file
-    in between would get mode 0666. This runs once, at import, before synthgen starts threads.
-    """
+def _proc_umask() -> int | None:
+    """The process umask as Linux reports it (``/proc/self/status``), or None where it does not."""
     try:
         with open("/proc/self/status", encoding="ascii") as handle:
             for line in handle:
@@ -51,6 +49,18 @@ def _read_umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+def _read_umask() -> int:
+    """The process umask, without the set-and-restore dance where Linux reports it directly.
+
+    ``os.umask`` can only be read by setting it, which is process-global: a thread creating a file
+    in between would get mode 0666. The dance runs once, at import, before synthgen starts threads.
+    """
+    mask = _proc_umask()
+    if mask is not None:
+        return mask
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -58,6 +68,14 @@ def _read_umask() -> int:
 
 UMASK = _read_umask()
 FILE_MODE = 0o666 & ~UMASK
+"""The mode of a file written with the umask at import; `file_mode` follows later changes."""
+
+
+def file_mode() -> int:
+    """``0o666 & ~umask`` with the umask of now where the platform tells it safely (Linux), else the
+    umask at import: the mode any file created now gets, given to every file synthgen writes."""
+    mask = _proc_umask()
+    return 0o666 & ~(UMASK if mask is None else mask)
 
 
 # -- table files: format by suffix, column names, error text -------------------------------
@@ -243,7 +261,7 @@ def _finish(tmp: Path, path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.chmod(tmp, FILE_MODE)  # a writer may have recreated the file; mode as documented above
+    os.chmod(tmp, file_mode())  # a writer may have recreated the file; mode as documented above
     os.replace(tmp, path)
     _fsync_folder(path.parent)
 

@@ -13,6 +13,7 @@ import hashlib
 import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,13 @@ from synthgen.errors import DataError, GateFailedError, InputError, ModelFileErr
 from synthgen.files import ensure_writable, ensure_writable_dir
 from synthgen.io import read_table, write_json, write_table
 from synthgen.models.configs import generator_type
+from synthgen.progress import FitProgress, ProgressCallback, Stage, open_progress
 from synthgen.recipe import Recipe, RecipeWarning
 from synthgen.schema import TableSchema, infer_schema
+from synthgen.threads import use_threads
 
 if TYPE_CHECKING:
-    from synthgen.models.base import Generator, Progress
+    from synthgen.models.base import Generator
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -228,23 +231,55 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def fit_model(
-    recipe: Recipe, train: pd.DataFrame, schema: TableSchema, out: Path | None = None, progress: Progress | None = None
+    recipe: Recipe,
+    train: pd.DataFrame,
+    schema: TableSchema,
+    out: Path | None = None,
+    progress: bool | ProgressCallback | None = None,
 ) -> tuple[Generator, Path]:
-    """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir)."""
+    """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir).
+
+    ``progress`` as in `generate`: the fit is one "fit" stage, its time left measured on the steps (or
+    epochs) done and, under ``max_minutes``, bounded by the budget left."""
     path = check_model_dir(recipe, out)
     constraints = (
         ConstraintSet(recipe.constraints, schema, source=recipe.label).fit(train) if recipe.constraints else None
     )
     model = generator_type(recipe.generator.type).load()(recipe.generator)
-    model.fit(train, schema, progress=progress, constraints=constraints)
-    model.save(
-        path, metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)}
-    )
+    use_threads(recipe.threads)
+    with open_progress(progress) as emit:
+        tracker = None if emit is None else _fit_tracker(recipe, emit, len(train))
+        model.fit(
+            train,
+            schema,
+            progress=tracker,
+            step_hook=None if tracker is None else tracker.step_hook,
+            constraints=constraints,
+        )
+        model.save(
+            path,
+            metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)},
+        )
+        if tracker is not None:
+            tracker.finish()
     return model, path
 
 
+def _fit_tracker(recipe: Recipe, emit: ProgressCallback, rows: int) -> FitProgress:
+    """The "fit" stage of a recipe's generator: CTGAN counts epochs; DDPM counts steps, expected to be
+    ``steps`` capped at ``max_epochs`` passes over ``rows`` (its own rule; it reports the exact total
+    after its first few dozen steps) and ends early if ``max_minutes`` runs out first."""
+    config = recipe.generator
+    label = f"fit {config.type}"
+    if "epochs" in type(config).model_fields:
+        return FitProgress(emit, label, "epochs", total=config.epochs)
+    total = config.training_steps(rows) if hasattr(config, "training_steps") and rows > 0 else None
+    minutes = getattr(config, "max_minutes", None)
+    return FitProgress(emit, label, "steps", total=total, budget_s=minutes * 60 if minutes else None, per_step=True)
+
+
 def train_model(
-    recipe: Recipe, out: Path | None = None, progress: Progress | None = None
+    recipe: Recipe, out: Path | None = None, progress: bool | ProgressCallback | None = None
 ) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
     """`prepare_data` then `fit_model`."""
     check_model_dir(recipe, out)
@@ -256,6 +291,28 @@ def train_model(
 # -- the whole flow ----------------------------------------------------------------------------------
 @dataclass
 class GenerateResult:
+    """What `generate` did. Returned only when rows were written: a refused gate raises `GateFailedError`
+    instead, unless ``force_release`` was given.
+
+    Fields:
+        output: the CSV or Parquet file the rows were written to (beside it, ``<output>.meta.json``).
+        rows: the number of rows written.
+        model_path: the model directory used (trained and saved by this run, or reused).
+        reused_model: True when an up-to-date saved model was reused instead of training.
+        released: True when the release gate passed. False only with ``force_release``: the rows were
+            written anyway and their sidecar and report say NOT RELEASED.
+        fit_seconds, sample_seconds, evaluate_seconds: wall time of each stage (fit is ~0 when reused).
+        report_seconds: wall time of writing ``report.json`` and ``report.html`` (its figures).
+        report: the judge's `synthgen.judge.EvaluationReport` (``report.gate.failing`` says why a gate failed).
+        report_dir: the folder holding ``report.json`` and ``report.html``.
+        constraints: per recipe constraint, the share of rows breaking it in the real data and the output.
+
+    ``data`` reads the written rows back as a DataFrame, on first use (the rows are not held in memory
+    meanwhile, so a large release costs nothing until asked for), the way synthgen reads any table.
+    When ``released`` is False the rows are still given, as written, and ``data.attrs["released"]`` is
+    False too: check ``released`` before passing them on.
+    """
+
     output: Path | None
     rows: int
     model_path: Path
@@ -267,6 +324,17 @@ class GenerateResult:
     report: Any = None
     report_dir: Path | None = None
     constraints: list[dict[str, Any]] | None = None
+    report_seconds: float = 0.0
+
+    @cached_property
+    def data(self) -> pd.DataFrame:
+        """The rows written to ``output``, read back (once) as a DataFrame; ``attrs["released"]`` says
+        whether the gate passed. A file deleted since raises `DataError` naming it."""
+        if self.output is None:
+            raise DataError("no rows were written by this run, so there is no data to read")
+        frame = read_table(self.output)
+        frame.attrs["released"] = self.released
+        return frame
 
 
 def with_shares(frame: pd.DataFrame, column: str, shares: dict[Any, float], seed: int = 0) -> pd.DataFrame:
@@ -314,7 +382,7 @@ def generate(
     seed: int | None = None,
     retrain: bool = False,
     force_release: bool = False,
-    progress: Progress | None = None,
+    progress: bool | ProgressCallback | None = None,
     conditions: dict[str, Any] | None = None,
 ) -> GenerateResult:
     """Train (or reuse) the recipe's model, sample, judge, and write the data only if the gate passes.
@@ -322,8 +390,14 @@ def generate(
     ``conditions`` are added to the recipe's ``generate.conditions`` (the command line's ``--where``).
     A conditioned release is judged against the real rows that meet the same conditions, a rebalanced
     one against real rows with the same mix (`with_shares`): fidelity, utility and privacy compare like
-    with like. Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`."""
+    with like. Overrides of the recipe (device, epochs) are applied by the caller with `apply_overrides`.
+
+    ``progress``: None (the default) shows bars for the fit, the sampling and the evaluation on stderr
+    when stderr is a terminal, and nothing otherwise; True shows them anyway (plain lines when stderr
+    is not a terminal); False shows nothing; a callable receives every `synthgen.progress.ProgressEvent`
+    instead (stage, counts, share done, seconds elapsed and left)."""
     from synthgen.judge import evaluate as judge, write_report
+    from synthgen.judge.evaluation import PARTS as JUDGE_PARTS
 
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
@@ -335,59 +409,87 @@ def generate(
     ensure_writable_dir(report_dir_for(output))
     train, holdout, schema = prepare_data(recipe)
     n_rows = release_rows(recipe, rows, len(train) + len(holdout))
-    started = time.perf_counter()
-    model = None if retrain else reusable_model(recipe, recipe.model_path)
-    reused = model is not None
-    if model is None:
-        model, _ = fit_model(recipe, train, schema, progress=progress)
-    if reused:  # a model fitted here already holds its training values
-        model.exclude_source_pii(train)
-    model.exclude_source_pii(holdout)
-    fit_seconds = time.perf_counter() - started
+    threads = use_threads(recipe.threads)
+    with open_progress(progress) as emit:
+        started = time.perf_counter()
+        model = None if retrain else reusable_model(recipe, recipe.model_path)
+        reused = model is not None
+        if model is None:
+            model, _ = fit_model(recipe, train, schema, progress=emit if emit is not None else False)
+        if reused:  # a model fitted here already holds its training values
+            model.exclude_source_pii(train)
+        model.exclude_source_pii(holdout)
+        fit_seconds = time.perf_counter() - started
 
-    sample_seed = sampling_seed(recipe, seed)
-    started = time.perf_counter()
-    wanted = {**recipe.generate.conditions, **(conditions or {})}
-    synthetic = model.sample(n_rows, seed=sample_seed, conditions=wanted, rebalance=recipe.generate.rebalance)
-    sample_seconds = time.perf_counter() - started
-    constraint_report = constraint_rates(model.constraints_, train, synthetic)
-    if wanted:
-        train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
-    for column, shares in recipe.generate.rebalance.items():
-        train, holdout = (with_shares(frame, column, shares, seed=recipe.split.seed) for frame in (train, holdout))
+        sample_seed = sampling_seed(recipe, seed)
+        started = time.perf_counter()
+        wanted = {**recipe.generate.conditions, **(conditions or {})}
+        synthetic = _sample(model, n_rows, sample_seed, wanted, recipe.generate.rebalance, emit)
+        sample_seconds = time.perf_counter() - started
+        constraint_report = constraint_rates(model.constraints_, train, synthetic)
+        if wanted:
+            train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
+        for column, shares in recipe.generate.rebalance.items():
+            train, holdout = (with_shares(frame, column, shares, seed=recipe.split.seed) for frame in (train, holdout))
 
-    started = time.perf_counter()
-    report = judge(
-        train, holdout, synthetic, schema, settings=recipe.evaluate, gates=recipe.gates, device=recipe.generator.device
-    )
-    evaluate_seconds = time.perf_counter() - started
-    released = bool(report.passed)
-    metadata = {
-        "synthgen_version": __version__,
-        "recipe": str(recipe.path) if recipe.path else recipe.name,
-        "recipe_fingerprint": recipe.fingerprint(),
-        "model": str(recipe.model_path),
-        "model_type": recipe.generator.type,
-        "generator": recipe.generator.model_dump(mode="json"),
-        "rows": n_rows,
-        "seed": sample_seed,
-        "conditions": {
-            k: v if isinstance(v, (str, int, float, bool, list, dict)) else str(v) for k, v in wanted.items()
-        },
-        "rebalance": recipe.generate.rebalance,
-        "constraints": constraint_report,
-        "released": released,
-        "status": "released" if released else "NOT RELEASED: gate failed",
-    }
-    report_dir = report_dir_for(output)
-    write_report(report, report_dir, extra_metadata=metadata)
-    if not released and not force_release:
-        raise GateFailedError(
-            f"release gate failed for {recipe.label}; nothing was written to {output}; report: {report_dir}",
-            report=report,
+        started = time.perf_counter()
+        stage = (
+            None
+            if emit is None
+            else Stage(emit, "evaluate", "evaluate", "parts", total=len(JUDGE_PARTS) + 2, estimate=False)
         )
-    write_table(synthetic, output)
-    write_json(metadata, meta_path_for(output))
+
+        def part(name: str, done: int, total: int = 0) -> None:
+            if stage is not None:
+                stage.update(done, detail=name)
+
+        report = judge(
+            train,
+            holdout,
+            synthetic,
+            schema,
+            settings=recipe.evaluate.model_copy(update={"n_jobs": recipe.evaluate.n_jobs or threads}),
+            gates=recipe.gates,
+            device=recipe.generator.device,
+            progress=part,
+        )
+        evaluate_seconds = time.perf_counter() - started
+        released = bool(report.passed)
+        metadata = {
+            "synthgen_version": __version__,
+            "recipe": str(recipe.path) if recipe.path else recipe.name,
+            "recipe_fingerprint": recipe.fingerprint(),
+            "model": str(recipe.model_path),
+            "model_type": recipe.generator.type,
+            "generator": recipe.generator.model_dump(mode="json"),
+            "rows": n_rows,
+            "seed": sample_seed,
+            "conditions": {
+                k: v if isinstance(v, (str, int, float, bool, list, dict)) else str(v) for k, v in wanted.items()
+            },
+            "rebalance": recipe.generate.rebalance,
+            "constraints": constraint_report,
+            "released": released,
+            "status": "released" if released else "NOT RELEASED: gate failed",
+        }
+        verdict = "gate passed" if released else "gate failed: " + (", ".join(report.gate.failing) or "see the report")
+        report_dir = report_dir_for(output)
+        part("report", len(JUDGE_PARTS))
+        started = time.perf_counter()
+        write_report(report, report_dir, extra_metadata=metadata)
+        report_seconds = time.perf_counter() - started
+        if not released and not force_release:
+            if stage is not None:
+                stage.finish(len(JUDGE_PARTS) + 1, detail=verdict)
+            raise GateFailedError(
+                f"release gate failed for {recipe.label}; nothing was written to {output}; report: {report_dir}",
+                report=report,
+            )
+        part("write", len(JUDGE_PARTS) + 1)
+        write_table(synthetic, output)
+        write_json(metadata, meta_path_for(output))
+        if stage is not None:
+            stage.finish(detail=verdict if released else verdict + " (written: force_release)")
     return GenerateResult(
         output=output,
         rows=n_rows,
@@ -400,4 +502,26 @@ def generate(
         report=report,
         report_dir=report_dir,
         constraints=constraint_report,
+        report_seconds=report_seconds,
     )
+
+
+def _sample(
+    model: Generator,
+    rows: int,
+    seed: int,
+    conditions: dict[str, Any],
+    rebalance: dict[str, dict[Any, float]],
+    emit: ProgressCallback | None,
+) -> pd.DataFrame:
+    """`Generator.sample`, chunk by chunk (the same rows: `sample` concatenates these very chunks), so that
+    the "sample" stage can count the rows drawn."""
+    stage = None if emit is None else Stage(emit, "sample", "sample", "rows", total=rows)
+    chunks = []
+    for chunk in model.iter_sample(rows, seed=seed, conditions=conditions, rebalance=rebalance):
+        chunks.append(chunk)
+        if stage is not None:
+            stage.advance(len(chunk))
+    if stage is not None:
+        stage.finish()
+    return pd.concat(chunks, ignore_index=True)

@@ -35,7 +35,7 @@ import types
 import typing
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -131,6 +131,11 @@ class Recipe(BaseModel):
     )
     model_dir: str | None = Field(
         default=None, description="Where the trained model is kept and reused; default .synthgen/models/<name>."
+    )
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        default="auto",
+        description="CPU threads for training, sampling and the judge's learners: a positive integer, or 'auto' "
+        "(SYNTHGEN_THREADS when set, else the cores this process may use). See synthgen.threads.",
     )
 
     _path: Path | None = PrivateAttr(default=None)

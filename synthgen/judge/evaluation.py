@@ -31,6 +31,10 @@ from synthgen.schema import TableSchema
 T = TypeVar("T")
 
 
+PARTS = ("prepare", "encode", "fidelity", "utility", "privacy")
+"""The judge's parts, in order: the keys of ``RunInfo.timings_s`` besides "total"."""
+
+
 def evaluate(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -39,12 +43,14 @@ def evaluate(
     settings: EvaluateSettings | None = None,
     gates: GateSettings | None = None,
     device: str = "auto",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> EvaluationReport:
     """Score ``synthetic`` against the real ``train`` rows it was learned from and the ``holdout`` rows it was not.
 
     ``device`` ('auto' | 'cpu' | 'cuda') runs the distance computations and says whether the judge's
     learners may use the GPU; ``settings.backend`` picks them (`synthgen.judge.learners`). Raises
-    ``DataError`` (naming the table and column) when a table does not fit the schema.
+    ``DataError`` (naming the table and column) when a table does not fit the schema. ``progress`` is
+    called as each part starts with (part, parts done, parts in all): a progress display's hook.
     """
     settings = settings if settings is not None else EvaluateSettings()
     gates = gates if gates is not None else GateSettings()
@@ -53,6 +59,8 @@ def evaluate(
     timings: dict[str, float] = {}
 
     def timed(part: str, fn: Callable[[], T]) -> T:
+        if progress is not None:
+            progress(part, len(timings), len(PARTS))
         start = time.perf_counter()
         out = fn()
         timings[part] = round(time.perf_counter() - start, 3)

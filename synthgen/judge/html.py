@@ -61,7 +61,7 @@ def _png(fig) -> str:
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=90)  # laid out already: "tight" would draw it twice
     return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}">'
 
 
@@ -89,7 +89,15 @@ def _distribution_figure(report: EvaluationReport) -> str:
         ax.tick_params(labelsize=6)
         if i == 0:
             ax.legend(fontsize=6)
-    fig.tight_layout()
+    # Fixed margins: tight_layout measures every tick label of every panel, seconds for a wide table.
+    fig.subplots_adjust(
+        left=0.04,
+        right=0.99,
+        top=1 - 0.35 / fig.get_figheight(),
+        bottom=0.9 / fig.get_figheight(),
+        wspace=0.25,
+        hspace=1.0,
+    )
     return _png(fig)
 
 
@@ -408,6 +416,9 @@ def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None 
     r = report.run
     extra_metadata = dict(extra_metadata or {})
     constraints = extra_metadata.pop("constraints", None) or []
+    rules = (
+        ["<h2>Constraints: share of rows breaking each</h2>", _constraints_section(constraints)] if constraints else []
+    )
     verdict = (
         '<span class="verdict pass">Gate passed</span>'
         if report.gate.passed
@@ -438,7 +449,7 @@ def render_html(report: EvaluationReport, extra_metadata: dict[str, Any] | None 
         verdict,
         "<h2>Release gate</h2>",
         _gate_section(report),
-        *(["<h2>Constraints: share of rows breaking each</h2>", _constraints_section(constraints)] if constraints else []),
+        *rules,
         "<h2>Fidelity</h2>",
         _fidelity_section(report),
         "<h3>Column distributions: real train vs synthetic</h3>",

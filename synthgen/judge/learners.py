@@ -13,7 +13,6 @@ the scikit-learn API (``fit``, ``predict_proba`` / ``predict``) and returns nump
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from synthgen.errors import InputError
+from synthgen.threads import resolve_threads
 
 Backend = Literal["cuml", "sklearn"]
 Task = Literal["classification", "regression"]
@@ -71,7 +71,7 @@ class Learners:
 
 def resolve_backend(requested: str, device: torch.device, seed: int = 0, n_jobs: int | None = None) -> Learners:
     """Pick the learners once; a cuML request that cannot be honoured is an input error, not a fallback."""
-    jobs = n_jobs or os.cpu_count() or 1
+    jobs = n_jobs or resolve_threads()  # SYNTHGEN_THREADS, else the cores this process may use
     on_gpu = device.type == "cuda" and torch.cuda.is_available()
     xgb_device = "cuda" if on_gpu and _xgboost_has_cuda() else "cpu"
     if requested == "sklearn":

@@ -10,6 +10,9 @@ networks' weights (each subclass names its networks in `_networks`).
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +27,13 @@ from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
 from synthgen.constraints import ConstraintSet, ConstraintSpec
 from synthgen.device import StepObserver, resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
-from synthgen.models.configs import REGISTRY, GeneratorConfig
+from synthgen.models.configs import (
+    REGISTRY,
+    BudgetWarning,
+    GeneratorConfig,
+    constructor_signature,
+    hyperparameter_lines,
+)
 from synthgen.sampling import Columns, Guide, SamplePlan, describe_columns, described_column, draw
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
 from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
@@ -45,6 +54,17 @@ class Generator(ABC):
     """Whether `_sample` holds continuous values given in its guide (inpainting); if not, seed rows and
     exact-value conditions on continuous columns are refused, since no drawn row would ever meet them."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give each generator class the signature and docstring of its hyperparameters, built once from its
+        config: ``__init__`` takes ``**params`` (validated by the config), which ``help()`` would show bare."""
+        super().__init_subclass__(**kwargs)
+        config_class = getattr(cls, "config_class", None)
+        if config_class is None:
+            return
+        cls.__signature__ = constructor_signature(config_class)
+        own = inspect.cleandoc(cls.__doc__ or "")
+        cls.__doc__ = f"{own}\n\n{hyperparameter_lines(config_class)}" if own else hyperparameter_lines(config_class)
+
     @classmethod
     def training_memory(cls, rows: int, width: int) -> float:
         """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns
@@ -56,6 +76,7 @@ class Generator(ABC):
         if config is not None and params:
             raise TypeError("pass either a config object or keyword parameters, not both")
         if config is None:
+            _refuse_unknown(type(self), params)
             try:
                 config = self.config_class(**params)
             except ValidationError as exc:
@@ -99,6 +120,8 @@ class Generator(ABC):
             self.constraints_ = fitted if isinstance(constraints, ConstraintSet) else fitted.fit(data)
             self.constraint_columns_ = describe_columns(data, schema, self.constraints_.reparametrised)
             learned, learned_schema = self.constraints_.encode(data), self.constraints_.model_schema(schema)
+        for note in self.config.budget_notes(len(learned)):
+            warnings.warn(f"{type(self).__name__}: {note}", BudgetWarning, stacklevel=2)
         device = self.device_
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(self.config.seed)
@@ -407,6 +430,21 @@ def chunk_seed(seed: int, index: int) -> int:
     if index == 0:
         return seed
     return int(np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _refuse_unknown(cls: type[Generator], params: Mapping[str, Any]) -> None:
+    """One error naming every keyword the generator does not take, with the closest hyperparameter name."""
+    known = list(cls.config_class.model_fields)
+    unknown = [name for name in params if name not in known]
+    if not unknown:
+        return
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, 1)
+        named.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    raise InputError(
+        f"{cls.__name__}: unknown parameter(s) {', '.join(named)}; help(synthgen.{cls.__name__}) lists them"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

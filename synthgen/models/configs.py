@@ -13,6 +13,8 @@ the pipeline can reuse.
 from __future__ import annotations
 
 import importlib
+import inspect
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -20,6 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     from synthgen.models.base import Generator
+
+
+class BudgetWarning(UserWarning):
+    """A training budget that will not be spent as asked (a cap applies), said before training starts, so that
+    a shorter fit than requested is never silent."""
 
 
 class GeneratorConfig(BaseModel):
@@ -36,6 +43,51 @@ class GeneratorConfig(BaseModel):
         default=True, description="Replay each training step as a captured CUDA graph on CUDA (ignored on the CPU)."
     )
 
+    @classmethod
+    def hyperparameters(cls) -> list[str]:
+        """The keyword names a generator takes: its own fields first, then those every generator shares."""
+        shared = [name for name in GeneratorConfig.model_fields if name != "type"]
+        own = [name for name in cls.model_fields if name not in shared and name != "type"]
+        return own + shared
+
+    def budget_notes(self, rows: int) -> list[str]:
+        """What of the requested training budget a fit on ``rows`` rows will not spend, and how to lift the cap
+        (one sentence each; the generator warns them as `BudgetWarning` before it trains). None by default."""
+        return []
+
+
+def constructor_signature(config_class: type[GeneratorConfig]) -> inspect.Signature:
+    """``(config=None, *, <every hyperparameter with its default>)``: what `inspect.signature` and ``help()``
+    show for a generator class, whose ``__init__`` takes ``**params`` validated by ``config_class``."""
+    fields = config_class.model_fields
+    return inspect.Signature(
+        [
+            inspect.Parameter(
+                "config", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=config_class | None
+            )
+        ]
+        + [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=fields[name].default, annotation=fields[name].annotation
+            )
+            for name in config_class.hyperparameters()
+        ]
+    )
+
+
+def hyperparameter_lines(config_class: type[GeneratorConfig]) -> str:
+    """The docstring section listing every hyperparameter, one line each: name, default, description."""
+    fields = config_class.model_fields
+    lines = [
+        f"Hyperparameters (keyword arguments, or a `{config_class.__name__}` as ``config``; a recipe's "
+        "``generator:`` block takes the same names):",
+        "",
+    ]
+    for name in config_class.hyperparameters():
+        field = fields[name]
+        lines.append(f"- ``{name}`` = {field.default!r} -- {field.description}")
+    return "\n".join(lines)
+
 
 class CTGANConfig(GeneratorConfig):
     type: Literal["ctgan"] = "ctgan"
@@ -43,13 +95,17 @@ class CTGANConfig(GeneratorConfig):
     batch_size: int = Field(default=500, ge=2, description="Rows per step; a multiple of pac.")
     pac: int = Field(default=10, ge=1, description="Rows the discriminator judges together (PacGAN).")
     embedding_dim: int = Field(default=128, ge=1, description="Size of the generator's noise vector.")
-    generator_dim: tuple[int, ...] = (256, 256)
-    discriminator_dim: tuple[int, ...] = (256, 256)
-    generator_lr: float = Field(default=2e-4, gt=0)
-    generator_decay: float = Field(default=1e-6, ge=0)
-    discriminator_lr: float = Field(default=2e-4, gt=0)
-    discriminator_decay: float = Field(default=1e-6, ge=0)
-    discriminator_steps: int = Field(default=1, ge=1)
+    generator_dim: tuple[int, ...] = Field(
+        default=(256, 256), description="Hidden widths of the generator's residual layers."
+    )
+    discriminator_dim: tuple[int, ...] = Field(
+        default=(256, 256), description="Hidden widths of the discriminator (critic) layers."
+    )
+    generator_lr: float = Field(default=2e-4, gt=0, description="Adam learning rate of the generator.")
+    generator_decay: float = Field(default=1e-6, ge=0, description="Adam weight decay of the generator.")
+    discriminator_lr: float = Field(default=2e-4, gt=0, description="Adam learning rate of the discriminator.")
+    discriminator_decay: float = Field(default=1e-6, ge=0, description="Adam weight decay of the discriminator.")
+    discriminator_steps: int = Field(default=1, ge=1, description="Discriminator updates per generator update.")
     gradient_penalty: float = Field(default=10.0, ge=0, description="WGAN-GP lambda.")
     tau: float = Field(default=0.2, gt=0, description="Gumbel-softmax temperature.")
     log_frequency: bool = Field(default=True, description="Sample training conditions by log-frequency.")
@@ -129,6 +185,33 @@ class DDPMConfig(GeneratorConfig):
     )
     quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
     sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
+
+    def training_steps(self, rows: int) -> int:
+        """The steps a fit on ``rows`` training rows takes (``max_minutes`` may stop it sooner): ``steps``,
+        capped at ``max_epochs`` passes of batches of ``min(batch_size, rows)`` rows."""
+        if self.max_epochs is None:
+            return self.steps
+        return max(1, min(self.steps, math.ceil(self.max_epochs * rows / min(self.batch_size, rows))))
+
+    def budget_notes(self, rows: int) -> list[str]:
+        """The default ``max_epochs`` cap, when it cuts the ``steps`` the caller asked for.
+
+        Asked for: steps other than the default, or set alone (a config rebuilt from a full dump, as
+        command-line overrides do, has every field set, so there only the values tell). A ``max_epochs``
+        other than the default was chosen by the caller (``--epochs``), and is not news."""
+        total = self.training_steps(rows)
+        fields, given = type(self).model_fields, self.model_fields_set
+        asked = self.steps != fields["steps"].default or ("steps" in given and "max_epochs" not in given)
+        if total >= self.steps or not asked or self.max_epochs != fields["max_epochs"].default:
+            return []
+        batch = min(self.batch_size, rows)
+        return [
+            f"steps={self.steps} asked for, but training stops after {total} steps: max_epochs={self.max_epochs:g} "
+            f"(the default) caps it at {self.max_epochs:g} passes over the {rows} training rows in batches of {batch}, "
+            "so that a small table is not memorised. To train every step, pass max_epochs=None (in a recipe, "
+            "max_epochs: null) or a larger max_epochs; the release gate's privacy checks then say whether the "
+            "longer fit leaks rows"
+        ]
 
     @model_validator(mode="before")
     @classmethod

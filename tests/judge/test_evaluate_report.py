@@ -84,7 +84,6 @@ def test_write_report_files(tmp_path, german_copy):
     assert EvaluationReport.from_json(paths["json"].read_text()) == german_copy.report  # "metadata" is ignored
 
 
-
 def test_constraint_rates_get_their_own_section(tmp_path, german_copy):
     rates = [{"constraint": "loan_amnt <= 0.8 * annual_inc", "real": 0.0125, "output": 0.0}]
     paths = write_report(german_copy.report, tmp_path / "out", extra_metadata={"constraints": rates, "seed": 1})
@@ -93,6 +92,7 @@ def test_constraint_rates_get_their_own_section(tmp_path, german_copy):
     section = page.split("<h2>Constraints: share of rows breaking each</h2>")[1].split("<h2>")[0]
     assert "loan_amnt &lt;= 0.8 * annual_inc" in section and "1.250%" in section and "0.000%" in section
     assert page.count("annual_inc") == 1  # not repeated as JSON in the run table
+
 
 def _old_names(data: dict) -> dict:
     """``data`` (a report as JSON) as written before issue 11: ``models`` / ``model`` for the learners."""
