@@ -27,7 +27,7 @@ read off a ladder of growing training budgets for each model on the `--ladder` d
 rung that reaches the level, so the figure is an upper bound at the ladder's resolution.
 
 `--quick` is the smoke mode the test suite runs: german_credit, synthgen's models, tiny budgets, the
-judge with `QUICK_EVALUATE`.
+judge with `QUICK_EVALUATE`, synthgen's jobs in this process (`run_in_process`).
 Peers need `pip install 'synthgen[bench]'` (MOSTLY AI's engine pulls torchvision/torchaudio builds
 that break its import beside a CPU torch: uninstall them).
 
@@ -213,6 +213,20 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "evaluate_s": evaluate_s,
         **report.summary(),
     }
+
+
+def run_in_process(job: dict[str, Any]) -> dict[str, Any]:
+    """`run_job` in this process: the smoke mode's way (synthgen's models only, which start no process
+    pools), without a fresh interpreter and torch import per job. Its ``peak_host_mib`` is this
+    process's peak so far, not the job's. Torch's thread count and the warning filters are restored."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        with warnings.catch_warnings():
+            return run_job(job)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def run_isolated(job: dict[str, Any]) -> dict[str, Any]:
@@ -421,6 +435,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke mode: german_credit, synthgen's models, tiny budgets"
     )
     parser.add_argument(
+        "--isolated", action="store_true", help="with --quick: each job in a fresh interpreter all the same"
+    )
+    parser.add_argument(
         "--job",
         choices=sorted(JOBS),
         help="run a named job instead; it must come first, followed by the job's own options",
@@ -572,7 +589,8 @@ def main(argv: list[str] | None = None) -> Any:
         if job["rung"] is not None:
             label += f" ladder {job['epochs'] if job['epochs'] is not None else job['seconds']}"
         try:
-            run = run_isolated(job)
+            in_process = args.quick and not args.isolated and job["model"].startswith("synthgen.")
+            run = run_in_process(job) if in_process else run_isolated(job)
         except RuntimeError as exc:  # one peer failing must not cost the rest of a long run
             failed.append({**job, "error": str(exc)})
             print(f"{label}: FAILED ({exc})", flush=True)

@@ -124,6 +124,7 @@ def test_a_recipe_path_is_benchmarked_under_its_name_and_split(tmp_path):
             "--models",
             "synthgen.ctgan,synthgen.ddpm",
             "--quick",
+            "--isolated",  # the fresh interpreter per job of a real run (the fixture above runs in this process)
             "--out",
             str(out),
             "--note",
