@@ -39,3 +39,15 @@ def mixed_frame() -> pd.DataFrame:
     frame.loc[rng.random(n) < 0.1, "rate"] = np.nan
     frame.loc[rng.random(n) < 0.05, "grade"] = None
     return frame
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module (`pytestmark = pytest.mark.usefixtures("one_thread")`): small networks
+    run fastest on one, and a shared CI machine stays responsive."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -7,7 +7,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from synthgen import CTGAN, DDPM
 from synthgen.errors import InputError
@@ -17,12 +16,7 @@ from synthgen.schema import infer_schema
 SMALL = {"width": 64, "depth": 2, "batch_size": 256, "sampling_steps": 10, "device": "cpu", "lr": 3e-3}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -120,13 +120,7 @@ def two_modes():
     return pd.DataFrame({"amount": amount, "grade": grade, "default": default})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small networks run fastest on one thread, and a shared CI machine stays responsive."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
