@@ -39,7 +39,8 @@ issue10 (issue 10's cases replayed), gate-patterns and judge-scale (issue 12's m
 the judge as the release grows), conditional (issue 13: conditioned sampling under constraints, speed and
 fidelity against the real rows meeting the conditions, beside SDV's sample_from_conditions), threads
 (issue 14: training steps/s beside other CPU-bound processes), fixture (issue 14: the pytest fixture's
-cold and warm times, `synthgen --help`).
+cold and warm times, `synthgen --help`), step (the diffusion model's CPU time per training step and
+sampling rows/s, beside an older checkout).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
     "conditional": "evaluation.conditional_bench",
     "threads": "evaluation.threads_bench",
     "fixture": "evaluation.fixture_bench",
+    "step": "evaluation.step_bench",
 }
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}

@@ -38,7 +38,14 @@ from synthgen._version import __version__
 from synthgen.artifacts import FILES
 from synthgen.errors import DataError, ModelFileError
 from synthgen.io import read_json, write_json, write_table
-from synthgen.pipeline import apply_overrides, load_source, model_fingerprint, reusable_model, train_model
+from synthgen.pipeline import (
+    apply_overrides,
+    load_source,
+    model_fingerprint,
+    reusable_model,
+    source_path,
+    train_model,
+)
 from synthgen.unmodelled import pii_exclusions
 
 if TYPE_CHECKING:
@@ -112,7 +119,7 @@ class ModelCache:
         current = None if self.retrain else self.current_dir(recipe, model_dir)
         if current is None:
             return None
-        path = self._rows_path(recipe, current, request)
+        path = self.rows_path(recipe, current, request)
         if not path.is_file():
             return None
         try:
@@ -123,11 +130,11 @@ class ModelCache:
     def keep_rows(self, recipe: Recipe, model_dir: Path, request: dict, frame: pd.DataFrame) -> None:
         """Keep ``frame``, drawn for ``request`` from the model in ``model_dir`` (a temporary file, then a
         rename: parallel workers never read half a file)."""
-        path = self._rows_path(recipe, model_dir, request)
+        path = self.rows_path(recipe, model_dir, request)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_table(frame, path)
 
-    def _rows_path(self, recipe: Recipe, model_dir: Path, request: dict) -> Path:
+    def rows_path(self, recipe: Recipe, model_dir: Path, request: dict) -> Path:
         """Where the rows of ``request`` drawn from the model in ``model_dir`` are kept: named by the
         model's bytes and everything else that decides the rows."""
         digest = hashlib.sha256()
@@ -137,6 +144,20 @@ class ModelCache:
         key = {"request": request, "generator": settings, "device": self.device, "version": __version__}
         digest.update(json.dumps(key, sort_keys=True, default=repr).encode())
         return self.root / "samples" / f"{digest.hexdigest()[:32]}.parquet"
+
+    def inputs(self, recipe: Recipe, used: Path, given: str | Path | None = None) -> list[Path]:
+        """The files whose bytes decide the rows drawn from the model in ``used`` (see
+        `synthgen.kept_calls`): the recipe, its source table, the model's files, and the state of every
+        model folder `get` looks in before ``used`` (one becoming current would be chosen instead)."""
+        files = [] if recipe.path is None else [recipe.path]
+        files += [source_path(recipe), *(used / name for name in FILES)]
+        for candidate in (given, recipe.model_path, self.path_for(recipe)):
+            if candidate is None:
+                continue
+            if Path(candidate) == used:
+                break
+            files.append(Path(candidate) / "state.json")
+        return files
 
     def _saved(
         self, recipe: Recipe, model_dir: str | Path | None, cached: Path

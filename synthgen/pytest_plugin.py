@@ -19,7 +19,6 @@ heavy until a test asks for rows.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Generator as HookWrapper, Mapping
@@ -32,12 +31,10 @@ import pytest
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthgen.fixture_cache import CachedModel, ModelCache
+    from synthgen.fixture_rows import FixtureRows
     from synthgen.models.base import Generator
-    from synthgen.recipe import Recipe
 
 CACHE_ENV = "SYNTHGEN_CACHE"
-DEFAULT_ROWS = 1000
 MARKER_HELP = (
     "synthgen(recipe, rows=1000, seed=None, conditions=None, model=None): the rows the synthetic_rows "
     "fixture gives this test, drawn from the recipe's model (see the synthgen fixture)"
@@ -70,9 +67,8 @@ class Recorder:
     """Which test is running, so the session fixture can note the datasets each test draws."""
 
     current: list[Use] | None = None
-    models: dict[str, CachedModel] = field(default_factory=dict)
-    kept: dict[Path, int] = field(default_factory=dict)
-    """Per model directory, the requests answered with rows kept from an earlier run (no model loaded)."""
+    rows: FixtureRows | None = None
+    """The session's source of rows, once a test asked for some: its models and kept rows are summed up."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -112,13 +108,9 @@ def pytest_configure(config: pytest.Config) -> None:
 class SyntheticData:
     """The ``synthgen`` fixture: rows from recipes, with each model found or trained once per session."""
 
-    def __init__(self, config: pytest.Config, cache: ModelCache, recorder: Recorder) -> None:
-        self._root = Path(config.rootpath)
-        self._default_seed: int | None = config.getoption("synthgen_seed")
-        self._cache = cache
+    def __init__(self, rows: FixtureRows, recorder: Recorder) -> None:
+        self._rows = rows
         self._recorder = recorder
-        self._frames: dict[str, pd.DataFrame] = {}
-        self._recipes: dict[Path, Recipe] = {}
 
     def dataset(
         self,
@@ -135,76 +127,34 @@ class SyntheticData:
         too); ``model`` names a model directory to use instead of training. Each call returns a new
         DataFrame: the test may change it.
         """
-        from synthgen.pipeline import sampling_seed
-
-        loaded = self._recipe(recipe)
-        n = int(rows) if rows is not None else loaded.generate.rows or DEFAULT_ROWS
-        given = seed is not None
-        chosen = sampling_seed(loaded, seed if given else self._default_seed)
-        wanted = {**loaded.generate.conditions, **(conditions or {})}
-        request = {"rows": n, "seed": chosen, "conditions": wanted, "rebalance": loaded.generate.rebalance}
-        model_dir = None if model is None else self._path(model)
-        key = json.dumps([str(self._path(recipe)), str(model_dir), request], sort_keys=True, default=repr)
-        if key not in self._frames:
-            self._frames[key] = self._draw(loaded, recipe, model, request)
-        path, origin, frame = self._frames[key]
-        use = Use(str(recipe), n, chosen, given, dict(conditions or {}), path, origin)
+        drawn = self._rows.dataset(recipe, rows=rows, seed=seed, conditions=conditions, model=model)
         if self._recorder.current is not None:
+            given = seed is not None
+            use = Use(str(recipe), drawn.rows, drawn.seed, given, dict(conditions or {}), drawn.model, drawn.origin)
             self._recorder.current.append(use)
-        return frame.copy()
-
-    def _draw(
-        self, loaded: Recipe, recipe: str | os.PathLike[str], model: str | os.PathLike[str] | None, request: dict
-    ) -> tuple[Path, str, pd.DataFrame]:
-        """(model directory, where the rows came from, rows): kept rows when this model drew them before
-        (no model is loaded), else drawn now and kept."""
-        kept = self._cache.kept_rows(loaded, request, None if model is None else self._path(model))
-        if kept is not None:
-            path, frame = kept
-            self._recorder.kept[path] = self._recorder.kept.get(path, 0) + 1
-            return path, "kept rows", frame
-        cached = self._cached(recipe, model)
-        frame = cached.model.sample(
-            request["rows"], seed=request["seed"], conditions=request["conditions"], rebalance=request["rebalance"]
-        )
-        self._cache.keep_rows(loaded, cached.path, request, frame)
-        return cached.path, cached.origin, frame
+        return drawn.frame
 
     def model(self, recipe: str | os.PathLike[str], model: str | os.PathLike[str] | None = None) -> Generator:
         """The fitted generator behind `dataset` (for seed rows, `iter_sample` or sampling options)."""
-        return self._cached(recipe, model).model
-
-    def _path(self, path: str | os.PathLike[str]) -> Path:
-        return self._root / Path(path).expanduser()  # an absolute path stays itself
-
-    def _recipe(self, recipe: str | os.PathLike[str]) -> Recipe:
-        from synthgen.recipe import load_recipe
-
-        path = self._path(recipe)
-        if path not in self._recipes:
-            self._recipes[path] = load_recipe(path)
-        return self._recipes[path]
-
-    def _cached(self, recipe: str | os.PathLike[str], model: str | os.PathLike[str] | None) -> CachedModel:
-        model_dir = None if model is None else self._path(model)
-        key = f"{self._path(recipe).resolve()}|{model_dir}"
-        if key not in self._recorder.models:
-            self._recorder.models[key] = self._cache.get(self._recipe(recipe), model_dir=model_dir)
-        return self._recorder.models[key]
+        return self._rows.model(recipe, model)
 
 
 @pytest.fixture(scope="session")
 def synthgen(pytestconfig: pytest.Config) -> SyntheticData:
     """Synthetic rows from synthgen recipes: ``synthgen.dataset(recipe, rows=, seed=, conditions=, model=)``."""
-    from synthgen.fixture_cache import ModelCache
+    from synthgen.fixture_rows import FixtureRows
 
-    cache = ModelCache(
+    rows = FixtureRows(
         cache_dir(pytestconfig),
-        retrain=pytestconfig.getoption("synthgen_retrain"),
+        root=pytestconfig.rootpath,
         device=pytestconfig.getoption("synthgen_device"),
+        retrain=pytestconfig.getoption("synthgen_retrain"),
         run_id=run_id(pytestconfig),
+        default_seed=pytestconfig.getoption("synthgen_seed"),
     )
-    return SyntheticData(pytestconfig, cache, pytestconfig.stash[_RECORDER])
+    recorder = pytestconfig.stash[_RECORDER]
+    recorder.rows = rows
+    return SyntheticData(rows, recorder)
 
 
 @pytest.fixture
@@ -280,11 +230,12 @@ def replay_text(nodeid: str, uses: list[Use]) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
-    if recorder is None or not (recorder.models or recorder.kept):
+    rows = None if recorder is None else recorder.rows
+    if rows is None or not (rows.models or rows.kept):
         return
     terminalreporter.section("synthgen", sep="-")
-    for cached in recorder.models.values():
+    for cached in rows.models.values():
         verb = "trained" if cached.origin == "trained" else f"loaded ({cached.origin})"
         terminalreporter.write_line(f"{cached.path.name}: {verb} in {cached.seconds:.1f} s from {cached.path}")
-    for path, count in recorder.kept.items():
+    for path, count in rows.kept.items():
         terminalreporter.write_line(f"{path.name}: {count} request(s) answered with rows kept from an earlier run")

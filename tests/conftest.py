@@ -6,6 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+try:
+    # pytester's in-process sessions (tests/test_pytest_plugin.py) forget the modules first imported inside
+    # them, and pandas' Arrow extension types cannot be registered twice: a later Parquet read would fail.
+    # Registered here, before any inner session.
+    import pandas.core.arrays.arrow.extension_types  # noqa: F401
+except ImportError:  # another pandas layout: nothing registered at import
+    pass
+
 ROOT = Path(__file__).resolve().parents[1]
 GERMAN = ROOT / "synthgen" / "data" / "german_credit.csv"
 CREDIT_RISK = ROOT / "recipes" / "data" / "credit_risk.csv"

@@ -75,8 +75,7 @@ def cli_help() -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def readme_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A working folder with the repository's recipes at one pass of training (and 5 denoising steps), and
-    the example budget at one epoch for snippets that read ``SYNTHGEN_EXAMPLE_EPOCHS``."""
+    """A working folder with the repository's recipes at one pass of training (and 5 denoising steps)."""
     folder = tmp_path_factory.mktemp("readme")
     (folder / "recipes").mkdir()
     (folder / "recipes" / "data").symlink_to(ROOT / "recipes" / "data", target_is_directory=True)
@@ -91,7 +90,6 @@ def readme_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.syspath_prepend(str(ROOT))
-        patch.setenv("SYNTHGEN_EXAMPLE_EPOCHS", "1")
         yield folder
 
 

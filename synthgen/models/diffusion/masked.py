@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 
 class MaskedDiffusion(nn.Module):
@@ -26,6 +25,13 @@ class MaskedDiffusion(nn.Module):
         for k in self.cardinalities:
             starts.append(starts[-1] + k)
         self.starts = starts
+        # Which column each logit belongs to, and where each column's logits start: the loss reduces
+        # every column at once by these, instead of one cross-entropy (and its backward) per column.
+        segment = torch.repeat_interleave(
+            torch.arange(len(starts) - 1), torch.tensor(self.cardinalities, dtype=torch.long)
+        )
+        self.register_buffer("segment", segment, persistent=False)
+        self.register_buffer("first", torch.tensor(starts[:-1], dtype=torch.long), persistent=False)
 
     @property
     def n_columns(self) -> int:
@@ -51,11 +57,17 @@ class MaskedDiffusion(nn.Module):
 
     def loss(self, logits: torch.Tensor, x0: torch.Tensor, mask: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Per row: mean over columns of the 1/m(t)-weighted cross-entropy on masked entries."""
-        total = logits.new_zeros(x0.shape[0], dtype=torch.float32)
-        for j in range(self.n_columns):
-            ce = F.cross_entropy(self.column_logits(logits, j), x0[:, j], reduction="none")
-            total = total + ce * mask[:, j]
-        return total / self.mask_prob(t).squeeze(-1) / max(self.n_columns, 1)
+        if not self.n_columns:
+            return logits.new_zeros(x0.shape[0], dtype=torch.float32)
+        logits = logits.float()
+        rows, segment = logits.shape[0], self.segment.expand(logits.shape[0], -1)
+        # Each column's log-sum-exp, shifted by the column's largest logit (no gradient needed through
+        # the shift: the log-sum-exp does not depend on it), so no column underflows beside another.
+        peak = logits.new_full((rows, self.n_columns), float("-inf"))
+        peak = peak.scatter_reduce(1, segment, logits.detach(), "amax")
+        sums = logits.new_zeros(rows, self.n_columns).scatter_add(1, segment, (logits - peak.gather(1, segment)).exp())
+        ce = sums.log() + peak - logits.gather(1, x0 + self.first)
+        return (ce * mask).sum(dim=1) / self.mask_prob(t).squeeze(-1) / self.n_columns
 
     def p_sample(
         self,
