@@ -40,7 +40,8 @@ the judge as the release grows), conditional (issue 13: conditioned sampling und
 fidelity against the real rows meeting the conditions, beside SDV's sample_from_conditions), threads
 (issue 14: training steps/s beside other CPU-bound processes), fixture (issue 14: the pytest fixture's
 cold and warm times, `synthgen --help`), step (the diffusion model's CPU time per training step and
-sampling rows/s, beside an older checkout).
+sampling rows/s, beside an older checkout), sampler (issue 15: the diffusion model's quality and rows/s
+per sampling solver and step count).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ JOBS = {  # --job NAME: the module whose main(argv) runs it
     "threads": "evaluation.threads_bench",
     "fixture": "evaluation.fixture_bench",
     "step": "evaluation.step_bench",
+    "sampler": "evaluation.sampler_bench",
 }
 QUALITY_LEVEL = {"shape": 0.95, "trend": 0.95}
 LADDER = {"epochs": (10, 30, 100), "seconds": (2, 5, 10, 20, 40)}

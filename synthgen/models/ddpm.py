@@ -15,7 +15,8 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
   passes over the data, and optionally ``max_minutes``, whichever ends first); an exponential moving
   average of the weights is what samples.
 - Sampling walks ``sampling_steps`` respaced steps in batches of ``sample_batch`` rows, so memory
-  stays flat for any row count.
+  stays flat for any row count; the numbers by ``solver`` (DPM-Solver++(2M) SDE by default, 15 steps),
+  the categories by unmasking.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
 from synthgen.errors import InputError
 from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import DDPMConfig
-from synthgen.models.diffusion import Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
+from synthgen.models.diffusion import SOLVERS, Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
 from synthgen.models.optim import FusedAdam
 from synthgen.sampling import Allowed, Guide
 from synthgen.schema import TableSchema
@@ -146,10 +147,11 @@ class Steering:
 class DDPM(Generator):
     """Diffusion generator. Every hyperparameter of `DDPMConfig` is a keyword argument.
 
-    Sampling option, a keyword of `sample` and `iter_sample` (besides the conditions, rebalancing,
+    Sampling options, keywords of `sample` and `iter_sample` (besides the conditions, rebalancing,
     seed rows and ``target`` every generator takes):
 
-    - ``sampling_steps``: respaced denoising steps, instead of the config's ``sampling_steps``.
+    - ``sampling_steps``: respaced denoising steps, instead of the config's ``sampling_steps``;
+    - ``solver``: ``ddim`` or ``dpm++2m-sde``, instead of the config's ``solver``.
 
     Conditions and seed rows are held during denoising: given categories are never masked, allowed
     ones are the only ones drawn, given numbers are inpainted; only ranges and constraints are checked
@@ -296,14 +298,19 @@ class DDPM(Generator):
         return loss.mean()
 
     # -- sampling ----------------------------------------------------------------------------------
-    def _sample_options(self, sampling_steps: int | None = None, **unknown: Any) -> dict[str, Any]:
-        """DDPM's sampling options (see the class docstring) -> `_sample`'s ``steps`` (None: the config's)."""
+    def _sample_options(
+        self, sampling_steps: int | None = None, solver: str | None = None, **unknown: Any
+    ) -> dict[str, Any]:
+        """DDPM's sampling options (see the class docstring) -> `_sample`'s ``steps`` and ``solver``
+        (None: the config's)."""
         super()._sample_options(**unknown)
         if sampling_steps is not None and (
             not isinstance(sampling_steps, int) or isinstance(sampling_steps, bool) or sampling_steps < 1
         ):
             raise InputError(f"sampling_steps must be a positive integer, got {sampling_steps!r}")
-        return {"steps": sampling_steps}
+        if solver is not None and solver not in SOLVERS:
+            raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+        return {"steps": sampling_steps, "solver": solver}
 
     def _steering(self, guide: Guide, rng: np.random.Generator) -> Steering:
         """The guide in the denoiser's terms: fixed codes and allowed-category masks per categorical
@@ -353,13 +360,16 @@ class DDPM(Generator):
         return steering
 
     @torch.no_grad()
-    def _sample(self, rows: int, seed: int, guide: Guide | None = None, steps: int | None = None) -> pd.DataFrame:
+    def _sample(
+        self, rows: int, seed: int, guide: Guide | None = None, steps: int | None = None, solver: str | None = None
+    ) -> pd.DataFrame:
         """Denoise ``rows`` rows. With a guide: categories a row may not take get no probability (fixed
         ones are never masked), the target's class is drawn among the allowed ones, and held numbers
         are written back, clean, before every step (inpainting; the denoiser reads little from a
         forward-noised value)."""
         cfg, device, layout = self.config, self.device_, self.layout_
         rng = torch_generator(seed, device)
+        solver = solver or cfg.solver
         timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
         weights = None if self.class_shares_ is None else torch.tensor(self.class_shares_, device=device)
         steering = None if guide is None else self._steering(guide, np.random.default_rng(seed))
@@ -372,7 +382,7 @@ class DDPM(Generator):
             held = None if steering is None else steering.numbers(block, layout.n_numeric, device)
             if weights is not None and held is not None:
                 if reference is None:  # drawn once per call, not once per block
-                    reference = self._class_reference(timesteps, rng)
+                    reference = self._class_reference(timesteps, rng, solver)
                 row_weights = self._class_weights(held, reference)
                 if steering.target is not None:
                     row_weights = row_weights * torch.as_tensor(steering.target.rows(block), device=device)
@@ -388,7 +398,7 @@ class DDPM(Generator):
             if steering is not None:
                 x_cat, bias = steering.categories(x_cat, block, self.masked_, device)
             fixed = x_cat != self.masked_.mask_token  # given categories: never re-masked
-            x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps, bias, held, rng)
+            x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps, bias, held, rng, solver)
             if held is not None:
                 # Harmonise: categories revealed early (when the numbers carried little signal) are
                 # re-masked and the free numbers re-noised to a quarter of the chain, then denoised again
@@ -400,16 +410,16 @@ class DDPM(Generator):
                     x_cat = torch.where(fixed, x_cat, remasked)
                     noise = torch.randn(x_num.shape, device=device, generator=rng)
                     x_num = self.gaussian_.q_sample(x_num, t_mid, noise)
-                    x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps[: mid + 1], bias, held, rng)
+                    x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps[: mid + 1], bias, held, rng, solver)
             blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
         return self.transformer_.inverse_compact(np.concatenate(blocks))
 
-    def _class_reference(self, timesteps, rng) -> tuple[torch.Tensor, torch.Tensor]:
+    def _class_reference(self, timesteps, rng, solver: str) -> tuple[torch.Tensor, torch.Tensor]:
         """`CLASS_REFERENCE_ROWS` of the model's own unconditional rows: (numeric scores, classes)."""
         device, m = self.device_, CLASS_REFERENCE_ROWS
         y_ref = torch.multinomial(torch.tensor(self.class_shares_, device=device), m, replacement=True, generator=rng)
         x_num = torch.randn(m, self.layout_.n_numeric, device=device, generator=rng)
-        x_ref, _ = self._denoise(x_num, self.masked_.all_masked(m, device), y_ref, timesteps, None, None, rng)
+        x_ref, _ = self._denoise(x_num, self.masked_.all_masked(m, device), y_ref, timesteps, None, None, rng, solver)
         return x_ref, y_ref
 
     def _class_weights(
@@ -442,18 +452,20 @@ class DDPM(Generator):
                 weights[rows] = counts + shares[None, :]
         return weights
 
-    def _denoise(self, x_num, x_cat, y, timesteps, bias, held, rng) -> tuple[torch.Tensor, torch.Tensor]:
+    def _denoise(self, x_num, x_cat, y, timesteps, bias, held, rng, solver: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Walk ``timesteps`` down to a clean row: the reverse steps of both processes, with disallowed
         categories at -inf and held numbers given clean at each step."""
         cfg, device, n = self.config, self.device_, x_num.shape[0]
+        chain = self.gaussian_.solver(solver, cfg.eta)
         for i in reversed(range(len(timesteps))):
             t = timesteps[i].expand(n)
             t_prev = (timesteps[i - 1] if i else torch.tensor(-1, device=device)).expand(n)
             if held is not None:  # the clean value: the denoiser reads little from a forward-noised one
                 x_num = torch.where(held[0], held[1], x_num)
             with autocast(device, cfg.mixed_precision):
-                eps, logits = self.denoiser_(x_num, x_cat, t, y)
-            x_num = self.gaussian_.p_sample(x_num, eps.float(), t, t_prev, cfg.eta, rng)
+                # one time for every row: the time embedding is computed once per step, not per row
+                eps, logits = self.denoiser_(x_num, x_cat, timesteps[i], y)
+            x_num = chain.step(x_num, eps.float(), t, t_prev, rng, final=i <= 1)
             x_cat = self.masked_.p_sample(x_cat, logits if bias is None else logits.float() + bias, t, t_prev, rng)
         if held is not None:
             x_num = torch.where(held[0], held[1], x_num)

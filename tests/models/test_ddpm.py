@@ -44,6 +44,36 @@ def test_gaussian_final_reverse_step_returns_the_clean_estimate():
     torch.testing.assert_close(out, x0, atol=1e-4, rtol=1e-4)
 
 
+def _solve(solver: str, steps: int, eta: float = 0.5, mean: float = 1.0, std: float = 0.5) -> torch.Tensor:
+    """Noise to data by ``solver`` with the exact noise prediction of N(mean, std^2) data: what is left
+    over is the solver's own error (the exact reverse process ends at N(mean, std^2))."""
+    process = GaussianDiffusion(1000)
+    timesteps = respaced_timesteps(1000, steps)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(50_000, 1, generator=generator)
+    chain = process.solver(solver, eta)
+    for i in reversed(range(len(timesteps))):
+        t = timesteps[i].expand(len(x))
+        t_prev = (timesteps[i - 1] if i else torch.tensor(-1)).expand(len(x))
+        ab = process._alpha_bar(t)
+        eps = (1 - ab).sqrt() * (x - ab.sqrt() * mean) / (ab * std**2 + 1 - ab)
+        x = chain.step(x, eps, t, t_prev, generator, final=i <= 1)
+    return x
+
+
+def test_second_order_solver_lands_nearer_the_data_than_ddim_in_few_steps():
+    for steps in (10, 20):
+        errors = {}
+        for solver in ("ddim", "dpm++2m-sde"):
+            x = _solve(solver, steps)
+            errors[solver] = abs(float(x.mean()) - 1.0) + abs(float(x.std()) - 0.5)
+        assert errors["dpm++2m-sde"] < errors["ddim"] / 2, (steps, errors)
+    x = _solve("dpm++2m-sde", 20)
+    assert float(x.mean()) == pytest.approx(1.0, abs=0.01) and float(x.std()) == pytest.approx(0.5, abs=0.025)
+    with pytest.raises(ValueError, match="unknown solver 'euler': ddim or dpm\\+\\+2m-sde"):
+        GaussianDiffusion(10).solver("euler")
+
+
 def test_masked_forward_process_masks_with_the_scheduled_probability():
     process = MaskedDiffusion([3, 5], timesteps=1000)
     x0 = torch.stack([torch.randint(3, (100_000,)), torch.randint(5, (100_000,))], dim=1)
@@ -209,6 +239,17 @@ def test_sampling_options_reach_every_chunk_and_are_checked(fitted):
         fitted.sample(10, sampling_steps=0)
     with pytest.raises(InputError, match=r"takes no option\(s\) steps"):
         fitted.sample(10, steps=5)
+    with pytest.raises(InputError, match="solver must be one of ddim, dpm\\+\\+2m-sde, got 'euler'"):
+        fitted.sample(10, solver="euler")
+
+
+def test_second_order_solver_samples_the_two_modes_in_ten_steps(fitted, two_modes):
+    rows = fitted.sample(4000, seed=1, solver="dpm++2m-sde", sampling_steps=10)
+    assert (rows["amount"] > 2.5).mean() == pytest.approx((two_modes["amount"] > 2.5).mean(), abs=0.05)
+    assert rows["amount"].between(-1.0, 4.0).mean() < 0.06
+    assert rows.loc[rows["amount"] > 2.5, "amount"].std() == pytest.approx(2.0, abs=0.4)
+    assert rows["grade"].value_counts(normalize=True)["A"] == pytest.approx(0.6, abs=0.05)
+    pd.testing.assert_frame_equal(rows, fitted.sample(4000, seed=1, solver="dpm++2m-sde", sampling_steps=10))
 
 
 def test_class_weights_match_brute_force_for_every_pattern_of_held_columns(fitted):

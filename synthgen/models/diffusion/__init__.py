@@ -6,7 +6,7 @@ them together live in `synthgen.models.ddpm`.
 """
 
 from synthgen.models.diffusion.denoiser import Denoiser
-from synthgen.models.diffusion.gaussian import GaussianDiffusion, cosine_alpha_bar, respaced_timesteps
+from synthgen.models.diffusion.gaussian import SOLVERS, GaussianDiffusion, cosine_alpha_bar, respaced_timesteps
 from synthgen.models.diffusion.masked import MaskedDiffusion
 
-__all__ = ["Denoiser", "GaussianDiffusion", "MaskedDiffusion", "cosine_alpha_bar", "respaced_timesteps"]
+__all__ = ["SOLVERS", "Denoiser", "GaussianDiffusion", "MaskedDiffusion", "cosine_alpha_bar", "respaced_timesteps"]

@@ -1,0 +1,89 @@
+"""The diffusion model's sampling trade-off: quality and rows/s per solver and step count (issue 15).
+
+    python -m evaluation.sampler_bench [--recipes recipes/german_credit.yaml recipes/credit_risk_ddpm.yaml]
+        [--settings ddim:50 dpm++2m-sde:10 ...] [--minutes 3] [--speed-rows 20000] [--seeds 0]
+        [--out evaluation/results/sampler_bench.json]
+    (or: python -m evaluation.run --job sampler ...)
+
+Per recipe and seed, one model is trained on the recipe's training split with the recipe's generator
+settings (``max_minutes`` at most ``--minutes``; constraints and conditions left out: plain sampling is
+what is measured), then every setting ``SOLVER:STEPS`` samples from that same model:
+
+- as many rows as the training split, judged by synthgen's evaluation suite with its default settings
+  (shape, trend, detection AUC, TSTR against TRTR, DCR share, MIA AUC upper bound, gate);
+- ``--speed-rows`` rows timed alone (rows/s, the whole `Generator.sample` call: denoising and decoding).
+
+So a row of the table differs from another only by how the model was sampled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SETTINGS = ("ddim:50", "ddim:10", "dpm++2m-sde:15", "dpm++2m-sde:10", "dpm++2m-sde:8", "dpm++2m-sde:5")
+FIGURES = ("shape", "trend", "detection_auc", "tstr_ratio", "tstr_auc", "dcr_share", "mia_auc_upper", "gate_passed")
+
+
+def run_recipe(recipe: Path, settings: list[str], minutes: float, speed_rows: int, seed: int) -> dict[str, Any]:
+    import synthgen
+    from synthgen.pipeline import apply_overrides, prepare_data
+    from synthgen.recipe import load_recipe
+
+    loaded = apply_overrides(load_recipe(recipe), device="cpu")
+    train, holdout, schema = prepare_data(loaded)
+    budget = min(minutes, loaded.generator.max_minutes or minutes)
+    config = loaded.generator.model_copy(update={"max_minutes": budget, "seed": seed})
+    started = time.perf_counter()
+    model = synthgen.DDPM(config).fit(train, schema)
+    result: dict[str, Any] = {
+        "seed": seed,
+        "fit_s": round(time.perf_counter() - started, 1),
+        "steps_done": model.steps_done_,
+        "train_rows": len(train),
+        "settings": {},
+    }
+    for setting in settings:
+        solver, steps = setting.split(":")
+        options = {"solver": solver, "sampling_steps": int(steps)}
+        rows = model.sample(len(train), seed=seed + 1, **options)
+        summary = synthgen.evaluate(train, holdout, rows, schema, device="cpu").summary()
+        started = time.perf_counter()
+        model.sample(speed_rows, seed=seed + 2, **options)
+        rows_per_s = speed_rows / (time.perf_counter() - started)
+        figures = {name: summary.get(name) for name in FIGURES}
+        result["settings"][setting] = {**figures, "sample_rows_per_s": round(rows_per_s)}
+        print(recipe.name, seed, setting, json.dumps(result["settings"][setting]), flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.sampler_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=["recipes/german_credit.yaml", "recipes/credit_risk_ddpm.yaml"])
+    parser.add_argument(
+        "--settings", nargs="+", default=list(DEFAULT_SETTINGS), help="SOLVER:STEPS, e.g. dpm++2m-sde:10"
+    )
+    parser.add_argument("--minutes", type=float, default=3.0, help="Training budget per model (at most).")
+    parser.add_argument("--speed-rows", type=int, default=20_000)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "sampler_bench.json")
+    args = parser.parse_args(argv)
+
+    from evaluation.results import command_line, write_results
+
+    body: dict[str, Any] = {"settings": args.settings, "speed_rows": args.speed_rows, "recipes": {}}
+    for recipe in args.recipes:
+        path = ROOT / recipe
+        body["recipes"][recipe] = [
+            run_recipe(path, args.settings, args.minutes, args.speed_rows, seed) for seed in args.seeds
+        ]
+        write_results(args.out, body, command=command_line("evaluation.sampler_bench", argv))
+    return body
+
+
+if __name__ == "__main__":
+    main()
