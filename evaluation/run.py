@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHORTCUTS = {  # the bundled datasets: a name for their recipe
     "german_credit": ROOT / "recipes" / "german_credit.yaml",
     "credit_risk": ROOT / "recipes" / "credit_risk.yaml",
+    "lending_club": ROOT / "recipes" / "lending_club.yaml",
 }
 ALL_MODELS = ("synthgen.ctgan", "synthgen.ddpm", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "mostly.argn")
 JOBS = {  # --job NAME: the module whose main(argv) runs it

@@ -10,6 +10,7 @@ import pytest
 import safetensors.torch
 
 from synthgen.errors import DataError, InputError
+from synthgen.models.configs import DDPMConfig
 from synthgen.pipeline import (
     apply_overrides,
     check_targets,
@@ -155,7 +156,9 @@ def test_generate_records_the_seed_it_sampled_with_and_reuses(tmp_path):
     meta = json.loads((tmp_path / "out" / "demo.csv.meta.json").read_text())
     assert first.released and not first.reused_model
     assert meta["seed"] == 5 and meta["model_type"] == "ddpm" and meta["rows"] == 40
-    assert meta["generator"]["seed"] == 5 and meta["generator"]["sampling_steps"] == 50
+    defaults = DDPMConfig()  # the sampling settings it used are recorded, defaults included
+    assert meta["generator"]["seed"] == 5 and meta["generator"]["sampling_steps"] == defaults.sampling_steps
+    assert meta["generator"]["solver"] == defaults.solver
     second = generate(apply_overrides(recipe, device="cpu"), seed=9, out=tmp_path / "b.csv")
     assert second.reused_model
     assert json.loads((tmp_path / "b.csv.meta.json").read_text())["seed"] == 9

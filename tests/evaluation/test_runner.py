@@ -122,7 +122,7 @@ def test_a_recipe_path_is_benchmarked_under_its_name_and_split(tmp_path):
             "--datasets",
             str(recipe),
             "--models",
-            "synthgen.ctgan,synthgen.ddpm",
+            "synthgen.ddpm",
             "--quick",
             "--isolated",  # the fresh interpreter per job of a real run (the fixture above runs in this process)
             "--out",
@@ -141,7 +141,7 @@ def test_a_recipe_path_is_benchmarked_under_its_name_and_split(tmp_path):
         "columns": 7,
         "target": "defaulted",
     }
-    assert not payload["failed"] and {r["model"] for r in payload["runs"]} == {"synthgen.ctgan", "synthgen.ddpm"}
+    assert not payload["failed"] and [r["model"] for r in payload["runs"]] == ["synthgen.ddpm"]
     for r in payload["runs"]:  # the recipe's split, the judge's figures through summary()
         assert r["dataset"] == "my_loans" and (r["train_rows"], r["holdout_rows"]) == (len(train), len(holdout))
         assert 0 <= r["shape"] <= 1 and r["evaluate_s"] > 0 and isinstance(r["gate_failing"], list)

@@ -11,6 +11,7 @@ from synthgen.models.gan.activations import SpanActivation
 from synthgen.transforms.base import Span
 
 
+@pytest.mark.usefixtures("one_thread")  # tests/conftest.py: small networks run fastest on one thread
 def test_two_mode_column_keeps_both_modes():
     rng = np.random.default_rng(0)
     n = 2000
