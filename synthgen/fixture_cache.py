@@ -113,26 +113,26 @@ class ModelCache:
 
     def kept_rows(
         self, recipe: Recipe, request: dict, model_dir: str | Path | None = None
-    ) -> tuple[Path, pd.DataFrame] | None:
-        """(model directory, rows) when the model `get` would load drew ``request`` before and kept the
-        rows; found without loading it. ``request``: what decides the rows (rows, seed, conditions, ...)."""
-        current = None if self.retrain else self.current_dir(recipe, model_dir)
+    ) -> tuple[Path, Path, pd.DataFrame] | None:
+        """(model directory, rows file, rows) when the model `get` would load drew ``request`` before and
+        kept the rows; found without loading it. ``request``: what decides the rows (rows, seed, ...)."""
+        current = self.current_dir(recipe, model_dir)  # None with ``retrain`` too
         if current is None:
             return None
         path = self.rows_path(recipe, current, request)
         if not path.is_file():
             return None
         try:
-            return current, pd.read_parquet(path)
+            return current, path, pd.read_parquet(path)
         except (OSError, ValueError):  # unreadable: drawn again and kept anew
             return None
 
-    def keep_rows(self, recipe: Recipe, model_dir: Path, request: dict, frame: pd.DataFrame) -> None:
+    def keep_rows(self, recipe: Recipe, model_dir: Path, request: dict, frame: pd.DataFrame) -> Path:
         """Keep ``frame``, drawn for ``request`` from the model in ``model_dir`` (a temporary file, then a
-        rename: parallel workers never read half a file)."""
+        rename: parallel workers never read half a file); returns the rows file."""
         path = self.rows_path(recipe, model_dir, request)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_table(frame, path)
+        return write_table(frame, path)
 
     def rows_path(self, recipe: Recipe, model_dir: Path, request: dict) -> Path:
         """Where the rows of ``request`` drawn from the model in ``model_dir`` are kept: named by the

@@ -139,9 +139,9 @@ class FixtureRows:
             "conditions": {**loaded.generate.conditions, **call["conditions"]},
             "rebalance": loaded.generate.rebalance,
         }
-        kept = None if self.retrain else self.cache.kept_rows(loaded, request, model_dir)
+        kept = self.cache.kept_rows(loaded, request, model_dir)  # None with ``retrain``
         if kept is not None:
-            path, frame = kept
+            path, rows_file, frame = kept
             self.kept[path] = self.kept.get(path, 0) + 1
             drawn = Drawn(frame, n, request["seed"], path, "kept rows")
         else:
@@ -149,12 +149,12 @@ class FixtureRows:
             frame = cached.model.sample(
                 n, seed=request["seed"], conditions=request["conditions"], rebalance=request["rebalance"]
             )
-            self.cache.keep_rows(loaded, cached.path, request, frame)
+            rows_file = self.cache.keep_rows(loaded, cached.path, request, frame)
             drawn = Drawn(frame, n, request["seed"], cached.path, cached.origin)
         if model_dir is None or drawn.model == model_dir:  # past a stale given folder: its warning every run
             self._calls.record(
                 call,
-                rows_file=self.cache.rows_path(loaded, drawn.model, request),
+                rows_file=rows_file,
                 model=drawn.model,
                 rows=n,
                 seed=request["seed"],

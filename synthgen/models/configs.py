@@ -16,7 +16,7 @@ import importlib
 import inspect
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -122,6 +122,10 @@ class CTGANConfig(GeneratorConfig):
 # Larger settings for a GPU (`profile: gpu`); any field set explicitly wins over the preset. About as
 # many passes over credit_risk as the CPU default (1,600 x 4,096 rows = 250 epochs), with a wider net.
 # Not yet measured on a GPU.
+Solver = Literal["ddim", "dpm++2m-sde"]
+SOLVERS: tuple[str, ...] = get_args(Solver)
+"""The diffusion model's numeric sampling solvers (`synthgen.models.diffusion.gaussian`)."""
+
 GPU_PRESET: dict[str, Any] = {"batch_size": 4096, "width": 512, "depth": 4, "steps": 1600}
 
 
@@ -172,7 +176,7 @@ class DDPMConfig(GeneratorConfig):
         "steps on german_credit, credit_risk and lending_club at 2.6-3.6x the rows/s; 10 is 3-5x as fast and "
         "loses up to 0.015 of pair trend (evaluation/results/sampler_bench*.json).",
     )
-    solver: Literal["ddim", "dpm++2m-sde"] = Field(
+    solver: Solver = Field(
         default="dpm++2m-sde",
         description="Numeric sampling solver: 'ddim' (with eta) or 'dpm++2m-sde' (stochastic second-order "
         "DPM-Solver++: DDIM's quality at 50 steps in 15).",

@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-SOLVERS = ("ddim", "dpm++2m-sde")
+from synthgen.models.configs import SOLVERS
 
 
 def cosine_alpha_bar(timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
@@ -122,7 +122,7 @@ class DPMSolver2MSDE:
     D0 the clipped x_0 prediction and D1 = (h / h_last) (x0 - x0_last) its change since the last step
     (0 on the first step, on the final steps, and on a step more than twice as long in lambda as the
     last, where the difference would extrapolate far past both predictions). The last step (to t = -1,
-    where lambda is infinite) returns the x_0 prediction itself."""
+    where lambda is infinite) gives the x_0 prediction itself."""
 
     def __init__(self, diffusion: GaussianDiffusion) -> None:
         self.diffusion = diffusion
@@ -139,9 +139,8 @@ class DPMSolver2MSDE:
     ) -> torch.Tensor:
         """One step from ``t`` to ``t_prev``; ``final``: the chain's last steps, taken first order."""
         x0 = self.diffusion.predict_x0(x_t, eps, t)
-        if bool((t_prev < 0).all()):
-            self.last = None
-            return x0
+        # At t_prev = -1 (alpha_bar 1, sigma 0) lambda is infinite: exp(-h) = 0 and 1 - exp(-2h) = 1, so
+        # the update is the x_0 prediction itself, with no branch (a branch would wait for the GPU).
         ab, ab_prev = self.diffusion._alpha_bar(t), self.diffusion._alpha_bar(t_prev)
         h = _log_snr(ab_prev) - _log_snr(ab)
         data = x0
