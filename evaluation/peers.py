@@ -5,8 +5,11 @@ whose `sample(n, seed)` gives a frame the judge can score: synthgen's models giv
 columns; peers learn and give the schema's modelled columns only (ids and PII are never learned; the
 judge scores modelled columns only), told each column's kind as synthgen and the judge see it
 (discrete: categorical; numeric and integer: numerical; datetime: a datetime, parsed from the recipe's
-text). Peers come from their own packages, installed with `pip install 'synthgen[bench]'`; they are
-imported only when used, so the runner works (on synthgen's models) without them.
+text). A numeric or integer column whose numbers are written as text (`Column.format`: "83.70%",
+"36 months") is read in its format for the peer, and the peer's numbers are written back in it
+(`peer_output`), as synthgen writes its own rows, so the judge reads both the same way. Peers come from
+their own packages, installed with `pip install 'synthgen[bench]'`; they are imported only when used,
+so the runner works (on synthgen's models) without them.
 
 Budgets: epoch-based models (CTGAN, TVAE, MOSTLY AI's TabularARGN) take `epochs`; the diffusion
 model takes `seconds` (its wall-clock budget, with the learning-rate decay fitted to it) or, with
@@ -24,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthgen import CTGAN, DDPM
 from synthgen.models import CTGANConfig, DDPMConfig
-from synthgen.schema import ColumnKind, TableSchema
+from synthgen.numberformat import format_numbers, parse_numbers
+from synthgen.schema import Column, ColumnKind, TableSchema
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,9 @@ def _synthgen_ddpm(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> 
 
 
 def peer_table(train: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, dict[str, str]]:
-    """What a peer learns: the schema's modelled columns (datetimes parsed, numbers as numbers), and each
-    column's kind as synthgen and the judge see it: ``categorical``, ``numerical`` or ``datetime``."""
+    """What a peer learns: the schema's modelled columns (datetimes parsed, numbers as numbers: text in a
+    column's number format read with it), and each column's kind as synthgen and the judge see it:
+    ``categorical``, ``numerical`` or ``datetime``."""
     columns: dict[str, pd.Series] = {}
     kinds: dict[str, str] = {}
     for column in schema.modelled:
@@ -104,9 +110,43 @@ def peer_table(train: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, 
         else:
             kinds[column.name] = "numerical"
             if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-                values = pd.to_numeric(values, errors="coerce").astype("float64")
+                if column.format is not None:
+                    # "83.70%" is 83.7 (as synthgen and the judge read it), not the NaN to_numeric would make it.
+                    values = pd.Series(parse_numbers(values, column.format)[0], dtype="float64")
+                else:
+                    values = pd.to_numeric(values, errors="coerce").astype("float64")
         columns[column.name] = values
     return pd.DataFrame(columns, index=pd.RangeIndex(len(train))), kinds
+
+
+_NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER)
+
+
+def peer_output(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """A peer's sampled rows in the source's representation, as synthgen's own output is: the numbers of a
+    column with a number format rounded to the column's precision and written back as text in the format
+    (missing values stay missing); every other column as the peer gave it."""
+    frame = frame.reset_index(drop=True)
+    out = {name: frame[name] for name in frame.columns}
+    for column in schema.modelled:
+        if column.name in out and column.format is not None and column.kind in _NUMBER_KINDS:
+            out[column.name] = _written_back(frame[column.name], column)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _written_back(values: pd.Series, column: Column) -> pd.Series:
+    """Numbers as text in the column's format, rounded as synthgen's `ValueCodec.from_float` rounds them:
+    an integer to whole numbers, a numeric column to its ``rounding`` (when unset, the format's own decimals)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan).copy()
+    missing = ~np.isfinite(numbers)
+    decimals = 0 if column.kind is ColumnKind.INTEGER else column.rounding
+    if decimals is not None:
+        small = np.abs(numbers) < 2.0**52  # beyond, a float64 is whole already (and scaling it could overflow)
+        numbers[small] = np.round(numbers[small], decimals)
+    numbers[missing] = np.nan
+    text = format_numbers(numbers, column.format)  # rounds to the format's decimals
+    text[missing] = np.nan
+    return pd.Series(text, name=values.name, dtype=object)
 
 
 def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:
@@ -133,7 +173,7 @@ def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:
         def sample(n: int, seed: int) -> pd.DataFrame:
             _seed_everything(seed)
             out = model.sample(n)
-            return (out["table"] if isinstance(out, dict) else out)[list(train.columns)].reset_index(drop=True)
+            return peer_output((out["table"] if isinstance(out, dict) else out)[list(train.columns)], schema)
 
         return Fitted(sample, epochs=epochs, steps=None if epochs is None else epochs * max(1, len(train) // 500))
 
@@ -168,7 +208,7 @@ def _mostly_argn(train: pd.DataFrame, schema: TableSchema, budget: Budget) -> Fi
         engine.set_random_state(seed)
         engine.generate(workspace_dir=workspace, sample_size=n, device=budget.device)
         frame = pd.concat(pd.read_parquet(p) for p in sorted((workspace / "SyntheticData").glob("*.parquet")))
-        return frame[list(train.columns)].reset_index(drop=True)
+        return peer_output(frame[list(train.columns)], schema)
 
     epochs, steps = _mostly_progress(workspace)
     return Fitted(sample, epochs=epochs, steps=steps, cleanup=lambda: shutil.rmtree(workspace, ignore_errors=True))

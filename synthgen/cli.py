@@ -461,6 +461,8 @@ def _skeleton(data: Path, frame: Any, schema: Any, proposals: list[str], recipe_
             entry["rounding"] = column.rounding
         if getattr(column, "format", None) is not None:
             entry["format"] = column.format.model_dump(mode="json", exclude_defaults=True)
+        if getattr(column, "spikes", None):  # shown so a reviewer sees (and may turn off) what was inferred
+            entry["spikes"] = [int(v) if float(v).is_integer() else v for v in column.spikes]
         columns[column.name] = entry
     source, note = _source_path(data, recipe_file)
     skeleton = {

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from synthgen.errors import DataError
 from synthgen.numberformat import NumberFormat, first_unreadable, learn_number_format, odd_one_out, parse_numbers
 from synthgen.pii import PiiSpec, infer_provider
+from synthgen.spikes import find_spikes
 
 
 class ColumnKind(str, Enum):
@@ -98,6 +99,12 @@ class ColumnSpec(BaseModel):
     id: IdSpec | None = Field(
         default=None, description="How an id column is regenerated, e.g. {style: random}; implies kind id."
     )
+    spikes: list[float] | Literal[False] | None = Field(
+        default=None,
+        description="Point masses of a numeric or integer column (0, round amounts, a sentinel such as -1 or 99), "
+        "each modelled as a category of its own beside the continuous part (see synthgen.spikes); inferred if unset, "
+        "`false` or [] for none.",
+    )
     non_finite: NonFinite = Field(
         default="error",
         description="What an infinite value (inf, -inf, Infinity, or a number too large for a float) of a numeric "
@@ -149,6 +156,19 @@ class ColumnSpec(BaseModel):
         kind = info.data.get("kind")
         if value is not None and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
             raise ValueError(f"a number format applies to numeric and integer columns, not to a {kind.value} column")
+        return value
+
+    @field_validator("spikes")
+    @classmethod
+    def _spikes_need_numbers(cls, value: list[float] | Literal[False] | None, info: ValidationInfo) -> Any:
+        kind = info.data.get("kind")
+        if value and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
+            raise ValueError(f"spikes apply to numeric and integer columns, not to a {kind.value} column")
+        if value:
+            bad = [v for v in value if not math.isfinite(v)]
+            if bad:
+                raise ValueError(f"a spike is a finite number, got {bad[0]!r}")
+            return sorted(set(value))
         return value
 
     @field_validator("non_finite")
@@ -227,6 +247,7 @@ class Column(BaseModel):
     max: Bound = None
     rounding: int | None = None
     format: NumberFormat | None = None
+    spikes: list[float] | None = None
     pii: PiiSpec | None = None
     id: IdSpec | None = None
 
@@ -431,6 +452,7 @@ def infer_schema(
         if rounding is None and kind is ColumnKind.NUMERIC and fmt is not None:
             rounding = fmt.decimals
         nullable = spec.nullable if spec.nullable is not None else bool(values.isna().any())
+        spikes = _spikes(str(name), values, kind, fmt, spec, source)
         column = Column(
             name=str(name),
             kind=kind,
@@ -439,6 +461,7 @@ def infer_schema(
             max=spec.max,
             rounding=rounding,
             format=fmt,
+            spikes=spikes,
             pii=_pii_spec(str(name), values, spec.pii) if kind is ColumnKind.PII else None,
             id=spec.id if kind is ColumnKind.ID else None,
         )
@@ -487,6 +510,23 @@ def _number_format(
         f"{value!r} (data row {row + 1}) is not written as the others. Declare how the numbers are written "
         f"under schema.columns.{name}.format (for example {{suffix: '%', decimals: 2}}), or declare another kind"
     )
+
+
+def _spikes(
+    name: str, values: pd.Series, kind: ColumnKind, fmt: NumberFormat | None, spec: ColumnSpec, source: str
+) -> list[float] | None:
+    """The declared spikes of a number column, else those of its values (`synthgen.spikes.find_spikes`)."""
+    numeric = kind in (ColumnKind.NUMERIC, ColumnKind.INTEGER)
+    if spec.spikes and not numeric:
+        raise DataError(
+            f"{source}: column {name!r} is {kind.value}; spikes apply to numeric and integer columns. Remove "
+            f"schema.columns.{name}.spikes, or declare the column numeric"
+        )
+    if spec.spikes is False or spec.spikes == [] or not numeric:
+        return None
+    if spec.spikes:
+        return list(spec.spikes)
+    return find_spikes(_as_number_line(kind, values, fmt)) or None
 
 
 def _is_text(values: pd.Series) -> bool:

@@ -163,3 +163,42 @@ def test_person_name_columns_are_pii_and_names_of_things_are_not():
         assert infer_kind(name, values) is ColumnKind.PII, name
     for name in ("product_name", "loan_name", "branch_name", "company_name", "names_count", "rename_flag"):
         assert infer_kind(name, values) is ColumnKind.CATEGORICAL, name
+
+
+# -- spikes (issue 15) -------------------------------------------------------------------------------
+def _balances(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    balance = np.where(rng.random(n) < 0.4, 0, rng.lognormal(8, 1, n).round(0)).astype(int)
+    utilisation = [f"{u:.2f}%" for u in np.where(balance == 0, 0.0, rng.uniform(1, 99, n))]
+    return pd.DataFrame({"balance": balance, "utilisation": utilisation, "age": rng.integers(20, 70, n)})
+
+
+def test_point_masses_of_number_columns_are_inferred_as_spikes():
+    schema = infer_schema(_balances())
+    assert schema["balance"].spikes == [0.0]
+    assert schema["utilisation"].spikes == [0.0], "read through the column's number format ('0.00%')"
+    assert schema["age"].spikes is None
+    assert TableSchema.from_json_dict(schema.to_json_dict()) == schema
+
+
+def test_declared_spikes_win_and_false_turns_them_off():
+    schema = infer_schema(
+        _balances(),
+        {
+            "balance": ColumnSpec(spikes=False),
+            "age": ColumnSpec(spikes=[99, 21, 99]),
+            "utilisation": ColumnSpec(spikes=[]),
+        },
+    )
+    assert schema["balance"].spikes is None and schema["utilisation"].spikes is None
+    assert schema["age"].spikes == [21.0, 99.0]
+
+
+def test_spikes_on_a_column_that_is_not_a_number_are_refused():
+    frame = _balances().assign(grade=["A", "B"] * 1000)
+    with pytest.raises(DataError, match=r"'grade' is categorical; spikes apply to numeric and integer"):
+        infer_schema(frame, {"grade": ColumnSpec(spikes=[0])}, source="loans.csv")
+    with pytest.raises(ValueError, match="spikes apply to numeric and integer columns"):
+        ColumnSpec(kind="categorical", spikes=[1])
+    with pytest.raises(ValueError, match="finite"):
+        ColumnSpec(spikes=[float("inf")])

@@ -330,22 +330,32 @@ class DDPM(Generator):
         for name, numbers in guide.known.items():
             fixed = ~np.isnan(numbers)
             encoder = encoders[name]
-            if not fixed.any() or encoder.quantiles_ is None:
+            if not fixed.any():
                 continue
-            scores = np.zeros(guide.rows, dtype=np.float32)
-            scores[fixed] = encoder.to_normal(numbers[fixed])
-            (_, index), *null_span = spans[name]
-            steering.numeric[index] = (fixed, scores)
-            if null_span:  # a held value is present: its missing-value indicator says so
-                present = Allowed(np.array([[True, False], [True, True]]), np.where(fixed, 0, 1))
-                steering.categorical[null_span[0][1]] = present
+            (_, index), *which = spans[name]
+            codes = np.full(guide.rows, -1)
+            codes[fixed] = encoder.choices(numbers[fixed])
+            continuous = codes == 0
+            if encoder.quantiles_ is not None and continuous.any():
+                scores = np.zeros(guide.rows, dtype=np.float32)
+                scores[continuous] = encoder.to_normal(numbers[continuous])
+                steering.numeric[index] = (continuous, scores)
+            if which:  # a held value is present: continuous, or the spike it equals
+                width = encoder.n_choices
+                patterns = np.vstack([np.eye(width, dtype=bool), np.ones((1, width), dtype=bool)])
+                steering.categorical[which[0][1]] = Allowed(patterns, np.where(fixed, codes, width))
         for name, (low, high) in guide.ranges.items():
             encoder = encoders[name]
-            (_, index), *null_span = spans[name]
-            if encoder.quantiles_ is None or index in steering.numeric:
+            (_, index), *which = spans[name]
+            if index in steering.numeric:
                 continue
-            # The column's quantile scores are standard normal: its values inside the range are the
-            # normal truncated to the range's scores. Draw them and hold them like given numbers, so
+            allowed = encoder.choices_within(low, high)
+            if which and allowed.any():  # only the spikes inside the range, the continuous part if it reaches in
+                steering.categorical[which[0][1]] = Allowed(allowed[None, :], np.zeros(guide.rows, int))
+            if encoder.quantiles_ is None or not allowed[0] or allowed[1:].any():
+                continue  # a spike may fill the range: the scalar cannot be held; the check settles it
+            # The continuous part's quantile scores are standard normal: its values inside the range are
+            # the normal truncated to the range's scores. Draw them and hold them like given numbers, so
             # a rare range costs no more than a common one; the check settles rounding at the ends.
             ends = [encoder.to_normal(np.array([x], dtype=float))[0] if x is not None else None for x in (low, high)]
             p_low = 0.0 if ends[0] is None else float(ndtr(ends[0]))
@@ -355,8 +365,6 @@ class DDPM(Generator):
             u = rng.random(guide.rows)
             scores = ndtri(np.clip(p_low + u * (p_high - p_low), 1e-12, 1 - 1e-12)).astype(np.float32)
             steering.numeric[index] = (np.ones(guide.rows, dtype=bool), scores)
-            if null_span:  # a value in a range is present
-                steering.categorical[null_span[0][1]] = Allowed(np.array([[True, False]]), np.zeros(guide.rows, int))
         return steering
 
     @torch.no_grad()

@@ -202,6 +202,79 @@ def test_peers_learn_the_modelled_columns_with_synthgen_kinds(tmp_path):
     assert kinds["income"] == "numerical" and frame["applied"].notna().all()
 
 
+def _numbers_as_text(rows=60):
+    """Numbers written as text, as lending_club writes them: '83.70%' (63 as '63%'), '36 months'; some missing."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    util = np.round(rng.uniform(0, 120, rows), 2)
+    util[:3] = [63, 0.5, 100]
+    frame = pd.DataFrame(
+        {
+            "revol_util": [f"{u:.0f}%" if float(u).is_integer() else f"{u:.2f}%" for u in util],
+            "term": [f"{m} months" for m in rng.integers(6, 73, rows)],
+            "income": rng.normal(50_000, 1_000, rows).round(1),
+            "grade": rng.choice(list("ABC"), rows),
+        }
+    )
+    frame.loc[5, "revol_util"] = None
+    frame.loc[7, "term"] = None
+    return frame
+
+
+def test_peers_read_numbers_written_as_text_with_their_format():
+    import numpy as np
+
+    from evaluation.peers import peer_table
+    from synthgen.numberformat import parse_numbers
+    from synthgen.schema import ColumnKind, infer_schema
+
+    source = _numbers_as_text()
+    schema = infer_schema(source)
+    assert schema["revol_util"].kind is ColumnKind.NUMERIC and schema["revol_util"].format.suffix == "%"
+    assert schema["term"].kind is ColumnKind.INTEGER and schema["term"].format.suffix == " months"
+    frame, kinds = peer_table(source, schema)
+    assert kinds["revol_util"] == kinds["term"] == kinds["income"] == "numerical"
+    assert str(frame["revol_util"].dtype) == str(frame["term"].dtype) == "float64"
+    assert frame["revol_util"].head(3).tolist() == [63.0, 0.5, 100.0]
+    assert frame["term"].tolist()[:2] == [float(source["term"][0].split()[0]), float(source["term"][1].split()[0])]
+    for name in ("revol_util", "term"):  # not the all-missing column to_numeric makes of them
+        assert frame[name].isna().tolist() == source[name].isna().tolist()
+        expected = parse_numbers(source[name], schema[name].format)[0]
+        np.testing.assert_array_equal(frame[name].to_numpy(), expected)
+    assert frame["income"].equals(source["income"]) and frame["grade"].equals(source["grade"])
+
+
+def test_peer_output_writes_numbers_back_in_the_source_format():
+    import numpy as np
+    import pandas as pd
+
+    from evaluation.peers import peer_output, peer_table
+    from synthgen.judge.inputs import clean_column
+    from synthgen.schema import infer_schema
+
+    source = _numbers_as_text()
+    schema = infer_schema(source)
+    frame, _ = peer_table(source, schema)
+    back = peer_output(frame, schema)
+    assert list(back.columns) == list(source.columns)
+    for name in ("revol_util", "term"):  # the training rows come back as the very same strings, missing kept
+        assert back[name].dtype == object and back[name].isna().tolist() == source[name].isna().tolist()
+        assert back[name].dropna().tolist() == source[name].dropna().tolist()
+        # ... and the judge reads a peer's rows exactly as it reads the real ones
+        pd.testing.assert_series_equal(
+            clean_column(back[name], schema[name], "synthetic"), clean_column(source[name], schema[name], "train")
+        )
+    pd.testing.assert_series_equal(back["income"], source["income"])  # a column without a format: as given
+    # A peer's raw numbers: rounded to the column's precision (an integer to whole numbers) before writing.
+    raw = pd.DataFrame({"revol_util": [83.7049, 62.996, np.nan, -0.001], "term": [35.6, 60.2, 12.0, np.nan]})
+    written = peer_output(raw, schema)
+    assert written["revol_util"].tolist()[:2] == ["83.70%", "63%"] and pd.isna(written["revol_util"][2])
+    assert written["revol_util"][3] == "0%"
+    assert written["term"].tolist()[:3] == ["36 months", "60 months", "12 months"] and pd.isna(written["term"][3])
+
+
 def test_one_results_writer(tmp_path):
     from evaluation.results import HEADER, write_results
 

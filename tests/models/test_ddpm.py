@@ -9,7 +9,7 @@ from synthgen.errors import InputError
 from synthgen.models import DDPM, DDPMConfig, load_model
 from synthgen.models.diffusion import GaussianDiffusion, MaskedDiffusion, cosine_alpha_bar, respaced_timesteps
 from synthgen.recipe import parse_recipe
-from synthgen.schema import Column, ColumnKind, infer_schema
+from synthgen.schema import Column, ColumnKind, ColumnSpec, infer_schema
 from synthgen.transforms import QuantileNormalizer, TableTransformer
 
 SMALL = {"width": 64, "depth": 2, "batch_size": 256, "sampling_steps": 20, "device": "cpu", "lr": 3e-3}
@@ -275,3 +275,53 @@ def test_class_weights_match_brute_force_for_every_pattern_of_held_columns(fitte
         nearest = d.argsort()[:CLASS_NEIGHBOURS]
         expected = torch.bincount(y_ref[nearest], minlength=2).float() + shares
         assert torch.allclose(weights[i], expected), i
+
+
+# -- spikes (issue 15) -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def balances():
+    """Idle accounts: no balance and no utilisation together (40 %); the rest long-tailed and related."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    idle = rng.random(n) < 0.4
+    balance = np.where(idle, 0.0, rng.lognormal(8, 0.8, n).round(0))
+    utilisation = np.where(idle, 0.0, np.clip(balance / 200 + rng.normal(0, 5, n), 1, 99).round(1))
+    grade = np.where(idle, rng.choice(["A", "B"], n, p=[0.8, 0.2]), rng.choice(["A", "B"], n, p=[0.3, 0.7]))
+    return pd.DataFrame({"balance": balance, "utilisation": utilisation, "grade": grade})
+
+
+@pytest.fixture(scope="module")
+def spiky(balances):
+    schema = infer_schema(balances)
+    assert schema["balance"].spikes == [0.0] and schema["utilisation"].spikes[0] == 0.0  # (and 1.0, its clip)
+    return DDPM(steps=800, seed=0, **SMALL).fit(balances, schema)
+
+
+def _idle_in_one_column_only(rows: pd.DataFrame) -> float:
+    return float(((rows["balance"] == 0) != (rows["utilisation"] == 0)).mean())
+
+
+def test_spikes_keep_zeros_exact_and_together(spiky, balances):
+    rows = spiky.sample(3000, seed=1)
+    zero_balance = rows["balance"] == 0
+    assert zero_balance.mean() == pytest.approx(0.4, abs=0.04)
+    # An idle account is idle in both columns: 2.3 % of rows are not, against 10.8 % when the zeros
+    # are a stretch of quantile scores (the same fit with spikes: false).
+    assert _idle_in_one_column_only(rows) < 0.04
+    plain = infer_schema(balances, {name: ColumnSpec(spikes=False) for name in ("balance", "utilisation")})
+    without = DDPM(steps=800, seed=0, **SMALL).fit(balances, plain).sample(3000, seed=1)
+    assert _idle_in_one_column_only(without) > 2 * _idle_in_one_column_only(rows)
+    assert (rows.loc[~zero_balance, "balance"] >= balances.loc[balances["balance"] > 0, "balance"].min()).all()
+    assert (rows.loc[zero_balance, "grade"] == "A").mean() == pytest.approx(0.8, abs=0.08)
+
+
+def test_conditions_on_a_spiky_column_hold_the_spike_or_the_continuous_part(spiky):
+    idle = spiky.sample(400, seed=2, conditions={"balance": 0})
+    assert (idle["balance"] == 0).all()
+    assert (idle["utilisation"] == 0).mean() > 0.95
+    active = spiky.sample(400, seed=3, conditions={"balance": (1, None)})
+    assert (active["balance"] >= 1).all()
+    assert (active["utilisation"] == 0).mean() < 0.05
+    held = spiky.sample(pd.DataFrame({"balance": [0.0, 5000.0] * 100}), seed=4)
+    np.testing.assert_array_equal(held["balance"], [0.0, 5000.0] * 100)
+    assert (held["utilisation"].iloc[1::2] > 0).mean() > 0.95

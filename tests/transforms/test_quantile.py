@@ -93,3 +93,60 @@ def test_levels_that_do_not_match_the_quantiles_are_refused(german):
     state["levels"] = state["levels"][:-1]
     with pytest.raises(ValueError, match="quantile levels"):
         QuantileNormalizer.from_state(Column(name="amount", kind=ColumnKind.NUMERIC), state)
+
+
+# -- spikes (issue 15) -------------------------------------------------------------------------------
+def _spiky(n: int = 4000) -> pd.Series:
+    rng = np.random.default_rng(2)
+    values = np.where(rng.random(n) < 0.5, 0.0, rng.lognormal(6, 1, n).round(2))
+    values[:200] = -1.0
+    values[200:260] = np.nan
+    return pd.Series(values)
+
+
+def _spike_encoder(values: pd.Series, spikes: list[float]) -> QuantileNormalizer:
+    column = Column(name="balance", kind=ColumnKind.NUMERIC, rounding=2, nullable=True, spikes=spikes)
+    return QuantileNormalizer(column).fit(values, np.random.default_rng(0))
+
+
+def test_spikes_are_categories_beside_the_continuous_part():
+    values = _spiky()
+    encoder = _spike_encoder(values, [-1.0, 0.0])
+    assert [span.width for span in encoder.spans] == [1, 4]  # scalar; continuous, -1, 0, missing
+    assert encoder.quantiles_.min() > 0, "the quantiles are the continuous part's alone"
+    block = encoder.transform(values, np.random.default_rng(1))
+    which = block[:, 1:].argmax(axis=1)
+    np.testing.assert_array_equal(which[:200], 1)
+    np.testing.assert_array_equal(which[200:260], 3)
+    np.testing.assert_array_equal(which[values.to_numpy() == 0.0], 2)
+    decoded = encoder.inverse([block[:, 0], which]).to_numpy(dtype=float)
+    spike_or_missing = which > 0
+    np.testing.assert_array_equal(decoded[spike_or_missing], values.to_numpy()[spike_or_missing])
+    # the continuous part through its quantile map: exact up to interpolation at the extremes
+    np.testing.assert_allclose(decoded[~spike_or_missing], values.to_numpy()[~spike_or_missing], rtol=1e-3)
+
+
+def test_a_spike_row_decodes_to_its_value_whatever_its_scalar():
+    encoder = _spike_encoder(_spiky(), [-1.0, 0.0])
+    scores = np.random.default_rng(3).standard_normal(1000).astype(np.float32)
+    out = encoder.inverse([scores, np.full(1000, 2.0, dtype=np.float32)]).to_numpy()
+    np.testing.assert_array_equal(out, 0.0)
+    continuous = encoder.inverse([scores, np.zeros(1000, dtype=np.float32)]).to_numpy()
+    assert (continuous > 0).all(), "a row drawn as continuous is never a spike, nor between one and the rest"
+
+
+def test_spike_state_round_trips_and_older_states_have_none():
+    encoder = _spike_encoder(_spiky(), [-1.0, 0.0])
+    state = json.loads(json.dumps(encoder.get_state()))
+    again = QuantileNormalizer.from_state(encoder.column, state)
+    np.testing.assert_array_equal(again.spikes_, [-1.0, 0.0])
+    del state["spikes"]
+    legacy = QuantileNormalizer.from_state(encoder.column, state)
+    assert [span.width for span in legacy.spans] == [1, 2]  # [present, missing], as models before spikes
+
+
+def test_which_categories_a_range_reaches():
+    encoder = _spike_encoder(_spiky(), [-1.0, 0.0])
+    np.testing.assert_array_equal(encoder.choices_within(None, -0.5), [False, True, False, False])
+    np.testing.assert_array_equal(encoder.choices_within(0, 500), [True, False, True, False])
+    np.testing.assert_array_equal(encoder.choices_within(1e9, None), [False, False, False, False])
