@@ -182,9 +182,13 @@ class Recipe(BaseModel):
         """Hash of everything that decides the trained model: the source, schema, split and the
         generator's training settings. Not the device, the generator's sampling-only settings (see
         `GeneratorConfig.sampling_fields`), the output, the judge or the gates."""
+        schema = self.schema_.model_dump(mode="json")
+        for column in (schema.get("columns") or {}).values():
+            if column.get("spikes") is None:  # unset: inferred from the data, which the fingerprint covers
+                del column["spikes"]  # (and models saved before spikes existed stay valid)
         payload = {
             "source": self.source.model_dump(mode="json"),
-            "schema": self.schema_.model_dump(mode="json"),
+            "schema": schema,
             "generator": training_settings(self.generator),
             "split": self.split.model_dump(mode="json"),
         }

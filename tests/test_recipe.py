@@ -85,6 +85,15 @@ def test_fingerprint_tracks_model_not_output():
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
+def test_declared_spikes_retrain_and_unset_ones_keep_older_fingerprints():
+    base = "name: x\nsource: a.csv\nschema:\n  columns:\n    balance: {kind: integer"
+    plain = parse_recipe(base + "}\n")
+    # The fingerprint of this recipe before the spikes field existed: a model saved then is still found.
+    assert plain.fingerprint() == "1c7dd0d56698b2bf"
+    assert parse_recipe(base + ", spikes: [0]}\n").fingerprint() != plain.fingerprint()
+    assert parse_recipe(base + ", spikes: false}\n").fingerprint() != plain.fingerprint()
+
+
 def test_fingerprint_ignores_device_and_sampling_only_settings():
     base = "name: x\nsource: a.csv\ngenerator: {type: ddpm, steps: 5"
     plain = parse_recipe(base + "}\n").fingerprint()
