@@ -32,8 +32,8 @@ import pandas as pd
 
 from synthgen import CTGAN, DDPM
 from synthgen.models import CTGANConfig, DDPMConfig
-from synthgen.numberformat import format_numbers, parse_numbers
 from synthgen.schema import Column, ColumnKind, TableSchema
+from synthgen.transforms.values import ValueCodec
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,8 @@ def peer_table(train: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, 
         else:
             kinds[column.name] = "numerical"
             if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-                if column.format is not None:
-                    # "83.70%" is 83.7 (as synthgen and the judge read it), not the NaN to_numeric would make it.
-                    values = pd.Series(parse_numbers(values, column.format)[0], dtype="float64")
-                else:
-                    values = pd.to_numeric(values, errors="coerce").astype("float64")
+                # As synthgen reads them: "83.70%" in its number format is 83.7, not the NaN of to_numeric.
+                values = pd.Series(ValueCodec(column).to_float(values), dtype="float64")
         columns[column.name] = values
     return pd.DataFrame(columns, index=pd.RangeIndex(len(train))), kinds
 
@@ -135,18 +132,10 @@ def peer_output(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
 
 
 def _written_back(values: pd.Series, column: Column) -> pd.Series:
-    """Numbers as text in the column's format, rounded as synthgen's `ValueCodec.from_float` rounds them:
-    an integer to whole numbers, a numeric column to its ``rounding`` (when unset, the format's own decimals)."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan).copy()
-    missing = ~np.isfinite(numbers)
-    decimals = 0 if column.kind is ColumnKind.INTEGER else column.rounding
-    if decimals is not None:
-        small = np.abs(numbers) < 2.0**52  # beyond, a float64 is whole already (and scaling it could overflow)
-        numbers[small] = np.round(numbers[small], decimals)
-    numbers[missing] = np.nan
-    text = format_numbers(numbers, column.format)  # rounds to the format's decimals
-    text[missing] = np.nan
-    return pd.Series(text, name=values.name, dtype=object)
+    """Numbers as text in the column's format, rounded to its precision as synthgen writes its own (an
+    unfitted `ValueCodec`: the peer's values are not clipped to a range it never learned from us)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return ValueCodec(column).from_float(numbers).rename(values.name)
 
 
 def _sdv(kind: str) -> Callable[[pd.DataFrame, TableSchema, Budget], Fitted]:

@@ -522,10 +522,10 @@ def _spikes(
             f"{source}: column {name!r} is {kind.value}; spikes apply to numeric and integer columns. Remove "
             f"schema.columns.{name}.spikes, or declare the column numeric"
         )
-    if spec.spikes is False or spec.spikes == [] or not numeric:
+    if not numeric or spec.spikes is False:
         return None
-    if spec.spikes:
-        return list(spec.spikes)
+    if spec.spikes is not None:
+        return list(spec.spikes) or None
     return find_spikes(_as_number_line(kind, values, fmt)) or None
 
 

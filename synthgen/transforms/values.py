@@ -68,7 +68,12 @@ class ValueCodec:
 
     def __init__(self, column: Column) -> None:
         self.column = column
-        self.decimals: int | None = None
+        # The precision follows from the column alone: an unfitted codec already writes its numbers
+        # (without clipping: the range is what fitting learns).
+        kind = column.kind
+        self.decimals: int | None = (
+            0 if kind is ColumnKind.INTEGER else column.rounding if kind is ColumnKind.NUMERIC else None
+        )
         self.low: float | None = None
         self.high: float | None = None
         self.datetime_unit: str | None = None
@@ -87,10 +92,6 @@ class ValueCodec:
         finite = numbers[np.isfinite(numbers)]
         if finite.size:
             self.low, self.high = float(finite.min()), float(finite.max())
-        if kind is ColumnKind.INTEGER:
-            self.decimals = 0
-        elif kind is ColumnKind.NUMERIC:
-            self.decimals = self.column.rounding
         declared_low = self._bound(self.column.min, "min")
         declared_high = self._bound(self.column.max, "max")
         if declared_low is not None:
