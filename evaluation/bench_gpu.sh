@@ -5,7 +5,7 @@
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
 # STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
-STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile"}
+STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile ddpm_sampler"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -25,4 +25,7 @@ step ddpm_budgets 180 python3 -m evaluation.run --device cuda --datasets credit_
 sed -e "s|^name: .*|name: credit_risk_gpu_profile|" -e "s|^source: data/|source: $PWD/recipes/data/|" \
     -e "s|^  type: ddpm$|  type: ddpm\n  profile: gpu|" recipes/credit_risk_ddpm.yaml > "$OUT/credit_risk_gpu_profile.yaml"
 step ddpm_gpu_profile 90 python3 -m evaluation.run --device cuda --datasets "$OUT/credit_risk_gpu_profile.yaml" --models synthgen.ddpm --threads 8 --ladder credit_risk_gpu_profile --ladder-seconds 15 --out "$OUT/ddpm_cuda_gpu_profile.json"
+# Issue 15: spikes and the sampler on the GPU, the quality per step count and rows/s split into denoising and decoding.
+step ddpm_sampler 300 python3 -m evaluation.sampler_bench --device cuda --recipes recipes/lending_club.yaml recipes/credit_risk_ddpm.yaml \
+    --settings dpm++2m-sde:15 dpm++2m-sde:5 --speed-rows 200000 --sample-batch 65536 --out "$OUT/sampler_bench_cuda.json"
 kill $DMON 2>/dev/null

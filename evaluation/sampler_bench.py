@@ -2,7 +2,7 @@
 
     python -m evaluation.sampler_bench [--recipes recipes/german_credit.yaml recipes/credit_risk_ddpm.yaml]
         [--settings ddim:50 dpm++2m-sde:10 ...] [--minutes 3] [--speed-rows 20000] [--seeds 0]
-        [--out evaluation/results/sampler_bench.json]
+        [--device cpu|cuda] [--sample-batch ROWS] [--out evaluation/results/sampler_bench.json]
     (or: python -m evaluation.run --job sampler ...)
 
 Per recipe and seed, one model is trained on the recipe's training split with the recipe's generator
@@ -29,15 +29,26 @@ DEFAULT_SETTINGS = ("ddim:50", "ddim:10", "dpm++2m-sde:15", "dpm++2m-sde:10", "d
 FIGURES = ("shape", "trend", "detection_auc", "tstr_ratio", "tstr_auc", "dcr_share", "mia_auc_upper", "gate_passed")
 
 
-def run_recipe(recipe: Path, settings: list[str], minutes: float, speed_rows: int, seed: int) -> dict[str, Any]:
+def run_recipe(
+    recipe: Path,
+    settings: list[str],
+    minutes: float,
+    speed_rows: int,
+    seed: int,
+    device: str = "cpu",
+    sample_batch: int | None = None,
+) -> dict[str, Any]:
     import synthgen
     from synthgen.pipeline import apply_overrides, prepare_data
     from synthgen.recipe import load_recipe
 
-    loaded = apply_overrides(load_recipe(recipe), device="cpu")
+    loaded = apply_overrides(load_recipe(recipe), device=device)
     train, holdout, schema = prepare_data(loaded)
     budget = min(minutes, loaded.generator.max_minutes or minutes)
-    config = loaded.generator.model_copy(update={"max_minutes": budget, "seed": seed})
+    update = {"max_minutes": budget, "seed": seed}
+    if sample_batch is not None:
+        update["sample_batch"] = sample_batch
+    config = loaded.generator.model_copy(update=update)
     started = time.perf_counter()
     model = synthgen.DDPM(config).fit(train, schema)
     result: dict[str, Any] = {
@@ -45,6 +56,8 @@ def run_recipe(recipe: Path, settings: list[str], minutes: float, speed_rows: in
         "fit_s": round(time.perf_counter() - started, 1),
         "steps_done": model.steps_done_,
         "train_rows": len(train),
+        "device": device,
+        "sample_batch": config.sample_batch,
         "settings": {},
     }
     for setting in settings:
@@ -52,13 +65,56 @@ def run_recipe(recipe: Path, settings: list[str], minutes: float, speed_rows: in
         options = {"solver": solver, "sampling_steps": int(steps)}
         rows = model.sample(len(train), seed=seed + 1, **options)
         summary = synthgen.evaluate(train, holdout, rows, schema, device="cpu").summary()
-        started = time.perf_counter()
-        model.sample(speed_rows, seed=seed + 2, **options)
-        rows_per_s = speed_rows / (time.perf_counter() - started)
+        with _Stopwatch(model) as watch:
+            model.sample(speed_rows, seed=seed + 2, **options)
         figures = {name: summary.get(name) for name in FIGURES}
-        result["settings"][setting] = {**figures, "sample_rows_per_s": round(rows_per_s)}
+        result["settings"][setting] = {**figures, "sample_rows_per_s": round(speed_rows / watch.total), **watch.split()}
         print(recipe.name, seed, setting, json.dumps(result["settings"][setting]), flush=True)
     return result
+
+
+class _Stopwatch:
+    """Times one `sample` call and, inside it, the denoising and the decoding (`inverse_compact`), by wrapping
+    the two on this model instance while the block runs. The rest is what `sample` does around them: the
+    columns not modelled (PII, constants), constraints, the row checks."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.total, self.inner, self.decode = model, 0.0, 0.0, 0.0
+
+    def __enter__(self) -> _Stopwatch:
+        sample, transformer = self.model._sample, self.model.transformer_
+        decode = transformer.inverse_compact
+
+        def timed_sample(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return sample(*args, **kwargs)
+            finally:
+                self.inner += time.perf_counter() - started
+
+        def timed_decode(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return decode(*args, **kwargs)
+            finally:
+                self.decode += time.perf_counter() - started
+
+        self.model._sample, transformer.inverse_compact = timed_sample, timed_decode
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.total = time.perf_counter() - self.started
+        del self.model._sample, self.model.transformer_.inverse_compact
+
+    def split(self) -> dict[str, float]:
+        """Seconds of the call: denoising, decoding to the table's values, and everything else."""
+        return {
+            "sample_s": round(self.total, 3),
+            "denoise_s": round(self.inner - self.decode, 3),
+            "decode_s": round(self.decode, 3),
+            "other_s": round(self.total - self.inner, 3),
+        }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -70,6 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--minutes", type=float, default=3.0, help="Training budget per model (at most).")
     parser.add_argument("--speed-rows", type=int, default=20_000)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--sample-batch", type=int, help="Rows denoised at once (default: the recipe's).")
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "sampler_bench.json")
     args = parser.parse_args(argv)
 
@@ -79,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for recipe in args.recipes:
         path = ROOT / recipe
         body["recipes"][recipe] = [
-            run_recipe(path, args.settings, args.minutes, args.speed_rows, seed) for seed in args.seeds
+            run_recipe(path, args.settings, args.minutes, args.speed_rows, seed, args.device, args.sample_batch)
+            for seed in args.seeds
         ]
         write_results(args.out, body, command=command_line("evaluation.sampler_bench", argv))
     return body

