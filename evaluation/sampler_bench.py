@@ -82,26 +82,21 @@ class _Stopwatch:
         self.model, self.total, self.inner, self.decode = model, 0.0, 0.0, 0.0
 
     def __enter__(self) -> _Stopwatch:
-        sample, transformer = self.model._sample, self.model.transformer_
-        decode = transformer.inverse_compact
-
-        def timed_sample(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return sample(*args, **kwargs)
-            finally:
-                self.inner += time.perf_counter() - started
-
-        def timed_decode(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return decode(*args, **kwargs)
-            finally:
-                self.decode += time.perf_counter() - started
-
-        self.model._sample, transformer.inverse_compact = timed_sample, timed_decode
+        transformer = self.model.transformer_
+        self.model._sample = self._timed(self.model._sample, "inner")
+        transformer.inverse_compact = self._timed(transformer.inverse_compact, "decode")
         self.started = time.perf_counter()
         return self
+
+    def _timed(self, function: Any, slot: str) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                setattr(self, slot, getattr(self, slot) + time.perf_counter() - started)
+
+        return timed
 
     def __exit__(self, *exc: Any) -> None:
         self.total = time.perf_counter() - self.started

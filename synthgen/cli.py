@@ -451,6 +451,20 @@ def _source_path(data: Path, recipe_file: Path | None) -> tuple[str, str]:
     )
 
 
+class _FlowList(list):
+    """A list the skeleton writes on one line (wrapped), ``[21, 22, 23]``: a scale's levels, one per line,
+    would bury the rest of the column's entry."""
+
+
+class _SkeletonDumper(yaml.SafeDumper):
+    pass
+
+
+_SkeletonDumper.add_representer(
+    _FlowList, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+)
+
+
 def _skeleton(data: Path, frame: Any, schema: Any, proposals: list[str], recipe_file: Path | None) -> str:
     columns = {}
     for column in schema.columns:
@@ -462,7 +476,7 @@ def _skeleton(data: Path, frame: Any, schema: Any, proposals: list[str], recipe_
         if getattr(column, "format", None) is not None:
             entry["format"] = column.format.model_dump(mode="json", exclude_defaults=True)
         if getattr(column, "spikes", None):  # shown so a reviewer sees (and may turn off) what was inferred
-            entry["spikes"] = [int(v) if float(v).is_integer() else v for v in column.spikes]
+            entry["spikes"] = _FlowList(int(v) if float(v).is_integer() else v for v in column.spikes)
         columns[column.name] = entry
     source, note = _source_path(data, recipe_file)
     skeleton = {
@@ -474,7 +488,7 @@ def _skeleton(data: Path, frame: Any, schema: Any, proposals: list[str], recipe_
     dump = {"sort_keys": False, "allow_unicode": True}
     text = f"# recipe skeleton inferred from {data} ({len(frame):,} rows); review every kind\n"
     text += yaml.safe_dump({"name": data.stem}, **dump) + note + yaml.safe_dump({"source": source}, **dump)
-    text += yaml.safe_dump(skeleton, **dump)
+    text += yaml.dump(skeleton, Dumper=_SkeletonDumper, **dump)
     if proposals:
         text += (
             "# Constraints that hold in every row of the data. Uncomment the rules of the domain (not the accidents\n"

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from synthgen.errors import DataError
 from synthgen.numberformat import NumberFormat, first_unreadable, learn_number_format, odd_one_out, parse_numbers
 from synthgen.pii import PiiSpec, infer_provider
-from synthgen.spikes import find_spikes
+from synthgen.spikes import LEVEL_ROWS, MAX_LEVELS, find_spikes, frequent_values
 
 
 class ColumnKind(str, Enum):
@@ -99,11 +99,11 @@ class ColumnSpec(BaseModel):
     id: IdSpec | None = Field(
         default=None, description="How an id column is regenerated, e.g. {style: random}; implies kind id."
     )
-    spikes: list[float] | Literal[False] | None = Field(
+    spikes: list[float] | Literal[False, "levels"] | None = Field(
         default=None,
         description="Point masses of a numeric or integer column (0, round amounts, a sentinel such as -1 or 99), "
         "each modelled as a category of its own beside the continuous part (see synthgen.spikes); inferred if unset, "
-        "`false` or [] for none.",
+        "`false` or [] for none, `levels` for every value of 50 rows or more (a scale such as ages in years).",
     )
     non_finite: NonFinite = Field(
         default="error",
@@ -160,11 +160,11 @@ class ColumnSpec(BaseModel):
 
     @field_validator("spikes")
     @classmethod
-    def _spikes_need_numbers(cls, value: list[float] | Literal[False] | None, info: ValidationInfo) -> Any:
+    def _spikes_need_numbers(cls, value: list[float] | Literal[False, "levels"] | None, info: ValidationInfo) -> Any:
         kind = info.data.get("kind")
         if value and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
             raise ValueError(f"spikes apply to numeric and integer columns, not to a {kind.value} column")
-        if value:
+        if isinstance(value, list) and value:
             bad = [v for v in value if not math.isfinite(v)]
             if bad:
                 raise ValueError(f"a spike is a finite number, got {bad[0]!r}")
@@ -524,6 +524,15 @@ def _spikes(
         )
     if not numeric or spec.spikes is False:
         return None
+    if spec.spikes == "levels":
+        numbers = _as_number_line(kind, values, fmt)
+        levels = frequent_values(numbers)
+        if len(levels) > MAX_LEVELS:
+            raise DataError(
+                f"{source}: column {name!r} has {len(levels)} values of {LEVEL_ROWS} rows or more; `spikes: levels` "
+                f"takes at most {MAX_LEVELS}. List the spikes instead, or remove schema.columns.{name}.spikes"
+            )
+        return levels or None
     if spec.spikes is not None:
         return list(spec.spikes) or None
     return find_spikes(_as_number_line(kind, values, fmt)) or None

@@ -202,3 +202,19 @@ def test_spikes_on_a_column_that_is_not_a_number_are_refused():
         ColumnSpec(kind="categorical", spikes=[1])
     with pytest.raises(ValueError, match="finite"):
         ColumnSpec(spikes=[float("inf")])
+
+
+def test_levels_declare_every_well_populated_value_a_spike():
+    rng = np.random.default_rng(1)
+    ages = pd.DataFrame({"age": rng.integers(20, 70, 20_000), "months": rng.integers(0, 200, 20_000)})
+    schema = infer_schema(ages, {"age": ColumnSpec(spikes="levels")})
+    assert schema["age"].spikes == [float(a) for a in range(20, 70)]
+    small = _balances()  # 2,000 rows: about 40 per age, only some reach 50
+    counts = small["age"].value_counts()
+    expected = sorted(float(a) for a in counts[counts >= 50].index)
+    assert 0 < len(expected) < 20
+    assert infer_schema(small, {"age": ColumnSpec(spikes="levels")})["age"].spikes == expected
+    with pytest.raises(DataError, match=r"loans.csv: column 'months' has 200 values of 50 rows or more"):
+        infer_schema(ages, {"months": ColumnSpec(spikes="levels")}, source="loans.csv")
+    with pytest.raises(ValueError, match="spikes apply to numeric and integer columns"):
+        ColumnSpec(kind="categorical", spikes="levels")

@@ -91,7 +91,7 @@ def test_validate_and_inspect(tmp_path):
     result = _invoke("inspect", ROOT / "recipes" / "data" / "credit_risk.csv", "--target", "loan_status")
     assert result.exit_code == 0, result.output
     assert "loan_int_rate:" in result.output and "kind: numeric" in result.output
-    assert "spikes:\n      - 7.51" in result.output, "the teaser rate's point mass is shown, to keep or turn off"
+    assert "spikes: [7.51]" in result.output, "the teaser rate's point mass is shown, to keep or turn off"
 
 
 def test_evaluate_command_from_recipe(tmp_path, german):

@@ -79,16 +79,11 @@ def test_graph_replay_trains_like_eager_steps(name, mixed_frame):
 
 def test_spiky_columns_and_their_conditions_on_cuda():
     """Spikes (issue 15) trained and steered on the GPU: zeros exact and together, conditions held."""
-    import numpy as np
-
     from synthgen.models import DDPM
 
-    rng = np.random.default_rng(5)
-    n = 3000
-    idle = rng.random(n) < 0.4
-    balance = np.where(idle, 0.0, rng.lognormal(8, 0.8, n).round(0))
-    utilisation = np.where(idle, 0.0, np.clip(balance / 200 + rng.normal(0, 5, n), 1, 99).round(1))
-    frame = pd.DataFrame({"balance": balance, "utilisation": utilisation})
+    from .test_ddpm import idle_and_active_accounts
+
+    frame = idle_and_active_accounts()
     model = DDPM(steps=800, seed=0, width=64, depth=2, batch_size=256, lr=3e-3, device="cuda").fit(frame)
     rows = model.sample(3000, seed=1)
     assert (rows["balance"] == 0).mean() == pytest.approx(0.4, abs=0.04)

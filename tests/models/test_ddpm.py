@@ -332,8 +332,7 @@ def test_class_weights_match_brute_force_for_every_pattern_of_held_columns(fitte
 
 
 # -- spikes (issue 15) -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def balances():
+def idle_and_active_accounts() -> pd.DataFrame:
     """Idle accounts: no balance and no utilisation together (40 %); the rest long-tailed and related."""
     rng = np.random.default_rng(5)
     n = 3000
@@ -342,6 +341,11 @@ def balances():
     utilisation = np.where(idle, 0.0, np.clip(balance / 200 + rng.normal(0, 5, n), 1, 99).round(1))
     grade = np.where(idle, rng.choice(["A", "B"], n, p=[0.8, 0.2]), rng.choice(["A", "B"], n, p=[0.3, 0.7]))
     return pd.DataFrame({"balance": balance, "utilisation": utilisation, "grade": grade})
+
+
+@pytest.fixture(scope="module")
+def balances():
+    return idle_and_active_accounts()
 
 
 @pytest.fixture(scope="module")
