@@ -300,9 +300,17 @@ def test_streamed_sample_equals_sample_in_memory(tmp_path, trained, monkeypatch)
 
 
 # -- signals: a quiet exit and nothing left behind ----------------------------------------------------
+# Python raises KeyboardInterrupt on SIGINT only if SIGINT was not ignored when it started, and a shell starts
+# background jobs with SIGINT ignored: a test run launched with `&` would hand that on to the command. The child
+# restores Python's own handler first, as an interactive terminal would have it.
+_ENTRY = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from synthgen._entry import main; main()"
+)
+
+
 def _spawn(*args: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from synthgen._entry import main; main()", *args],
+        [sys.executable, "-c", _ENTRY, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
