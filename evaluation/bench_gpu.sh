@@ -5,7 +5,7 @@
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
 # STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
-STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile ddpm_sampler"}
+STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile ddpm_sampler ddpm_guidance_base ddpm_guidance"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -28,4 +28,12 @@ step ddpm_gpu_profile 90 python3 -m evaluation.run --device cuda --datasets "$OU
 # Issue 15: spikes and the sampler on the GPU, the quality per step count and rows/s split into denoising and decoding.
 step ddpm_sampler 300 python3 -m evaluation.sampler_bench --device cuda --recipes recipes/lending_club.yaml recipes/credit_risk_ddpm.yaml \
     --settings dpm++2m-sde:15 dpm++2m-sde:5 --speed-rows 200000 --sample-batch 65536 --out "$OUT/sampler_bench_cuda.json"
+# Issue 15: classifier-free guidance. One model trained with label_dropout 0.1 sampled at several guidance
+# weights, beside the recipe's plain model (label_dropout 0), with the same seeds.
+GUIDED="--device cuda --speed-rows 100000 --sample-batch 65536"
+step ddpm_guidance_base 130 python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml \
+    --seeds 0 1 --settings dpm++2m-sde:15 --out "$OUT/sampler_bench_cuda_guidance_base.json"
+step ddpm_guidance 310 python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml \
+    --seeds 0 1 --label-dropout 0.1 --settings dpm++2m-sde:15 dpm++2m-sde:15:0.5 dpm++2m-sde:15:1 dpm++2m-sde:15:2 \
+    --out "$OUT/sampler_bench_cuda_guidance.json"
 kill $DMON 2>/dev/null

@@ -7,7 +7,8 @@ One section per results file (its machine, versions and command), a table per da
 repeats, with the range where there were several), the speed ratios of the same run, time to quality,
 and a picture of quality against training time drawn from the time-to-quality ladder. Files written by
 `evaluation.bench_ctgan` (CTGAN against SDV's in one process) and `evaluation.profile_ctgan_gpu`
-(where a GPU fit spends its time) get a table each.
+(where a GPU fit spends its time) and `evaluation.noise_floor` (real rows against real rows) get a table
+each.
 """
 
 from __future__ import annotations
@@ -347,6 +348,39 @@ def draw(results: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def noise_floor_section(results: dict[str, Any], source: str) -> list[str]:
+    """A `python -m evaluation.noise_floor` file: what real rows score against real rows."""
+    out = [
+        "## The noise floor: real rows scored against real rows",
+        "",
+        f"`python -m evaluation.noise_floor` ({results['repeats']} seeds); results in `{source}`. Shape and trend "
+        "compare finite tables, so they stay below 1 even between two samples of one population. *Copies*: as many "
+        "rows as the training split, drawn with replacement from it (a generator releasing its training rows, "
+        "which the gate refuses); no sampler of that many rows scores better except by returning the training "
+        "table itself. *Independent rows*: one half of the training rows against prefixes (1/8, 1/4, 1/2) of the "
+        "other, the error fitted to c * sqrt(1/n_a + 1/n_b) and extrapolated to two tables of the training size: "
+        "what a generator that had learned the population exactly would score. Detection: the detector on the two "
+        "real halves.",
+        "",
+    ]
+    for note in results.get("notes", []):
+        out += [f"> {note}", ""]
+    out += [
+        "| recipe | train rows | trend: copies | trend: independent rows | shape: copies | "
+        "shape: independent rows | largest fit residual (trend) | detection AUC, real halves |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for recipe, entry in results["recipes"].items():
+        trend, shape = entry["floor"]["trend"], entry["floor"]["shape"]
+        worst = max(trend["residuals"], key=abs)
+        out.append(
+            f"| `{recipe}` | {entry['train_rows']:,} | {trend['copies']:.3f} | "
+            f"{trend['independent_at_train_size']:.3f} | {shape['copies']:.3f} | "
+            f"{shape['independent_at_train_size']:.3f} | {worst:+.0%} | {entry['halves_detection_auc']:.3f} |"
+        )
+    return out + [""]
+
+
 def render(paths: list[Path], md: Path, png: Path) -> str:
     from synthgen.io import atomic_write
 
@@ -372,6 +406,9 @@ def render(paths: list[Path], md: Path, png: Path) -> str:
             continue
         if results.get("benchmark") == "ctgan_gpu_profile":
             parts += gpu_profile_section(results, source)
+            continue
+        if results.get("benchmark") == "noise_floor":
+            parts += noise_floor_section(results, source)
             continue
         picture = None
         if not picture_drawn and draw(results, png):

@@ -1,13 +1,15 @@
-"""The diffusion model's sampling trade-off: quality and rows/s per solver and step count (issue 15).
+"""The diffusion model's sampling trade-off: quality and rows/s per solver, step count and guidance (issue 15).
 
     python -m evaluation.sampler_bench [--recipes recipes/german_credit.yaml recipes/credit_risk_ddpm.yaml]
         [--settings ddim:50 dpm++2m-sde:10 ...] [--minutes 3] [--speed-rows 20000] [--seeds 0]
-        [--device cpu|cuda] [--sample-batch ROWS] [--out evaluation/results/sampler_bench.json]
+        [--device cpu|cuda] [--sample-batch ROWS] [--label-dropout P] [--out evaluation/results/sampler_bench.json]
     (or: python -m evaluation.run --job sampler ...)
 
 Per recipe and seed, one model is trained on the recipe's training split with the recipe's generator
 settings (``max_minutes`` at most ``--minutes``; constraints and conditions left out: plain sampling is
-what is measured), then every setting ``SOLVER:STEPS`` samples from that same model:
+what is measured; ``--label-dropout`` trains the class-free rows too), then every setting
+``SOLVER:STEPS[:GUIDANCE]`` samples from that same model (GUIDANCE: classifier-free guidance weight, 0 by
+default; a weight above 0 needs ``--label-dropout``):
 
 - as many rows as the training split, judged by synthgen's evaluation suite with its default settings
   (shape, trend, detection AUC, TSTR against TRTR, DCR share, MIA AUC upper bound, gate);
@@ -26,7 +28,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS = ("ddim:50", "ddim:10", "dpm++2m-sde:15", "dpm++2m-sde:10", "dpm++2m-sde:8", "dpm++2m-sde:5")
-FIGURES = ("shape", "trend", "detection_auc", "tstr_ratio", "tstr_auc", "dcr_share", "mia_auc_upper", "gate_passed")
+FIGURES = (
+    "shape",
+    "trend",
+    "detection_auc",
+    "tstr_ratio",
+    "tstr_auc",
+    "dcr_share",
+    "mia_auc_upper",
+    "gate_passed",
+    "gate_failing",
+)
 
 
 def run_recipe(
@@ -37,6 +49,7 @@ def run_recipe(
     seed: int,
     device: str = "cpu",
     sample_batch: int | None = None,
+    label_dropout: float | None = None,
 ) -> dict[str, Any]:
     import synthgen
     from synthgen.pipeline import apply_overrides, prepare_data
@@ -48,6 +61,8 @@ def run_recipe(
     update = {"max_minutes": budget, "seed": seed}
     if sample_batch is not None:
         update["sample_batch"] = sample_batch
+    if label_dropout is not None:
+        update["label_dropout"] = label_dropout
     config = loaded.generator.model_copy(update=update)
     started = time.perf_counter()
     model = synthgen.DDPM(config).fit(train, schema)
@@ -58,11 +73,12 @@ def run_recipe(
         "train_rows": len(train),
         "device": device,
         "sample_batch": config.sample_batch,
+        "label_dropout": config.label_dropout,
         "settings": {},
     }
     for setting in settings:
-        solver, steps = setting.split(":")
-        options = {"solver": solver, "sampling_steps": int(steps)}
+        solver, steps, *guidance = setting.split(":")
+        options = {"solver": solver, "sampling_steps": int(steps), "guidance": float(guidance[0]) if guidance else 0.0}
         rows = model.sample(len(train), seed=seed + 1, **options)
         summary = synthgen.evaluate(train, holdout, rows, schema, device="cpu").summary()
         with _Stopwatch(model) as watch:
@@ -116,13 +132,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m evaluation.sampler_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=["recipes/german_credit.yaml", "recipes/credit_risk_ddpm.yaml"])
     parser.add_argument(
-        "--settings", nargs="+", default=list(DEFAULT_SETTINGS), help="SOLVER:STEPS, e.g. dpm++2m-sde:10"
+        "--settings",
+        nargs="+",
+        default=list(DEFAULT_SETTINGS),
+        help="SOLVER:STEPS[:GUIDANCE], e.g. dpm++2m-sde:10 or dpm++2m-sde:15:1.0",
     )
     parser.add_argument("--minutes", type=float, default=3.0, help="Training budget per model (at most).")
     parser.add_argument("--speed-rows", type=int, default=20_000)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--sample-batch", type=int, help="Rows denoised at once (default: the recipe's).")
+    parser.add_argument(
+        "--label-dropout", type=float, help="Train with this share of class-free rows (default: the recipe's)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "sampler_bench.json")
     args = parser.parse_args(argv)
 
@@ -130,12 +152,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     body: dict[str, Any] = {"settings": args.settings, "speed_rows": args.speed_rows, "recipes": {}}
     for recipe in args.recipes:
-        path = ROOT / recipe
-        body["recipes"][recipe] = [
-            run_recipe(path, args.settings, args.minutes, args.speed_rows, seed, args.device, args.sample_batch)
-            for seed in args.seeds
-        ]
-        write_results(args.out, body, command=command_line("evaluation.sampler_bench", argv))
+        runs = body["recipes"][recipe] = []
+        for seed in args.seeds:  # written after each model, so a run cut short keeps what it measured
+            runs.append(
+                run_recipe(
+                    ROOT / recipe,
+                    args.settings,
+                    args.minutes,
+                    args.speed_rows,
+                    seed,
+                    args.device,
+                    args.sample_batch,
+                    args.label_dropout,
+                )
+            )
+            write_results(args.out, body, command=command_line("evaluation.sampler_bench", argv))
     return body
 
 

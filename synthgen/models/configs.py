@@ -135,6 +135,7 @@ class DDPMConfig(GeneratorConfig):
         "solver",
         "eta",
         "sample_batch",
+        "guidance",
     }
 
     type: Literal["ddpm"] = "ddpm"
@@ -199,6 +200,21 @@ class DDPMConfig(GeneratorConfig):
         description="Condition on a discrete target as a class embedding; its shares can then be chosen at "
         "sampling time.",
     )
+    label_dropout: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Share of training rows whose target class is hidden (a learned 'no class' embedding), so "
+        "that the model also learns the unconditional rows and can sample with ``guidance``; 0: no such class.",
+    )
+    guidance: float = Field(
+        default=0.0,
+        ge=0,
+        description="Classifier-free guidance weight when sampling (needs label_dropout > 0): the prediction "
+        "for the row's class is pushed away from the class-free one by this multiple of their difference, "
+        "sharpening what sets the classes apart; 0: plain conditional sampling. Each step then runs the "
+        "denoiser twice.",
+    )
     quantile_fit_rows: int = Field(default=100_000, ge=100, description="Rows sampled to fit each column's quantiles.")
     sample_batch: int = Field(default=16_384, ge=1, description="Rows denoised at once when sampling (bounds memory).")
 
@@ -228,6 +244,15 @@ class DDPMConfig(GeneratorConfig):
             "max_epochs: null) or a larger max_epochs; the release gate's privacy checks then say whether the "
             "longer fit leaks rows"
         ]
+
+    @model_validator(mode="after")
+    def _guidance_has_a_null_class(self) -> DDPMConfig:
+        if self.guidance > 0 and self.label_dropout == 0:
+            raise ValueError(
+                f"guidance={self.guidance:g} needs a model trained with label_dropout > 0 (0.1 is usual): "
+                "guidance contrasts each class with the class-free prediction, which only such a model learns"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

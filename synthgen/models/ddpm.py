@@ -10,7 +10,9 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
   noised by `MaskedDiffusion` (absorbing state).
 - With a discrete target and ``condition_on_target`` (the default), the target is not diffused: it is
   drawn from its training shares (or from shares the caller asks for) and enters the `Denoiser` as a
-  class embedding, as in TabDDPM.
+  class embedding, as in TabDDPM. With ``label_dropout`` a share of training rows sees a "no class"
+  embedding instead, and sampling with ``guidance`` w uses (1 + w) x the class's prediction - w x the
+  class-free one (classifier-free guidance, Ho & Salimans 2022), on the noise and on the logits.
 - AdamW with a linear learning-rate decay fitted to the budget (``steps``, capped at ``max_epochs``
   passes over the data, and optionally ``max_minutes``, whichever ends first); an exponential moving
   average of the weights is what samples.
@@ -152,7 +154,9 @@ class DDPM(Generator):
     seed rows and ``target`` every generator takes):
 
     - ``sampling_steps``: respaced denoising steps, instead of the config's ``sampling_steps``;
-    - ``solver``: ``ddim`` or ``dpm++2m-sde``, instead of the config's ``solver``.
+    - ``solver``: ``ddim`` or ``dpm++2m-sde``, instead of the config's ``solver``;
+    - ``guidance``: the classifier-free guidance weight, instead of the config's ``guidance`` (a model
+      trained with ``label_dropout`` > 0 only).
 
     Conditions and seed rows are held during denoising: given categories are never masked, allowed
     ones are the only ones drawn, given numbers are inpainted; only ranges and constraints are checked
@@ -182,6 +186,14 @@ class DDPM(Generator):
             return target
         return None
 
+    @property
+    def null_class(self) -> int | None:
+        """The index of the "no class" embedding (the last one), when the model learned one."""
+        layout = self.layout_
+        if layout is None or not layout.n_classes or self.config.label_dropout == 0:
+            return None
+        return layout.n_classes
+
     def _build(self) -> None:
         cfg, layout = self.config, self.layout_
         self.gaussian_ = GaussianDiffusion(cfg.timesteps).to(self.device_)
@@ -189,7 +201,7 @@ class DDPM(Generator):
         self.denoiser_ = Denoiser(
             layout.n_numeric,
             list(layout.cardinalities),
-            layout.n_classes,
+            layout.n_classes + (self.null_class is not None),
             cfg.width,
             cfg.depth,
             cfg.time_dim,
@@ -205,6 +217,11 @@ class DDPM(Generator):
             max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
         ).fit(data, schema)
         self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+        if cfg.label_dropout > 0 and not self.layout_.n_classes:
+            raise InputError(
+                "label_dropout (and guidance) need a discrete target the model is conditioned on: the schema's "
+                f"target is {schema.target!r}" + ("" if cfg.condition_on_target else " and condition_on_target is off")
+            )
         compact = self.transformer_.compact(self.transformer_.transform(data)).numpy()
         numeric, codes, target = self.layout_.split(compact)
         if target is not None:
@@ -289,8 +306,12 @@ class DDPM(Generator):
         noise = torch.randn_like(x0_num)
         x_num = gaussian.q_sample(x0_num, t, noise)
         x_cat, mask = masked.q_sample(x0_cat, t)
+        y = None if target is None else target[idx]
+        if y is not None and self.null_class is not None:  # hidden classes: the class-free prediction
+            hide = torch.rand(batch, device=device) < self.config.label_dropout
+            y = torch.where(hide, self.null_class, y)
         with autocast(device, self.config.mixed_precision):
-            eps, logits = net(x_num, x_cat, t, None if target is None else target[idx])
+            eps, logits = net(x_num, x_cat, t, y)
         loss = torch.zeros(batch, device=device)
         if x0_num.shape[1]:
             loss = loss + gaussian.loss(eps, noise)
@@ -300,10 +321,14 @@ class DDPM(Generator):
 
     # -- sampling ----------------------------------------------------------------------------------
     def _sample_options(
-        self, sampling_steps: int | None = None, solver: str | None = None, **unknown: Any
+        self,
+        sampling_steps: int | None = None,
+        solver: str | None = None,
+        guidance: float | None = None,
+        **unknown: Any,
     ) -> dict[str, Any]:
-        """DDPM's sampling options (see the class docstring) -> `_sample`'s ``steps`` and ``solver``
-        (None: the config's)."""
+        """DDPM's sampling options (see the class docstring) -> `_sample`'s ``steps``, ``solver`` and
+        ``guidance`` (None: the config's)."""
         super()._sample_options(**unknown)
         if sampling_steps is not None and (
             not isinstance(sampling_steps, int) or isinstance(sampling_steps, bool) or sampling_steps < 1
@@ -311,7 +336,16 @@ class DDPM(Generator):
             raise InputError(f"sampling_steps must be a positive integer, got {sampling_steps!r}")
         if solver is not None and solver not in SOLVERS:
             raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
-        return {"steps": sampling_steps, "solver": solver}
+        if guidance is not None:
+            if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not guidance >= 0:
+                raise InputError(f"guidance must be a number >= 0, got {guidance!r}")
+            if guidance > 0 and self.null_class is None:
+                raise InputError(
+                    f"guidance={guidance:g} needs a model trained with label_dropout > 0 and a discrete target; "
+                    f"this one has label_dropout={self.config.label_dropout:g}"
+                    + ("" if self.layout_.n_classes else " and no target class")
+                )
+        return {"steps": sampling_steps, "solver": solver, "guidance": guidance}
 
     def _steering(self, guide: Guide, rng: np.random.Generator) -> Steering:
         """The guide in the denoiser's terms: fixed codes and allowed-category masks per categorical
@@ -370,7 +404,13 @@ class DDPM(Generator):
 
     @torch.no_grad()
     def _sample(
-        self, rows: int, seed: int, guide: Guide | None = None, steps: int | None = None, solver: str | None = None
+        self,
+        rows: int,
+        seed: int,
+        guide: Guide | None = None,
+        steps: int | None = None,
+        solver: str | None = None,
+        guidance: float | None = None,
     ) -> pd.DataFrame:
         """Denoise ``rows`` rows. With a guide: categories a row may not take get no probability (fixed
         ones are never masked), the target's class is drawn among the allowed ones, and held numbers
@@ -379,6 +419,7 @@ class DDPM(Generator):
         cfg, device, layout = self.config, self.device_, self.layout_
         rng = torch_generator(seed, device)
         solver = solver or cfg.solver
+        guidance = cfg.guidance if guidance is None else float(guidance)
         timesteps = respaced_timesteps(cfg.timesteps, steps or cfg.sampling_steps).to(device)
         weights = None if self.class_shares_ is None else torch.tensor(self.class_shares_, device=device)
         steering = None if guide is None else self._steering(guide, np.random.default_rng(seed))
@@ -391,7 +432,7 @@ class DDPM(Generator):
             held = None if steering is None else steering.numbers(block, layout.n_numeric, device)
             if weights is not None and held is not None:
                 if reference is None:  # drawn once per call, not once per block
-                    reference = self._class_reference(timesteps, rng, solver)
+                    reference = self._class_reference(timesteps, rng, solver, guidance)
                 row_weights = self._class_weights(held, reference)
                 if steering.target is not None:
                     row_weights = row_weights * torch.as_tensor(steering.target.rows(block), device=device)
@@ -407,7 +448,7 @@ class DDPM(Generator):
             if steering is not None:
                 x_cat, bias = steering.categories(x_cat, block, self.masked_, device)
             fixed = x_cat != self.masked_.mask_token  # given categories: never re-masked
-            x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps, bias, held, rng, solver)
+            x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps, bias, held, rng, solver, guidance)
             if held is not None:
                 # Harmonise: categories revealed early (when the numbers carried little signal) are
                 # re-masked and the free numbers re-noised to a quarter of the chain, then denoised again
@@ -419,16 +460,20 @@ class DDPM(Generator):
                     x_cat = torch.where(fixed, x_cat, remasked)
                     noise = torch.randn(x_num.shape, device=device, generator=rng)
                     x_num = self.gaussian_.q_sample(x_num, t_mid, noise)
-                    x_num, x_cat = self._denoise(x_num, x_cat, y, timesteps[: mid + 1], bias, held, rng, solver)
+                    x_num, x_cat = self._denoise(
+                        x_num, x_cat, y, timesteps[: mid + 1], bias, held, rng, solver, guidance
+                    )
             blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
         return self.transformer_.inverse_compact(np.concatenate(blocks))
 
-    def _class_reference(self, timesteps, rng, solver: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _class_reference(self, timesteps, rng, solver: str, guidance: float) -> tuple[torch.Tensor, torch.Tensor]:
         """`CLASS_REFERENCE_ROWS` of the model's own unconditional rows: (numeric scores, classes)."""
         device, m = self.device_, CLASS_REFERENCE_ROWS
         y_ref = torch.multinomial(torch.tensor(self.class_shares_, device=device), m, replacement=True, generator=rng)
         x_num = torch.randn(m, self.layout_.n_numeric, device=device, generator=rng)
-        x_ref, _ = self._denoise(x_num, self.masked_.all_masked(m, device), y_ref, timesteps, None, None, rng, solver)
+        x_ref, _ = self._denoise(
+            x_num, self.masked_.all_masked(m, device), y_ref, timesteps, None, None, rng, solver, guidance
+        )
         return x_ref, y_ref
 
     def _class_weights(
@@ -461,9 +506,11 @@ class DDPM(Generator):
                 weights[rows] = counts + shares[None, :]
         return weights
 
-    def _denoise(self, x_num, x_cat, y, timesteps, bias, held, rng, solver: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _denoise(
+        self, x_num, x_cat, y, timesteps, bias, held, rng, solver: str, guidance: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Walk ``timesteps`` down to a clean row: the reverse steps of both processes, with disallowed
-        categories at -inf and held numbers given clean at each step."""
+        categories at -inf and held numbers given clean at each step (``guidance``: `_outputs`)."""
         cfg, device = self.config, self.device_
         chain = self.gaussian_.solver(solver, cfg.eta)
         for i in reversed(range(len(timesteps))):
@@ -472,30 +519,49 @@ class DDPM(Generator):
             t_prev = timesteps[i - 1] if i else torch.tensor(-1, device=device)
             if held is not None:  # the clean value: the denoiser reads little from a forward-noised one
                 x_num = torch.where(held[0], held[1], x_num)
-            eps, logits = self._outputs(x_num, x_cat, t, y, bias)
+            eps, logits = self._outputs(x_num, x_cat, t, y, bias, guidance)
             x_num = chain.step(x_num, eps.float(), t, t_prev, rng, final=i <= 1)
             x_cat = self.masked_.p_sample(x_cat, logits, t, t_prev, rng)
         if held is not None:
             x_num = torch.where(held[0], held[1], x_num)
         return x_num, x_cat
 
-    def _outputs(self, x_num, x_cat, t, y, bias) -> tuple[torch.Tensor, torch.Tensor | ColumnLogits]:
+    def _outputs(
+        self, x_num, x_cat, t, y, bias, guidance: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor | ColumnLogits]:
         """The denoiser's predicted noise, and its category logits (disallowed categories at -inf). On
         the GPU every logit, computed in one product; on the CPU a function that computes a column's
         logits for the rows that reveal it (`MaskedDiffusion.p_sample`), the output layer's largest part
-        when a column has hundreds of levels."""
+        when a column has hundreds of levels.
+
+        With ``guidance`` w > 0 each output is ``(1 + w) * conditional - w * class-free``: the rows are
+        run beside a copy of themselves with the "no class" embedding. On the logits this equals the
+        same mix of log-probabilities (each column's normalising constants only shift a row's logits)."""
         net, n_numeric, starts = self.denoiser_, self.layout_.n_numeric, self.masked_.starts
+        guided, n = guidance > 0 and y is not None, x_num.shape[0]
+        if guided:
+            x_num, x_cat = torch.cat([x_num, x_num]), torch.cat([x_cat, x_cat])
+            y = torch.cat([y, torch.full_like(y, self.null_class)])
+
+        def mix(out: torch.Tensor) -> torch.Tensor:  # (conditional rows; class-free rows) -> guided rows
+            if not guided:
+                return out
+            half = out.shape[0] // 2
+            return torch.lerp(out[half:], out[:half], 1.0 + guidance)
+
         if self.device_.type == "cuda":
             with autocast(self.device_, self.config.mixed_precision):
                 eps, logits = net(x_num, x_cat, t, y)
-            return eps, logits if bias is None else logits.float() + bias
+            eps, logits = mix(eps.float()), mix(logits.float())
+            return eps, logits if bias is None else logits + bias
         hidden = net.hidden(x_num, x_cat, t, y)
 
         def column_logits(rows: torch.Tensor, j: int) -> torch.Tensor:
-            logits = net.head(hidden[rows], n_numeric + starts[j], n_numeric + starts[j + 1])
+            both = torch.cat([rows, rows + n]) if guided else rows
+            logits = mix(net.head(hidden[both], n_numeric + starts[j], n_numeric + starts[j + 1]))
             return logits if bias is None else logits + bias[rows, starts[j] : starts[j + 1]]
 
-        return net.head(hidden, 0, n_numeric), column_logits
+        return mix(net.head(hidden, 0, n_numeric)), column_logits
 
     # -- persistence -------------------------------------------------------------------------------
     def _transforms_state(self) -> dict[str, Any]:

@@ -107,3 +107,34 @@ def test_the_gpu_draws_categories_as_the_cpu_does(mixed_frame, tmp_path):
         cpu_shares = on_cpu[column].value_counts(normalize=True, dropna=False)
         gpu_shares = on_gpu[column].value_counts(normalize=True, dropna=False).reindex(cpu_shares.index, fill_value=0)
         assert (cpu_shares - gpu_shares).abs().max() < 0.03, column
+
+
+def test_guided_sampling_on_cuda(tmp_path):
+    """Classifier-free guidance on the GPU's path (every output in one autocast pass, the conditional and
+    class-free rows side by side): the mix is (1 + w) x conditional - w x class-free, and it sharpens the
+    classes as on the CPU (test_ddpm.test_guidance_sharpens_what_sets_the_classes_apart)."""
+    from synthgen.models import DDPM
+    from synthgen.schema import infer_schema
+
+    from .test_ddpm import _high_share, two_modes_frame
+
+    frame = two_modes_frame()
+    model = DDPM(
+        steps=1000, seed=0, label_dropout=0.2, width=64, depth=2, batch_size=256, lr=3e-3, sampling_steps=20
+    ).fit(frame, infer_schema(frame, target="default"))
+    on_gpu = load_model(model.save(tmp_path / "guided"), device="cuda")
+    sharp = on_gpu.sample(4000, seed=1, guidance=2.0)
+    assert _high_share(sharp, 1) > 0.95 and _high_share(sharp, 0) < 0.18
+    net, n = on_gpu.denoiser_, 256
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    x_num = torch.randn(n, on_gpu.layout_.n_numeric, device="cuda", generator=gen)
+    x_cat = on_gpu.masked_.all_masked(n, torch.device("cuda"))
+    y, t = torch.randint(0, 2, (n,), device="cuda", generator=gen), torch.tensor(500, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):  # as the model runs there
+        eps_c, logits_c = (out.float() for out in net(x_num, x_cat, t, y))
+        eps_u, logits_u = (out.float() for out in net(x_num, x_cat, t, torch.full_like(y, on_gpu.null_class)))
+    with torch.no_grad():
+        eps, logits = on_gpu._outputs(x_num, x_cat, t, y, None, guidance=1.5)
+    # bfloat16 products of a batch twice as large may round a last bit differently
+    torch.testing.assert_close(eps, 2.5 * eps_c - 1.5 * eps_u, atol=0.1, rtol=0.02)
+    torch.testing.assert_close(logits, 2.5 * logits_c - 1.5 * logits_u, atol=0.1, rtol=0.02)
