@@ -5,7 +5,7 @@
 # GPU utilisation is sampled once a second by nvidia-smi while it runs (OUTDIR/gpu_util.txt).
 # STEPS (space-separated names below) runs a subset, e.g. STEPS="versions ctgan_b500" bash ...
 set -u
-STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile ddpm_sampler ddpm_guidance_base ddpm_guidance"}
+STEPS=${STEPS:-"versions cuda_tests ctgan_profile ctgan_b500 ctgan_b500_eager ctgan_b10000 ddpm_time_to_quality ddpm_budgets ddpm_gpu_profile ddpm_sampler ddpm_guidance_base ddpm_guidance ddpm_rare_off ddpm_rare_10 ddpm_rare_5 ddpm_rare_20"}
 OUT=${1:-evaluation/results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -36,4 +36,10 @@ step ddpm_guidance_base 130 python3 -m evaluation.sampler_bench $GUIDED --recipe
 step ddpm_guidance 310 python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml \
     --seeds 0 1 --label-dropout 0.1 --settings dpm++2m-sde:15 dpm++2m-sde:15:0.5 dpm++2m-sde:15:1 dpm++2m-sde:15:2 \
     --out "$OUT/sampler_bench_cuda_guidance.json"
+# Issue 15: rare levels pooled (rare_level_rows) on lending_club's 813 zip prefixes, beside no pooling.
+RARE="python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/lending_club.yaml --settings dpm++2m-sde:15"
+step ddpm_rare_off 110 $RARE --seeds 0 1 --set rare_level_rows=0 --out "$OUT/sampler_bench_cuda_rare_off.json"
+step ddpm_rare_10 110 $RARE --seeds 0 1 --set rare_level_rows=10 --out "$OUT/sampler_bench_cuda_rare_10.json"
+step ddpm_rare_5 60 $RARE --seeds 0 --set rare_level_rows=5 --out "$OUT/sampler_bench_cuda_rare_5.json"
+step ddpm_rare_20 60 $RARE --seeds 0 --set rare_level_rows=20 --out "$OUT/sampler_bench_cuda_rare_20.json"
 kill $DMON 2>/dev/null

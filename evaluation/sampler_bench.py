@@ -2,12 +2,14 @@
 
     python -m evaluation.sampler_bench [--recipes recipes/german_credit.yaml recipes/credit_risk_ddpm.yaml]
         [--settings ddim:50 dpm++2m-sde:10 ...] [--minutes 3] [--speed-rows 20000] [--seeds 0]
-        [--device cpu|cuda] [--sample-batch ROWS] [--label-dropout P] [--out evaluation/results/sampler_bench.json]
+        [--device cpu|cuda] [--sample-batch ROWS] [--label-dropout P] [--set NAME=VALUE ...]
+        [--out evaluation/results/sampler_bench.json]
     (or: python -m evaluation.run --job sampler ...)
 
 Per recipe and seed, one model is trained on the recipe's training split with the recipe's generator
 settings (``max_minutes`` at most ``--minutes``; constraints and conditions left out: plain sampling is
-what is measured; ``--label-dropout`` trains the class-free rows too), then every setting
+what is measured; ``--label-dropout`` trains the class-free rows too, ``--set`` changes any other generator
+setting, e.g. ``--set rare_level_rows=10``), then every setting
 ``SOLVER:STEPS[:GUIDANCE]`` samples from that same model (GUIDANCE: classifier-free guidance weight, 0 by
 default; a weight above 0 needs ``--label-dropout``):
 
@@ -50,6 +52,7 @@ def run_recipe(
     device: str = "cpu",
     sample_batch: int | None = None,
     label_dropout: float | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     import synthgen
     from synthgen.pipeline import apply_overrides, prepare_data
@@ -63,7 +66,8 @@ def run_recipe(
         update["sample_batch"] = sample_batch
     if label_dropout is not None:
         update["label_dropout"] = label_dropout
-    config = loaded.generator.model_copy(update=update)
+    # validated as a recipe's generator block would be
+    config = type(loaded.generator).model_validate({**loaded.generator.model_dump(), **update, **(overrides or {})})
     started = time.perf_counter()
     model = synthgen.DDPM(config).fit(train, schema)
     result: dict[str, Any] = {
@@ -74,6 +78,7 @@ def run_recipe(
         "device": device,
         "sample_batch": config.sample_batch,
         "label_dropout": config.label_dropout,
+        "overrides": overrides or {},
         "settings": {},
     }
     for setting in settings:
@@ -145,10 +150,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--label-dropout", type=float, help="Train with this share of class-free rows (default: the recipe's)."
     )
+    parser.add_argument(
+        "--set", nargs="+", default=[], metavar="NAME=VALUE", help="Other generator settings (YAML values)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "sampler_bench.json")
     args = parser.parse_args(argv)
 
+    import yaml
+
     from evaluation.results import command_line, write_results
+
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set takes NAME=VALUE, got {item!r}")
+        overrides[name] = yaml.safe_load(value)
 
     body: dict[str, Any] = {"settings": args.settings, "speed_rows": args.speed_rows, "recipes": {}}
     for recipe in args.recipes:
@@ -164,6 +181,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     args.device,
                     args.sample_batch,
                     args.label_dropout,
+                    overrides,
                 )
             )
             write_results(args.out, body, command=command_line("evaluation.sampler_bench", argv))

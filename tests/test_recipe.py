@@ -94,6 +94,15 @@ def test_declared_spikes_retrain_and_unset_ones_keep_older_fingerprints():
     assert parse_recipe(base + ", spikes: false}\n").fingerprint() != plain.fingerprint()
 
 
+def test_generator_fields_added_later_keep_older_fingerprints_at_their_default():
+    base = "name: x\nsource: a.csv\ngenerator: {type: ddpm, steps: 5"
+    plain = parse_recipe(base + "}\n").fingerprint()
+    assert plain == "61ea0afde30da8ed"  # before label_dropout and rare_level_rows existed (commit 5e8e90c)
+    assert parse_recipe(base + ", label_dropout: 0.0, rare_level_rows: 0}\n").fingerprint() == plain
+    assert parse_recipe(base + ", label_dropout: 0.1}\n").fingerprint() != plain
+    assert parse_recipe(base + ", rare_level_rows: 5}\n").fingerprint() != plain
+
+
 def test_fingerprint_ignores_device_and_sampling_only_settings():
     base = "name: x\nsource: a.csv\ngenerator: {type: ddpm, steps: 5"
     plain = parse_recipe(base + "}\n").fingerprint()

@@ -7,7 +7,8 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
 - Numeric, integer and datetime columns are quantile-normalised (`QuantileNormalizer`) and noised by
   `GaussianDiffusion` (epsilon-prediction, cosine schedule, T = ``timesteps``, 1000 by default).
 - Categorical and boolean columns (and the missing-value flags of numeric ones) are integer codes
-  noised by `MaskedDiffusion` (absorbing state).
+  noised by `MaskedDiffusion` (absorbing state). Levels seen in fewer than ``rare_level_rows`` rows
+  are one token to the model and drawn back by their shares (`RareLevels`).
 - With a discrete target and ``condition_on_target`` (the default), the target is not diffused: it is
   drawn from its training shares (or from shares the caller asks for) and enters the `Denoiser` as a
   class embedding, as in TabDDPM. With ``label_dropout`` a share of training rows sees a "no class"
@@ -39,6 +40,7 @@ from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import DDPMConfig
 from synthgen.models.diffusion import SOLVERS, Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
 from synthgen.models.diffusion.masked import ColumnLogits
+from synthgen.models.diffusion.rare_levels import RareLevels
 from synthgen.models.optim import FusedAdam
 from synthgen.sampling import Allowed, Guide
 from synthgen.schema import TableSchema
@@ -117,6 +119,7 @@ class Steering:
     """A `synthgen.sampling.Guide` as the denoiser's tensors need it, per block of rows."""
 
     rows: int
+    rare: RareLevels = field(default_factory=RareLevels)
     target: Allowed | None = None
     categorical: dict[int, Allowed] = field(default_factory=dict)  # categorical index -> allowed codes
     numeric: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index -> (held, scores)
@@ -129,11 +132,16 @@ class Steering:
             return x_cat, None
         bias = torch.zeros(x_cat.shape[0], masked.starts[-1], device=device)
         for j, allowed in self.categorical.items():
+            allowed = Allowed(self.rare.pool_patterns(j, allowed.patterns), allowed.which)  # the model's codes
             single = torch.as_tensor(allowed.take(np.arange(self.rows)[block]).single(), device=device)
             x_cat[:, j] = torch.where(single >= 0, single, x_cat[:, j])
             ok = torch.as_tensor(allowed.rows(block), device=device)
             bias[:, masked.starts[j] : masked.starts[j + 1]] = torch.where(ok, 0.0, float("-inf"))
         return x_cat, bias
+
+    def full_levels(self, block: slice) -> dict[int, np.ndarray]:
+        """The allowed full levels of the block's rows, per steered column the model pools."""
+        return {j: a.rows(block) for j, a in self.categorical.items() if j in self.rare.columns}
 
     def numbers(self, block: slice, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(held, scores) over the ``width`` numeric columns of the block's rows; None when nothing is held."""
@@ -174,6 +182,7 @@ class DDPM(Generator):
         self.layout_: Layout | None = None
         self.denoiser_: Denoiser | None = None  # the EMA weights: what samples
         self.class_shares_: list[float] | None = None
+        self.rare_ = RareLevels()
         self.history_: list[dict[str, float]] = []
         self.train_seconds_: float = 0.0
         self.steps_done_: int = 0
@@ -197,10 +206,11 @@ class DDPM(Generator):
     def _build(self) -> None:
         cfg, layout = self.config, self.layout_
         self.gaussian_ = GaussianDiffusion(cfg.timesteps).to(self.device_)
-        self.masked_ = MaskedDiffusion(list(layout.cardinalities), cfg.timesteps).to(self.device_)
+        cardinalities = self.rare_.cardinalities(list(layout.cardinalities))
+        self.masked_ = MaskedDiffusion(cardinalities, cfg.timesteps).to(self.device_)
         self.denoiser_ = Denoiser(
             layout.n_numeric,
-            list(layout.cardinalities),
+            cardinalities,
             layout.n_classes + (self.null_class is not None),
             cfg.width,
             cfg.depth,
@@ -227,10 +237,11 @@ class DDPM(Generator):
         if target is not None:
             counts = np.bincount(target, minlength=self.layout_.n_classes)
             self.class_shares_ = (counts / counts.sum()).tolist()
+        self.rare_ = RareLevels.find(codes, list(self.layout_.cardinalities), cfg.rare_level_rows)
         self._build()
         self._train(
             torch.from_numpy(numeric).to(device),
-            torch.from_numpy(codes).to(device),
+            self.rare_.pool(torch.from_numpy(codes)).to(device),
             None if target is None else torch.from_numpy(target).to(device),
             progress,
             step_hook,
@@ -352,7 +363,7 @@ class DDPM(Generator):
         column, the target's allowed classes, and the quantile scores of the numbers to hold (given, or
         drawn inside a range)."""
         layout, encoders = self.layout_, {e.column.name: e for e in self.transformer_.encoders_}
-        steering = Steering(rows=guide.rows)
+        steering = Steering(rows=guide.rows, rare=self.rare_)
         spans = {}
         for span, (role, index) in zip(self.transformer_.spans, layout.roles):
             spans.setdefault(span.column, []).append((role, index))
@@ -463,6 +474,8 @@ class DDPM(Generator):
                     x_num, x_cat = self._denoise(
                         x_num, x_cat, y, timesteps[: mid + 1], bias, held, rng, solver, guidance
                     )
+            if self.rare_:
+                x_cat = self.rare_.restore(x_cat, {} if steering is None else steering.full_levels(block), rng)
             blocks.append(layout.join(x_num.cpu().numpy(), x_cat.cpu().numpy(), None if y is None else y.cpu().numpy()))
         return self.transformer_.inverse_compact(np.concatenate(blocks))
 
@@ -570,6 +583,7 @@ class DDPM(Generator):
     def _extra_state(self) -> dict[str, Any]:
         return {
             "class_shares": self.class_shares_,
+            "rare_levels": self.rare_.get_state(),
             "history": self.history_,
             "train_seconds": self.train_seconds_,
             "steps_done": self.steps_done_,
@@ -581,6 +595,7 @@ class DDPM(Generator):
     def _restore(self, transforms: dict[str, Any], state: dict[str, Any]) -> None:
         self.transformer_ = TableTransformer.from_state(transforms)
         self.class_shares_ = state["class_shares"]
+        self.rare_ = RareLevels.from_state(state.get("rare_levels"))  # none in a model saved before pooling
         self.history_ = list(state.get("history", []))
         self.train_seconds_ = float(state.get("train_seconds", 0.0))
         self.steps_done_ = int(state.get("steps_done", 0))

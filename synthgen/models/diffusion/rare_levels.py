@@ -1,0 +1,132 @@
+"""Rare levels of a categorical column pooled into one token for training, drawn back by their shares.
+
+A zip prefix seen in three loans cannot be learned jointly with the rest of a row: the denoiser can only
+memorise those three rows (a privacy risk the release gate then has to catch) while it spends an output
+logit per level on it every step. So the levels seen in fewer than ``min_rows`` training rows are one
+token to the model; a sampled row that draws it gets one of them by their training shares, independently
+of the rest of the row. The column's shares are kept (rare levels appear as often as in the data); what
+is given up is how a rare level goes with the other columns, which a handful of rows does not show.
+
+Steering works in the column's full levels (`synthgen.sampling.Allowed`): a row allowed some rare levels
+may draw the pooled token, and then gets one of those allowed levels only; a row fixed to one rare level
+gets exactly that level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from synthgen.models.diffusion.masked import draw_categories
+
+
+@dataclass(frozen=True)
+class PooledColumn:
+    """One column's pooling: ``to_pooled[level]`` is the level's code for the model (the rare ones share
+    the last code, ``pooled_width - 1``); ``rare`` the pooled levels and ``shares`` their training shares
+    among themselves."""
+
+    levels: int
+    rare: np.ndarray
+    shares: np.ndarray
+
+    @property
+    def pooled_width(self) -> int:
+        return self.levels - len(self.rare) + 1
+
+    @property
+    def to_pooled(self) -> np.ndarray:
+        out = np.empty(self.levels, dtype=np.int64)
+        kept = np.setdiff1d(np.arange(self.levels), self.rare)
+        out[kept] = np.arange(len(kept))
+        out[self.rare] = len(kept)
+        return out
+
+
+class RareLevels:
+    """The pooled columns of a model's categorical inputs (index among them -> `PooledColumn`)."""
+
+    def __init__(self, columns: dict[int, PooledColumn] | None = None) -> None:
+        self.columns = dict(columns or {})
+        self._maps = {j: torch.from_numpy(c.to_pooled) for j, c in self.columns.items()}
+
+    @classmethod
+    def find(cls, codes: np.ndarray, cardinalities: list[int], min_rows: int) -> RareLevels:
+        """Pool, per column of ``codes`` (rows x columns), the levels with fewer than ``min_rows`` rows, when
+        there are at least two (a single rare level pooled alone would change nothing)."""
+        columns = {}
+        if min_rows > 0:
+            for j, width in enumerate(cardinalities):
+                counts = np.bincount(codes[:, j], minlength=width)
+                rare = np.flatnonzero(counts < min_rows)
+                if len(rare) >= 2:
+                    seen = counts[rare].astype(np.float64)
+                    total = seen.sum()
+                    shares = seen / total if total > 0 else np.full(len(rare), 1.0 / len(rare))
+                    columns[j] = PooledColumn(width, rare, shares)
+        return cls(columns)
+
+    def __bool__(self) -> bool:
+        return bool(self.columns)
+
+    def cardinalities(self, full: list[int]) -> list[int]:
+        """The model's widths: a pooled column's kept levels and its one pooled token."""
+        return [self.columns[j].pooled_width if j in self.columns else width for j, width in enumerate(full)]
+
+    def pool(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes in the columns' full levels -> the model's codes (a new tensor)."""
+        out = codes.clone()
+        for j, mapping in self._maps.items():
+            out[:, j] = mapping.to(codes.device)[codes[:, j]]
+        return out
+
+    def pool_patterns(self, j: int, patterns: np.ndarray) -> np.ndarray:
+        """Allowed levels (sets x full levels) -> allowed model codes: the pooled token where any rare level is."""
+        if j not in self.columns:
+            return patterns
+        column = self.columns[j]
+        out = np.zeros((patterns.shape[0], column.pooled_width), dtype=bool)
+        np.logical_or.at(out, (slice(None), column.to_pooled), patterns)
+        return out
+
+    def restore(
+        self, codes: torch.Tensor, allowed: dict[int, np.ndarray], generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """The model's codes -> full levels: each pooled token becomes a rare level drawn by the training
+        shares, among the levels the row allows (``allowed``: column -> rows x full levels, where steered)."""
+        out = codes.clone()
+        for j, column in self.columns.items():
+            kept = np.setdiff1d(np.arange(column.levels), column.rare)
+            back = torch.as_tensor(np.append(kept, -1), device=codes.device)
+            out[:, j] = back[codes[:, j]]
+            rows = (codes[:, j] == column.pooled_width - 1).nonzero().squeeze(1)
+            if len(rows) == 0:
+                continue
+            weights = torch.as_tensor(column.shares, dtype=torch.float32, device=codes.device).expand(len(rows), -1)
+            if j in allowed:
+                ok = torch.as_tensor(allowed[j][:, column.rare], device=codes.device)[rows]
+                weights = torch.where(ok, weights + 1e-12, 0.0)  # an allowed level seen 0 times stays drawable
+            logits = torch.log(weights)
+            rare = torch.as_tensor(column.rare, device=codes.device)
+            out[rows, j] = rare[draw_categories(logits, generator)]
+        return out
+
+    def get_state(self) -> list[dict[str, Any]]:
+        return [
+            {"column": j, "levels": c.levels, "rare": c.rare.tolist(), "shares": c.shares.tolist()}
+            for j, c in sorted(self.columns.items())
+        ]
+
+    @classmethod
+    def from_state(cls, state: list[dict[str, Any]] | None) -> RareLevels:
+        return cls(
+            {
+                int(s["column"]): PooledColumn(
+                    int(s["levels"]), np.asarray(s["rare"], dtype=np.int64), np.asarray(s["shares"], dtype=np.float64)
+                )
+                for s in state or []
+            }
+        )
