@@ -10,6 +10,7 @@ The public verbs::
     rows = model.sample(500, seed=1)
     report = synthgen.evaluate(train, holdout, rows, model.schema_)
     audit = synthgen.audit(recipe, shadows=8, epochs=30)  # shadow-model membership attacks (expensive)
+    manifest = synthgen.sample_shards("model/", rows=10**7, shards=100, out="release/", workers=4)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from synthgen.pipeline import GenerateResult, split_holdout
     from synthgen.recipe import Recipe, RecipeWarning, as_recipe, load_recipe
     from synthgen.schema import Column, ColumnKind, ColumnSpec, TableSchema, infer_schema
+    from synthgen.shards import sample_shards
 
 # Public names and the module each comes from. They are imported on first use, so that `import
 # synthgen` (and with it the command line, `synthgen --help`, and a Ctrl-C in its first second) does not
@@ -58,6 +60,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["GenerateResult", "split_holdout"], "synthgen.pipeline"),
     **dict.fromkeys(["Recipe", "RecipeWarning", "as_recipe", "load_recipe"], "synthgen.recipe"),
     **dict.fromkeys(["Column", "ColumnKind", "ColumnSpec", "TableSchema", "infer_schema"], "synthgen.schema"),
+    "sample_shards": "synthgen.shards",  # a release as Parquet parts, the same bytes for any number of workers
 }
 
 
@@ -137,6 +140,7 @@ __all__ = [
     "load_model",
     "load_recipe",
     "sample",
+    "sample_shards",
     "split_holdout",
     "train",
     "use_threads",

@@ -287,7 +287,7 @@ def train(
 def sample(
     model: Path = typer.Argument(..., help="Model directory written by `synthgen train`."),
     rows: int = typer.Option(..., "--rows", min=1, help="Rows to sample."),
-    out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
+    out: Path = typer.Option(..., "--out", help="Output .csv or .parquet; with --shards, a folder."),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed (default: the model's)."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
     where: list[str] | None = typer.Option(
@@ -296,11 +296,27 @@ def sample(
         help="A condition every row meets (repeatable): 'col=value', 'col in (a,b)', 'col>=x', 'col<x', "
         "'col between a and b'.",
     ),
+    shards: int | None = typer.Option(
+        None,
+        "--shards",
+        min=1,
+        help="Write the rows as this many Parquet parts plus manifest.json in the folder --out; each part has "
+        "its own random stream, so the rows do not depend on --workers.",
+    ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local processes drawing shards (with --shards)."),
 ) -> None:
     """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data).
 
-    Rows are streamed to the file chunk by chunk, so memory stays flat whatever ``--rows``.
+    Rows are streamed to the file chunk by chunk, so memory stays flat whatever ``--rows``. With
+    ``--shards``, the rows go to numbered Parquet parts drawn by ``--workers`` processes; the folder
+    appears only when every part is written.
     """
+    if shards is not None:
+        _sample_shards(model, rows, out, seed, device, where, shards, workers)
+        return
+    if workers != 1:
+        console.print("[bold red]error:[/] --workers draws shards in parallel: give --shards too")
+        raise typer.Exit(InputError.exit_code)
 
     def action() -> Any:
         from synthgen.files import ensure_writable
@@ -328,6 +344,45 @@ def sample(
     _final(
         f"wrote {written:,} rows x {width} columns to {out} in {seconds:.2f} s "
         f"({written / max(seconds, 1e-9):,.0f} rows/s)"
+    )
+
+
+def _sample_shards(
+    model: Path,
+    rows: int,
+    out: Path,
+    seed: int | None,
+    device: str | None,
+    where: list[str] | None,
+    shards: int,
+    workers: int,
+) -> None:
+    def action() -> Any:
+        from synthgen.shards import sample_shards
+
+        with _progress() as display:
+            stage = None if display is None else Stage(display, "sample", "sample", "rows", total=rows)
+            manifest = sample_shards(
+                model,
+                rows,
+                shards,
+                out,
+                seed=seed,
+                workers=workers,
+                device=device or "auto",
+                conditions=_conditions(where),
+                on_shard=None if stage is None else lambda record: stage.advance(record["rows"]),
+            )
+            if stage is not None:
+                stage.finish()
+        return manifest
+
+    manifest = _run(action)
+    seconds = manifest["seconds"]
+    _final(
+        f"wrote {manifest['rows']:,} rows in {manifest['shards']} parts to {out} in {seconds:.2f} s "
+        f"({manifest['rows'] / max(seconds, 1e-9):,.0f} rows/s, {manifest['workers']} worker(s)); "
+        f"release sha256 {manifest['release_sha256'][:16]}"
     )
 
 

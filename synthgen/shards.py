@@ -1,0 +1,227 @@
+"""Sharded sampling: a release of any size as numbered Parquet parts, the same bytes for any number of workers.
+
+Shard ``s`` of ``S`` draws its rows from its own random stream, keyed by (seed, s) (`shard_seed`), and the
+rows are cut into shards by ``S`` alone (`shard_rows`). Which worker draws a shard, and how many workers
+there are, therefore changes nothing: the union of the parts is byte-identical for 1 worker or 40, and
+a shard can be redrawn alone. Workers are local processes (``workers``); each loads the model once.
+
+Nothing is half-written: the parts and then ``manifest.json`` go into a staging folder beside the output,
+which is moved into place only when every part is complete (a folder holding a manifest is a whole
+release). An output folder is replaced only when it is empty or an earlier sharded release (a manifest
+and its parts); anything else of the user's is refused before any work.
+
+The manifest records what decides the rows (the model's digest, the seed, the rows and shards, the
+conditions) and each part's rows and SHA-256, so a consumer can check the release it was handed. The
+release gate does not run on a sharded release yet: the manifest says so (``gate.status``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthgen._version import __version__
+from synthgen.errors import InputError
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+_PART = "part-{:05d}.parquet"
+
+
+def shard_rows(rows: int, shards: int) -> list[int]:
+    """Rows per shard: as even as possible, the first ``rows % shards`` shards one row more."""
+    base, extra = divmod(rows, shards)
+    return [base + (1 if s < extra else 0) for s in range(shards)]
+
+
+def shard_seed(seed: int, shard: int) -> int:
+    """The seed of shard ``shard``: an independent stream derived from (seed, shard), apart from the
+    per-chunk streams a sample draws inside it (`synthgen.models.base.chunk_seed`)."""
+    state = np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, shard, 0x5A4D]).generate_state(1, dtype=np.uint64)
+    return int(state[0] >> 1)
+
+
+def model_digest(model_dir: Path) -> str:
+    """SHA-256 over the model directory's files, in name order: which model drew the rows."""
+    from synthgen.artifacts import FILES
+
+    digest = hashlib.sha256()
+    for name in FILES:
+        digest.update(name.encode())
+        digest.update((Path(model_dir) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_shard(
+    model: Any, folder: Path, shard: int, rows: int, seed: int, conditions: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Draw shard ``shard`` (``rows`` rows from its own stream) into its part file in ``folder``."""
+    from synthgen.tablewriter import TableWriter
+
+    path = Path(folder) / _PART.format(shard)
+    started = time.perf_counter()
+    with TableWriter(path) as writer:
+        for chunk in model.iter_sample(rows, seed=shard_seed(seed, shard), conditions=conditions):
+            writer.write(chunk)
+    return {
+        "index": shard,
+        "file": path.name,
+        "rows": writer.rows,
+        "sha256": _file_sha256(path),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+# -- worker processes ----------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(model_dir: str, device: str, threads: int) -> None:
+    """Each worker process loads the model once and uses its share of the cores."""
+    from synthgen.models import load_model
+    from synthgen.threads import use_threads
+
+    use_threads(threads)
+    _WORKER["model"] = load_model(model_dir, device=device)
+
+
+def _worker_shard(folder: str, shard: int, rows: int, seed: int, conditions: Mapping[str, Any] | None) -> dict:
+    return write_shard(_WORKER["model"], Path(folder), shard, rows, seed, conditions)
+
+
+def _release_target(path: Path) -> None:
+    """Refuse to replace a folder that is not an earlier sharded release (or empty)."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise InputError(f"--out {path} is a file; sharded sampling writes a folder of parts")
+    names = {entry.name for entry in path.iterdir()}
+    ours = not names or (MANIFEST in names and all(n == MANIFEST or _is_part(n) for n in names))
+    if not ours:
+        raise InputError(
+            f"--out {path} holds files that are not a sharded release of synthgen's "
+            f"({', '.join(sorted(names)[:3])}{', ...' if len(names) > 3 else ''}); give a new or empty folder"
+        )
+
+
+def _is_part(name: str) -> bool:
+    return name.startswith("part-") and name.endswith(".parquet") and name[5:-8].isdigit()
+
+
+def sample_shards(
+    model_dir: str | os.PathLike[str],
+    rows: int,
+    shards: int,
+    out: str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    workers: int = 1,
+    device: str = "auto",
+    conditions: Mapping[str, Any] | None = None,
+    on_shard: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Sample ``rows`` rows from the saved model in ``model_dir`` as ``shards`` Parquet parts in the folder
+    ``out``, on ``workers`` local processes, and return the manifest (also written as ``out/manifest.json``).
+
+    ``seed`` defaults to the model's; ``conditions`` are those of `Generator.sample`; ``on_shard`` is
+    called with each part's record as it completes (a progress display's hook)."""
+    from synthgen.artifacts import load_model_dir
+    from synthgen.files import make_staging_dir, replace_directory
+    from synthgen.io import write_json
+    from synthgen.models.base import model_from_files
+    from synthgen.threads import available_cores, use_threads
+
+    for name, value, least in (("rows", rows, 1), ("shards", shards, 1), ("workers", workers, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
+    if shards > rows:
+        raise InputError(f"{shards} shards for {rows} rows would leave shards empty; give at most {rows} shards")
+    model_dir, out = Path(model_dir), Path(out)
+    if out.resolve() == model_dir.resolve() or model_dir.resolve() in out.resolve().parents:
+        raise InputError(f"--out {out} is inside the model directory {model_dir}; write the parts elsewhere")
+    _release_target(out)
+    files = load_model_dir(model_dir)  # refuses a bad model before any work
+    model = model_from_files(files, device=device)
+    seed = model.config.seed if seed is None else int(seed)
+    if conditions:
+        model.meets(model.sample(1, seed=seed, conditions=conditions), conditions)  # refuse bad conditions early
+    sizes = shard_rows(rows, shards)
+    workers = min(workers, shards)
+    staging = make_staging_dir(out)
+    started = time.perf_counter()
+    try:
+        records: list[dict[str, Any]] = []
+        if workers == 1:
+            use_threads()
+            for shard, size in enumerate(sizes):
+                records.append(write_shard(model, staging, shard, size, seed, conditions))
+                if on_shard is not None:
+                    on_shard(records[-1])
+        else:
+            import multiprocessing
+
+            threads = max(1, available_cores() // workers)
+            context = multiprocessing.get_context("spawn")  # no forked torch state
+            pool = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker, initargs=(str(model_dir), device, threads)
+            )
+            try:
+                futures = [
+                    pool.submit(_worker_shard, str(staging), shard, size, seed, dict(conditions or {}))
+                    for shard, size in enumerate(sizes)
+                ]
+                for future in futures:
+                    records.append(future.result())
+                    if on_shard is not None:
+                        on_shard(records[-1])
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # a failed shard or Ctrl-C: draw no more
+                raise
+            pool.shutdown()
+        release = hashlib.sha256("".join(r["sha256"] for r in records).encode()).hexdigest()
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "synthgen_version": __version__,
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": {
+                "path": str(model_dir),
+                "class": type(model).__name__,
+                "sha256": model_digest(model_dir),
+                "recipe_fingerprint": files.state.get("metadata", {}).get("fingerprint"),
+            },
+            "seed": seed,
+            "rows": sum(r["rows"] for r in records),
+            "shards": len(records),
+            "conditions": json.loads(json.dumps(dict(conditions or {}), default=str)),
+            "columns": [{"name": c.name, "kind": c.kind.value} for c in model.schema_.columns],
+            "release_sha256": release,
+            "parts": records,
+            "workers": workers,
+            "seconds": round(time.perf_counter() - started, 3),
+            "gate": {"status": "not run", "why": "the release gate does not run on sharded releases yet"},
+        }
+        write_json(manifest, staging / MANIFEST)
+        replace_directory(staging, out, guard=_release_target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
