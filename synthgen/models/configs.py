@@ -307,9 +307,11 @@ REGISTRY: dict[str, GeneratorType] = {
     # sees pac x (data + condition) columns) with gradients and Adam's moments, and batch activations.
     # Fitted to 1,900-7,400 encoded columns on 6,000-20,000 rows (within 5 %).
     "ctgan": GeneratorType(CTGANConfig, "synthgen.models.ctgan", "CTGAN", 8.0, 280_000.0),
-    # The one-hot matrix exists only while the table is encoded (measured 7.7 bytes per cell); training
-    # holds one code per column, and the denoiser's embeddings and logits grow with the levels.
-    "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 8.0, 5_000.0),
+    # The table is encoded straight to one code per column (no one-hot matrix): a byte per cell bounds
+    # those codes; per encoded column, the denoiser's embedding and output rows (weights, gradients, Adam's
+    # moments, the average) and a batch's logits: at most 50 kB, measured on 3,142-15,590 columns
+    # (evaluation/results/training_memory.json; 1.1-2.5x the measured peak, on the safe side).
+    "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 1.0, 50_000.0),
 }
 """``type`` -> generator: the one registry of generator types."""
 

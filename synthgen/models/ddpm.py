@@ -232,7 +232,7 @@ class DDPM(Generator):
                 "label_dropout (and guidance) need a discrete target the model is conditioned on: the schema's "
                 f"target is {schema.target!r}" + ("" if cfg.condition_on_target else " and condition_on_target is off")
             )
-        compact = self.transformer_.compact(self.transformer_.transform(data)).numpy()
+        compact = self.transformer_.transform_compact(data)
         numeric, codes, target = self.layout_.split(compact)
         if target is not None:
             counts = np.bincount(target, minlength=self.layout_.n_classes)

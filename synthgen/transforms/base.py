@@ -45,6 +45,18 @@ class ColumnEncoder(ABC):
     def transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         """(n, width) float32 block."""
 
+    def compact_transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        """(n, spans) float32: one column per span, a scalar span's value or a softmax span's category
+        index; what `TableTransformer.compact` makes of `transform`'s block (the same draws from ``rng``).
+        Encoders whose block is mostly one-hot override it, so that a column of 20,000 levels is never
+        a rows x 20,000 matrix."""
+        block, start, out = self.transform(values, rng), 0, []
+        for span in self.spans:
+            part = block[:, start : start + span.width]
+            out.append(part.argmax(axis=1) if span.activation == "softmax" else part[:, 0])
+            start += span.width
+        return np.stack(out, axis=1).astype(np.float32) if out else np.zeros((len(values), 0), np.float32)
+
     @abstractmethod
     def inverse(self, parts: list[np.ndarray]) -> pd.Series:
         """Values from one decoded vector per span: a scalar span's value, a softmax span's argmax."""

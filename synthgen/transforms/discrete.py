@@ -69,6 +69,9 @@ class OneHotEncoder(ColumnEncoder):
         out[np.arange(len(values)), self.codes(values)] = 1.0
         return out
 
+    def compact_transform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return self.codes(values).astype(np.float32)[:, None]
+
     def inverse(self, parts: list[np.ndarray]) -> pd.Series:
         lookup = np.empty(len(self.categories_), dtype=object)
         lookup[:] = self.categories_

@@ -96,6 +96,17 @@ class TableTransformer:
         matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(data), 0), np.float32)
         return torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32)).to(device)
 
+    def transform_compact(self, data: pd.DataFrame, seed: int | None = None) -> np.ndarray:
+        """``compact(transform(data))`` without the one-hot blocks in between: an (n, spans) float32 array,
+        column by column, so memory follows the spans, not the levels (a 30,000-row table with a
+        20,000-level column peaked at 4.9 GB through the one-hot matrix)."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        missing = [name for name in self.columns if name not in data.columns]
+        if missing:
+            raise DataError(f"data lacks column(s) the transformer was fitted on: {', '.join(missing)}")
+        blocks = [encoder.compact_transform(data[encoder.column.name], rng) for encoder in self._fitted()]
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(data), 0), np.float32)
+
     def compact(self, encoded: torch.Tensor) -> torch.Tensor:
         """One float column per span, computed where ``encoded`` lives: a scalar span's value, a softmax
         span's argmax (first maximum on ties).

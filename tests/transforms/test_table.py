@@ -98,3 +98,15 @@ def test_mixture_is_fitted_on_a_bounded_sample(credit_risk):
     schema = infer_schema(credit_risk, target="loan_status")
     transformer = TableTransformer(max_fit_rows=500).fit(credit_risk, schema)
     assert all(e.max_fit_rows == 500 for e in transformer.encoders_ if e.column.kind.is_continuous)
+
+
+@pytest.mark.parametrize("continuous", ["quantile", "mode_specific"])
+def test_compact_transform_equals_the_compact_of_the_one_hot_blocks(continuous, credit_risk, mixed_frame):
+    """The diffusion model encodes straight to one column per span; it must be what the one-hot path gives,
+    draw for draw (the same seed, the same random numbers consumed in the same order)."""
+    for frame in (credit_risk.head(3000), mixed_frame):
+        transformer = TableTransformer(continuous=continuous, seed=4).fit(frame, infer_schema(frame))
+        direct = transformer.transform_compact(frame)
+        via_blocks = transformer.compact(transformer.transform(frame)).numpy()
+        assert direct.dtype == np.float32 and direct.shape == (len(frame), len(transformer.spans))
+        np.testing.assert_array_equal(direct, via_blocks)
