@@ -55,7 +55,7 @@ base = hwm()
 model.fit(frame, schema)
 width = estimate_encoded_width(frame, schema)
 print(json.dumps({"model": kind, "rows": rows, "width": width, "measured_mib": round((hwm() - base) / 2**20),
-                  "estimated_mib": round(type(model).training_memory(rows, width) / 2**20)}))
+                  "estimated_mib": round(type(model).training_memory(rows, width, len(schema.modelled)) / 2**20)}))
 """
 
 

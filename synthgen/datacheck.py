@@ -116,14 +116,14 @@ def check_learnable(
     *,
     memory_share: float = MEMORY_SHARE,
     memory_bytes: int | None = None,
-    training_memory: Callable[[int, int], float] | None = None,
+    training_memory: Callable[[int, int, int], float] | None = None,
 ) -> None:
     """Raise a `DataError` naming the column or the count at fault if training could not succeed.
 
     ``data`` is the whole source table (before the holdout is cut), ``schema`` its resolved schema and
     ``holdout`` the recipe's `split.holdout`. The memory check refuses an encoding larger than
     ``memory_share`` of ``memory_bytes`` (default: the machine's memory) and warns
-    (`WideEncodingWarning`) above `WARN_WIDTH` encoded columns. ``training_memory(rows, width)`` is the
+    (`WideEncodingWarning`) above `WARN_WIDTH` encoded columns. ``training_memory(rows, width, columns)`` is the
     generator's own estimate in bytes (`synthgen.models.configs.GeneratorType.training_memory`);
     without it, `MEMORY_FACTOR` float32 copies of the encoded matrix.
     """
@@ -229,12 +229,12 @@ def _check_width(
     source: str,
     memory_share: float,
     memory_bytes: int | None,
-    training_memory: Callable[[int, int], float] | None,
+    training_memory: Callable[[int, int, int], float] | None,
 ) -> None:
     widths = column_widths(data, schema)
     width = sum(widths.values())
     if training_memory is not None:
-        needed = training_memory(len(data), width)
+        needed = training_memory(len(data), width, len(schema.modelled))
     else:
         needed = len(data) * width * BYTES_PER_VALUE * MEMORY_FACTOR
     memory = memory_bytes if memory_bytes is not None else available_memory()

@@ -3,7 +3,10 @@
 Shard ``s`` of ``S`` draws its rows from its own random stream, keyed by (seed, s) (`shard_seed`), and the
 rows are cut into shards by ``S`` alone (`shard_rows`). Which worker draws a shard, and how many workers
 there are, therefore changes nothing: the union of the parts is byte-identical for 1 worker or 40, and
-a shard can be redrawn alone. Workers are local processes (``workers``); each loads the model once.
+a shard can be redrawn alone. Workers are local processes (``workers``); each loads the model once and
+computes with its share of the cores. The bytes are the same as long as the numeric kernels give the same
+results at those thread counts (measured so on 2 cores for 1, 2 and 4 workers: evaluation/shard_bench.py);
+another device or BLAS build may differ in the last bits of a float.
 
 Nothing is half-written: the parts and then ``manifest.json`` go into a staging folder beside the output,
 which is moved into place only when every part is complete (a folder holding a manifest is a whole
@@ -75,7 +78,10 @@ def write_shard(
     """Draw shard ``shard`` (``rows`` rows from its own stream) into its part file in ``folder``."""
     from synthgen.tablewriter import TableWriter
 
-    path = Path(folder) / _PART.format(shard)
+    folder = Path(folder)
+    if not folder.is_dir():  # a release given up (its staging folder removed): never recreate it
+        raise InputError(f"{folder}: the folder of the parts is gone; shard {shard} is not written")
+    path = folder / _PART.format(shard)
     started = time.perf_counter()
     with TableWriter(path) as writer:
         for chunk in model.iter_sample(rows, seed=shard_seed(seed, shard), conditions=conditions):
@@ -157,6 +163,7 @@ def sample_shards(
     if out.resolve() == model_dir.resolve() or model_dir.resolve() in out.resolve().parents:
         raise InputError(f"--out {out} is inside the model directory {model_dir}; write the parts elsewhere")
     _release_target(out)
+    digest = model_digest(model_dir)  # which model draws: checked again once every part is written
     files = load_model_dir(model_dir)  # refuses a bad model before any work
     model = model_from_files(files, device=device)
     seed = model.config.seed if seed is None else int(seed)
@@ -169,11 +176,17 @@ def sample_shards(
     try:
         records: list[dict[str, Any]] = []
         if workers == 1:
+            import torch
+
+            threads = torch.get_num_threads()
             use_threads()
-            for shard, size in enumerate(sizes):
-                records.append(write_shard(model, staging, shard, size, seed, conditions))
-                if on_shard is not None:
-                    on_shard(records[-1])
+            try:
+                for shard, size in enumerate(sizes):
+                    records.append(write_shard(model, staging, shard, size, seed, conditions))
+                    if on_shard is not None:
+                        on_shard(records[-1])
+            finally:
+                torch.set_num_threads(threads)  # the caller's setting, as it was
         else:
             import multiprocessing
 
@@ -192,9 +205,13 @@ def sample_shards(
                     if on_shard is not None:
                         on_shard(records[-1])
             except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)  # a failed shard or Ctrl-C: draw no more
+                # a failed shard or Ctrl-C: queued shards are dropped, running ones finish before the staging
+                # folder is removed (so that none writes into it afterwards)
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
             pool.shutdown()
+        if model_digest(model_dir) != digest:
+            raise InputError(f"{model_dir}: the model changed while the release was drawn; nothing is written")
         release = hashlib.sha256("".join(r["sha256"] for r in records).encode()).hexdigest()
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -203,7 +220,7 @@ def sample_shards(
             "model": {
                 "path": str(model_dir),
                 "class": type(model).__name__,
-                "sha256": model_digest(model_dir),
+                "sha256": digest,
                 "recipe_fingerprint": files.state.get("metadata", {}).get("fingerprint"),
             },
             "seed": seed,

@@ -66,11 +66,12 @@ class Generator(ABC):
         cls.__doc__ = f"{own}\n\n{hyperparameter_lines(config_class)}" if own else hyperparameter_lines(config_class)
 
     @classmethod
-    def training_memory(cls, rows: int, width: int) -> float:
+    def training_memory(cls, rows: int, width: int, columns: int = 0) -> float:
         """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns
-        (the measured figures of the generator's entry in `synthgen.models.configs.REGISTRY`)."""
+        from ``columns`` modelled columns (the measured figures of the generator's entry in
+        `synthgen.models.configs.REGISTRY`)."""
         entry = next(entry for entry in REGISTRY.values() if entry.config is cls.config_class)
-        return entry.training_memory(rows, width)
+        return entry.training_memory(rows, width, columns)
 
     def __init__(self, config: GeneratorConfig | None = None, **params: Any) -> None:
         if config is not None and params:

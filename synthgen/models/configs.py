@@ -227,6 +227,7 @@ class DDPMConfig(GeneratorConfig):
     guidance: float = Field(
         default=0.0,
         ge=0,
+        allow_inf_nan=False,
         description="Classifier-free guidance weight when sampling (needs label_dropout > 0): the prediction "
         "for the row's class is pushed away from the class-free one by this multiple of their difference, "
         "sharpening what sets the classes apart; 0: plain conditional sampling. Each step then runs the "
@@ -285,7 +286,8 @@ class GeneratorType:
     the memory its training takes on the CPU, so that the check before training needs no torch.
 
     Memory is measured (evaluation/bench_training_memory.py): bytes per encoded cell (rows x one-hot
-    width) and per encoded column (weights, gradients and optimiser state that grow with the width).
+    width), per encoded column (weights, gradients and optimiser state that grow with the width), and
+    per row and table column (a representation of one or a few numbers per column, whatever its levels).
     """
 
     config: type[GeneratorConfig]
@@ -293,13 +295,19 @@ class GeneratorType:
     class_name: str
     memory_per_cell: float = 16.0
     memory_per_column: float = 0.0
+    memory_per_row_column: float = 0.0
 
     def load(self) -> type[Generator]:
         return getattr(importlib.import_module(self.module), self.class_name)
 
-    def training_memory(self, rows: int, width: int) -> float:
-        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns."""
-        return rows * width * self.memory_per_cell + width * self.memory_per_column
+    def training_memory(self, rows: int, width: int, columns: int = 0) -> float:
+        """Bytes of memory training is expected to take on a table of ``rows`` x ``width`` encoded columns
+        (one-hot), from ``columns`` modelled columns."""
+        return (
+            rows * width * self.memory_per_cell
+            + width * self.memory_per_column
+            + rows * columns * self.memory_per_row_column
+        )
 
 
 REGISTRY: dict[str, GeneratorType] = {
@@ -307,11 +315,12 @@ REGISTRY: dict[str, GeneratorType] = {
     # sees pac x (data + condition) columns) with gradients and Adam's moments, and batch activations.
     # Fitted to 1,900-7,400 encoded columns on 6,000-20,000 rows (within 5 %).
     "ctgan": GeneratorType(CTGANConfig, "synthgen.models.ctgan", "CTGAN", 8.0, 280_000.0),
-    # The table is encoded straight to one code per column (no one-hot matrix): a byte per cell bounds
-    # those codes; per encoded column, the denoiser's embedding and output rows (weights, gradients, Adam's
-    # moments, the average) and a batch's logits: at most 50 kB, measured on 3,142-15,590 columns
-    # (evaluation/results/training_memory.json; 1.1-2.5x the measured peak, on the safe side).
-    "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 1.0, 50_000.0),
+    # The table is encoded straight to one code per column (no one-hot matrix): per row and column, the
+    # codes and scores with their float32, float64 and int64 copies (24 bytes: a tall, narrow table);
+    # per encoded column, the denoiser's embedding and output rows (weights, gradients, Adam's moments,
+    # the average) and a batch's logits: 52 kB, measured on 3,142-15,590 columns
+    # (evaluation/results/training_memory.json; 1.0-1.5x the measured peak, on the safe side).
+    "ddpm": GeneratorType(DDPMConfig, "synthgen.models.ddpm", "DDPM", 0.0, 52_000.0, 24.0),
 }
 """``type`` -> generator: the one registry of generator types."""
 

@@ -132,11 +132,15 @@ class Steering:
             return x_cat, None
         bias = torch.zeros(x_cat.shape[0], masked.starts[-1], device=device)
         for j, allowed in self.categorical.items():
-            allowed = Allowed(self.rare.pool_patterns(j, allowed.patterns), allowed.which)  # the model's codes
-            single = torch.as_tensor(allowed.take(np.arange(self.rows)[block]).single(), device=device)
+            pooled = Allowed(self.rare.pool_patterns(j, allowed.patterns), allowed.which)  # the model's codes
+            single = torch.as_tensor(pooled.take(np.arange(self.rows)[block]).single(), device=device)
             x_cat[:, j] = torch.where(single >= 0, single, x_cat[:, j])
-            ok = torch.as_tensor(allowed.rows(block), device=device)
-            bias[:, masked.starts[j] : masked.starts[j + 1]] = torch.where(ok, 0.0, float("-inf"))
+            ok = torch.as_tensor(pooled.rows(block), device=device)
+            part = torch.where(ok, 0.0, float("-inf"))
+            if j in self.rare.columns:  # the token weighs only the rare levels the row may take
+                share = self.rare.token_log_share(j, allowed.patterns)[allowed.which[block]]
+                part[:, -1] = torch.as_tensor(share, dtype=part.dtype, device=device)
+            bias[:, masked.starts[j] : masked.starts[j + 1]] = part
         return x_cat, bias
 
     def full_levels(self, block: slice) -> dict[int, np.ndarray]:
@@ -237,7 +241,15 @@ class DDPM(Generator):
         if target is not None:
             counts = np.bincount(target, minlength=self.layout_.n_classes)
             self.class_shares_ = (counts / counts.sum()).tolist()
-        self.rare_ = RareLevels.find(codes, list(self.layout_.cardinalities), cfg.rare_level_rows)
+        categorical = [
+            span for span, (role, _) in zip(self.transformer_.spans, self.layout_.roles) if role == "categorical"
+        ]
+        self.rare_ = RareLevels.find(  # a categorical column's levels; a number's spikes and missing flags stay
+            codes,
+            list(self.layout_.cardinalities),
+            cfg.rare_level_rows,
+            [schema[span.column].kind.is_discrete for span in categorical],
+        )
         self._build()
         self._train(
             torch.from_numpy(numeric).to(device),
@@ -348,7 +360,7 @@ class DDPM(Generator):
         if solver is not None and solver not in SOLVERS:
             raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
         if guidance is not None:
-            if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not guidance >= 0:
+            if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not 0 <= guidance < float("inf"):
                 raise InputError(f"guidance must be a number >= 0, got {guidance!r}")
             if guidance > 0 and self.null_class is None:
                 raise InputError(
@@ -436,8 +448,10 @@ class DDPM(Generator):
         steering = None if guide is None else self._steering(guide, np.random.default_rng(seed))
         reference = None
         blocks = []
-        for begin in range(0, rows, cfg.sample_batch):
-            n = min(cfg.sample_batch, rows - begin)
+        # guidance runs each row beside its class-free copy: half the rows per block keep memory bounded
+        batch = cfg.sample_batch if guidance == 0 else max(1, cfg.sample_batch // 2)
+        for begin in range(0, rows, batch):
+            n = min(batch, rows - begin)
             block = slice(begin, begin + n)
             y = None
             held = None if steering is None else steering.numbers(block, layout.n_numeric, device)

@@ -29,6 +29,7 @@ def test_levels_under_the_threshold_become_one_token():
     pooled = rare.pool(torch.from_numpy(_codes()))
     assert set(pooled[:, 0].tolist()) == {0, 1, 2, 3} and (pooled[:, 1] == torch.from_numpy(_codes()[:, 1])).all()
     assert not RareLevels.find(_codes(), [10, 2], min_rows=0)
+    assert not RareLevels.find(_codes(), [10, 2], min_rows=5, eligible=[False, True])  # e.g. a number's spikes
 
 
 def test_the_pooled_token_is_drawn_back_by_the_training_shares_within_what_a_row_allows():
@@ -91,8 +92,11 @@ def test_a_model_with_pooled_levels_keeps_the_column_shares_and_its_conditions(p
     assert set(rows["branch"]) <= set(branches["branch"])
     one = pooled.sample(50, seed=2, conditions={"branch": "R007"})
     assert (one["branch"] == "R007").all()
-    some = pooled.sample(200, seed=3, conditions={"branch": ["R001", "B03"]})
+    some = pooled.sample(2000, seed=3, conditions={"branch": ["R001", "B03"]})
     assert set(some["branch"]) == {"R001", "B03"}
+    # R001 has 2 loans against B03's ~200: the pooled token weighs only R001's share of the rare levels
+    real = (branches["branch"] == "R001").sum() / branches["branch"].isin(["R001", "B03"]).sum()
+    assert (some["branch"] == "R001").mean() == pytest.approx(real, abs=0.02)
     seeded = pooled.sample(pd.DataFrame({"branch": ["R120", "B05", "R004"]}), seed=4)
     assert seeded["branch"].tolist() == ["R120", "B05", "R004"]
     reloaded = load_model(pooled.save(tmp_path / "pooled"), device="cpu")

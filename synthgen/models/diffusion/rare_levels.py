@@ -54,12 +54,16 @@ class RareLevels:
         self._maps = {j: torch.from_numpy(c.to_pooled) for j, c in self.columns.items()}
 
     @classmethod
-    def find(cls, codes: np.ndarray, cardinalities: list[int], min_rows: int) -> RareLevels:
-        """Pool, per column of ``codes`` (rows x columns), the levels with fewer than ``min_rows`` rows, when
-        there are at least two (a single rare level pooled alone would change nothing)."""
+    def find(
+        cls, codes: np.ndarray, cardinalities: list[int], min_rows: int, eligible: list[bool] | None = None
+    ) -> RareLevels:
+        """Pool, per column of ``codes`` (rows x columns) that is ``eligible`` (all by default), the levels with
+        fewer than ``min_rows`` rows, when there are at least two (one rare level pooled alone changes nothing)."""
         columns = {}
         if min_rows > 0:
             for j, width in enumerate(cardinalities):
+                if eligible is not None and not eligible[j]:
+                    continue
                 counts = np.bincount(codes[:, j], minlength=width)
                 rare = np.flatnonzero(counts < min_rows)
                 if len(rare) >= 2:
@@ -77,7 +81,9 @@ class RareLevels:
         return [self.columns[j].pooled_width if j in self.columns else width for j, width in enumerate(full)]
 
     def pool(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes in the columns' full levels -> the model's codes (a new tensor)."""
+        """Codes in the columns' full levels -> the model's codes (``codes`` itself when nothing is pooled)."""
+        if not self.columns:
+            return codes
         out = codes.clone()
         for j, mapping in self._maps.items():
             out[:, j] = mapping.to(codes.device)[codes[:, j]]
@@ -91,6 +97,18 @@ class RareLevels:
         out = np.zeros((patterns.shape[0], column.pooled_width), dtype=bool)
         np.logical_or.at(out, (slice(None), column.to_pooled), patterns)
         return out
+
+    def token_log_share(self, j: int, patterns: np.ndarray) -> np.ndarray:
+        """Per set of allowed full levels: the log of the training share the allowed rare levels hold among
+        column ``j``'s rare levels (-inf when none is allowed). Added to the pooled token's logit, it keeps a
+        steered row from drawing the token with the weight of every rare level when it may take only some:
+        ``col in (A, rare_x)`` then gets rare_x as often, against A, as the data has it."""
+        column = self.columns[j]
+        share = patterns[:, column.rare].astype(np.float64) @ column.shares
+        allowed_unseen = patterns[:, column.rare].any(axis=1) & (share <= 0)
+        share = np.where(allowed_unseen, 1e-12, share)
+        with np.errstate(divide="ignore"):
+            return np.log(share)
 
     def restore(
         self, codes: torch.Tensor, allowed: dict[int, np.ndarray], generator: torch.Generator | None
@@ -109,6 +127,8 @@ class RareLevels:
             if j in allowed:
                 ok = torch.as_tensor(allowed[j][:, column.rare], device=codes.device)[rows]
                 weights = torch.where(ok, weights + 1e-12, 0.0)  # an allowed level seen 0 times stays drawable
+                if not bool(ok.any(dim=1).all()):  # the token's -inf bias makes this impossible: never guess
+                    raise RuntimeError(f"pooled column {j}: a row drew the rare-level token but allows no rare level")
             logits = torch.log(weights)
             rare = torch.as_tensor(column.rare, device=codes.device)
             out[rows, j] = rare[draw_categories(logits, generator)]
