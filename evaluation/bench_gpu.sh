@@ -34,7 +34,7 @@ GUIDED="--device cuda --speed-rows 100000 --sample-batch 65536"
 step ddpm_guidance_base 130 python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml \
     --seeds 0 1 --settings dpm++2m-sde:15 --out "$OUT/sampler_bench_cuda_guidance_base.json"
 step ddpm_guidance 310 python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/credit_risk_ddpm.yaml recipes/lending_club.yaml \
-    --seeds 0 1 --label-dropout 0.1 --settings dpm++2m-sde:15 dpm++2m-sde:15:0.5 dpm++2m-sde:15:1 dpm++2m-sde:15:2 \
+    --seeds 0 1 --set label_dropout=0.1 --settings dpm++2m-sde:15 dpm++2m-sde:15:0.5 dpm++2m-sde:15:1 dpm++2m-sde:15:2 \
     --out "$OUT/sampler_bench_cuda_guidance.json"
 # Issue 15: rare levels pooled (rare_level_rows) on lending_club's 813 zip prefixes, beside no pooling.
 RARE="python3 -m evaluation.sampler_bench $GUIDED --recipes recipes/lending_club.yaml --settings dpm++2m-sde:15"

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +87,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.child:
         print(json.dumps(child(*sizes)))
         return {}
-    from evaluation.results import command_line, write_results
+    from evaluation.results import command_line, run_checkout, write_results
 
     sources = {"current": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
     body: dict[str, Any] = {"rows": args.rows, "levels": args.levels, "steps": args.steps, "sample": args.sample}
+    child_args = ["--child", "--rows", args.rows, "--levels", args.levels, "--steps", args.steps]
+    child_args += ["--sample", args.sample]
     for name, source in sources.items():
-        command = [sys.executable, str(Path(__file__).resolve()), "--child"]
-        command += ["--rows", str(args.rows), "--levels", str(args.levels), "--steps", str(args.steps)]
-        command += ["--sample", str(args.sample)]
-        env = {**os.environ, "PYTHONPATH": str(source)}
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-        body[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        body[name] = run_checkout(__file__, source, child_args)
         print(name, body[name], flush=True)
     write_results(args.out, body, command=command_line("evaluation.high_cardinality", argv))
     return body

@@ -24,6 +24,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+
 HEADER = ("command", "created_at", "machine", "versions")
 PACKAGES = (
     "synthgen",
@@ -38,6 +40,20 @@ PACKAGES = (
     "sdmetrics",
     "mostlyai-engine",
 )
+
+
+def run_checkout(script: str | os.PathLike[str], source: Path, args: Sequence[str]) -> dict[str, Any]:
+    """Run ``script`` (a benchmark's own file, with ``args``) in a fresh interpreter that imports synthgen from
+    the checkout ``source``, and return the JSON object its last output line holds. A file, not ``-m``: an
+    older checkout (a baseline) may have no such module."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, str(Path(script).resolve()), *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def command_line(module: str, argv: Sequence[str] | None = None) -> str:

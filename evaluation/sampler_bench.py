@@ -2,16 +2,16 @@
 
     python -m evaluation.sampler_bench [--recipes recipes/german_credit.yaml recipes/credit_risk_ddpm.yaml]
         [--settings ddim:50 dpm++2m-sde:10 ...] [--minutes 3] [--speed-rows 20000] [--seeds 0]
-        [--device cpu|cuda] [--sample-batch ROWS] [--label-dropout P] [--set NAME=VALUE ...]
+        [--device cpu|cuda] [--sample-batch ROWS] [--set NAME=VALUE ...]
         [--out evaluation/results/sampler_bench.json]
     (or: python -m evaluation.run --job sampler ...)
 
 Per recipe and seed, one model is trained on the recipe's training split with the recipe's generator
 settings (``max_minutes`` at most ``--minutes``; constraints and conditions left out: plain sampling is
-what is measured; ``--label-dropout`` trains the class-free rows too, ``--set`` changes any other generator
-setting, e.g. ``--set rare_level_rows=10``), then every setting
+what is measured; ``--set`` changes any generator setting, e.g. ``--set rare_level_rows=10``
+or ``--set label_dropout=0.1``), then every setting
 ``SOLVER:STEPS[:GUIDANCE]`` samples from that same model (GUIDANCE: classifier-free guidance weight, 0 by
-default; a weight above 0 needs ``--label-dropout``):
+default; a weight above 0 needs ``--set label_dropout=...``):
 
 - as many rows as the training split, judged by synthgen's evaluation suite with its default settings
   (shape, trend, detection AUC, TSTR against TRTR, DCR share, MIA AUC upper bound, gate);
@@ -51,7 +51,6 @@ def run_recipe(
     seed: int,
     device: str = "cpu",
     sample_batch: int | None = None,
-    label_dropout: float | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     import synthgen
@@ -64,8 +63,6 @@ def run_recipe(
     update = {"max_minutes": budget, "seed": seed}
     if sample_batch is not None:
         update["sample_batch"] = sample_batch
-    if label_dropout is not None:
-        update["label_dropout"] = label_dropout
     # validated as a recipe's generator block would be
     config = type(loaded.generator).model_validate({**loaded.generator.model_dump(), **update, **(overrides or {})})
     started = time.perf_counter()
@@ -77,7 +74,6 @@ def run_recipe(
         "train_rows": len(train),
         "device": device,
         "sample_batch": config.sample_batch,
-        "label_dropout": config.label_dropout,
         "overrides": overrides or {},
         "settings": {},
     }
@@ -148,9 +144,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--sample-batch", type=int, help="Rows denoised at once (default: the recipe's).")
     parser.add_argument(
-        "--label-dropout", type=float, help="Train with this share of class-free rows (default: the recipe's)."
-    )
-    parser.add_argument(
         "--set", nargs="+", default=[], metavar="NAME=VALUE", help="Other generator settings (YAML values)."
     )
     parser.add_argument("--out", type=Path, default=ROOT / "evaluation" / "results" / "sampler_bench.json")
@@ -180,7 +173,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     seed,
                     args.device,
                     args.sample_batch,
-                    args.label_dropout,
                     overrides,
                 )
             )

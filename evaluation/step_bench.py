@@ -19,8 +19,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +51,9 @@ def child(recipe: str, steps: int, rows: int) -> dict[str, Any]:
 
 
 def run_child(source: Path, recipe: str, steps: int, rows: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    # Run as a script, not ``-m``: the baseline checkout may have no such module.
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--recipes", recipe]
-    command += ["--steps", str(steps), "--rows", str(rows)]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    from evaluation.results import run_checkout
+
+    return run_checkout(__file__, source, ["--child", "--recipes", recipe, "--steps", steps, "--rows", rows])
 
 
 def main(argv: list[str] | None = None) -> None:

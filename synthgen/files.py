@@ -26,6 +26,7 @@ The table formats by suffix (`table_format`) and the checks that reading and wri
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import random
 import re
@@ -38,6 +39,15 @@ from pathlib import Path
 from synthgen.errors import DataError, InputError
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes (hex), read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _proc_umask() -> int | None:

@@ -27,7 +27,7 @@ from synthgen.constraints import ConstraintSet
 from synthgen.datacheck import MIN_HOLDOUT_ROWS, check_learnable, clean_non_finite
 from synthgen.datasets import builtin_path
 from synthgen.errors import DataError, GateFailedError, InputError, ModelFileError
-from synthgen.files import ensure_writable, ensure_writable_dir
+from synthgen.files import ensure_writable, ensure_writable_dir, file_sha256
 from synthgen.io import read_table, write_json, write_table
 from synthgen.models.configs import generator_type
 from synthgen.progress import FitProgress, ProgressCallback, Stage, open_progress
@@ -83,14 +83,6 @@ def split_holdout(
     return train, holdout
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 # -- models --------------------------------------------------------------------------------------
 def apply_overrides(recipe: Recipe, epochs: int | None = None, device: str | None = None) -> Recipe:
     """The recipe with command-line overrides of its generator block: the one route by which the
@@ -130,7 +122,7 @@ def sampling_seed(recipe: Recipe, seed: int | None = None) -> int:
 def model_fingerprint(recipe: Recipe) -> str:
     """What a saved model must match to be reused: the recipe's training inputs (`Recipe.fingerprint`,
     which leaves out the device and sampling-only settings), the source file's bytes and the version."""
-    data_digest = _file_digest(source_path(recipe))
+    data_digest = file_sha256(source_path(recipe))[:16]
     return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{__version__}".encode()).hexdigest()[:16]
 
 

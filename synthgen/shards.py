@@ -34,6 +34,7 @@ import numpy as np
 
 from synthgen._version import __version__
 from synthgen.errors import InputError
+from synthgen.files import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -64,14 +65,6 @@ def model_digest(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_shard(
     model: Any, folder: Path, shard: int, rows: int, seed: int, conditions: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -90,7 +83,7 @@ def write_shard(
         "index": shard,
         "file": path.name,
         "rows": writer.rows,
-        "sha256": _file_sha256(path),
+        "sha256": file_sha256(path),
         "seconds": round(time.perf_counter() - started, 3),
     }
 

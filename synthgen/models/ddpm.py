@@ -579,8 +579,9 @@ class DDPM(Generator):
         if self.device_.type == "cuda":
             with autocast(self.device_, self.config.mixed_precision):
                 eps, logits = net(x_num, x_cat, t, y)
-            eps, logits = mix(eps.float()), mix(logits.float())
-            return eps, logits if bias is None else logits + bias
+            if guided:  # unguided, each column's logits are cast where they are read, for the revealed rows only
+                eps, logits = mix(eps.float()), mix(logits.float())
+            return eps, logits if bias is None else logits.float() + bias
         hidden = net.hidden(x_num, x_cat, t, y)
 
         def column_logits(rows: torch.Tensor, j: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+import torch
 
 from synthgen.schema import Column
 from synthgen.transforms.values import ValueCodec
@@ -28,6 +29,17 @@ class Span:
     width: int
     activation: Activation
     discrete: bool = False
+
+
+def compact_spans(encoded: torch.Tensor, spans: list[Span]) -> torch.Tensor:
+    """One float column per span of ``encoded``, computed where it lives: a scalar span's value, a softmax
+    span's argmax (first maximum on ties). Columns past the spans are ignored (the caller checks widths)."""
+    columns, start = [], 0
+    for span in spans:
+        block = encoded[:, start : start + span.width]
+        columns.append(block.argmax(dim=1).float() if span.activation == "softmax" else block[:, 0].float())
+        start += span.width
+    return torch.stack(columns, dim=1) if columns else encoded.new_zeros(encoded.shape[0], 0, dtype=torch.float32)
 
 
 class ColumnEncoder(ABC):
@@ -50,12 +62,7 @@ class ColumnEncoder(ABC):
         index; what `TableTransformer.compact` makes of `transform`'s block (the same draws from ``rng``).
         Encoders whose block is mostly one-hot override it, so that a column of 20,000 levels is never
         a rows x 20,000 matrix."""
-        block, start, out = self.transform(values, rng), 0, []
-        for span in self.spans:
-            part = block[:, start : start + span.width]
-            out.append(part.argmax(axis=1) if span.activation == "softmax" else part[:, 0])
-            start += span.width
-        return np.stack(out, axis=1).astype(np.float32) if out else np.zeros((len(values), 0), np.float32)
+        return compact_spans(torch.from_numpy(self.transform(values, rng)), self.spans).numpy()
 
     @abstractmethod
     def inverse(self, parts: list[np.ndarray]) -> pd.Series:

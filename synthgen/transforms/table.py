@@ -15,7 +15,7 @@ import torch
 
 from synthgen.errors import DataError, ModelFileError, NotFittedError
 from synthgen.schema import Column, TableSchema
-from synthgen.transforms.base import ColumnEncoder, Span
+from synthgen.transforms.base import ColumnEncoder, Span, compact_spans
 from synthgen.transforms.continuous import ModeSpecificNormalizer
 from synthgen.transforms.discrete import OneHotEncoder
 from synthgen.transforms.quantile import QuantileNormalizer
@@ -114,14 +114,10 @@ class TableTransformer:
         A generator on a GPU decodes its output here before the copy to the host, which then moves a
         few numbers per column instead of every one-hot and mode score, and leaves no argmax to numpy.
         """
-        columns, start = [], 0
-        for span in self.spans:
-            block = encoded[:, start : start + span.width]
-            columns.append(block.argmax(dim=1).float() if span.activation == "softmax" else block[:, 0].float())
-            start += span.width
-        if start != encoded.shape[1]:
-            raise DataError(f"encoded table has {encoded.shape[1]} columns; the transformer makes {start}")
-        return torch.stack(columns, dim=1) if columns else encoded.new_zeros(encoded.shape[0], 0)
+        width = self.width
+        if width != encoded.shape[1]:
+            raise DataError(f"encoded table has {encoded.shape[1]} columns; the transformer makes {width}")
+        return compact_spans(encoded, self.spans)
 
     def inverse_compact(self, compact: torch.Tensor | np.ndarray) -> pd.DataFrame:
         """The table from `compact`'s output (on any device)."""

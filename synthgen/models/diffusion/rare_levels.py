@@ -15,6 +15,7 @@ gets exactly that level.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import torch
 from synthgen.models.diffusion.masked import draw_categories
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PooledColumn:
     """One column's pooling: ``to_pooled[level]`` is the level's code for the model (the rare ones share
     the last code, ``pooled_width - 1``); ``rare`` the pooled levels and ``shares`` their training shares
@@ -37,12 +38,16 @@ class PooledColumn:
     def pooled_width(self) -> int:
         return self.levels - len(self.rare) + 1
 
-    @property
+    @cached_property
+    def kept(self) -> np.ndarray:
+        """The levels the model keeps, in order: model code i is level ``kept[i]``; the token comes last."""
+        return np.setdiff1d(np.arange(self.levels), self.rare)
+
+    @cached_property
     def to_pooled(self) -> np.ndarray:
         out = np.empty(self.levels, dtype=np.int64)
-        kept = np.setdiff1d(np.arange(self.levels), self.rare)
-        out[kept] = np.arange(len(kept))
-        out[self.rare] = len(kept)
+        out[self.kept] = np.arange(len(self.kept))
+        out[self.rare] = len(self.kept)
         return out
 
 
@@ -94,9 +99,7 @@ class RareLevels:
         if j not in self.columns:
             return patterns
         column = self.columns[j]
-        out = np.zeros((patterns.shape[0], column.pooled_width), dtype=bool)
-        np.logical_or.at(out, (slice(None), column.to_pooled), patterns)
-        return out
+        return np.concatenate([patterns[:, column.kept], patterns[:, column.rare].any(axis=1, keepdims=True)], axis=1)
 
     def token_log_share(self, j: int, patterns: np.ndarray) -> np.ndarray:
         """Per set of allowed full levels: the log of the training share the allowed rare levels hold among
@@ -117,8 +120,7 @@ class RareLevels:
         shares, among the levels the row allows (``allowed``: column -> rows x full levels, where steered)."""
         out = codes.clone()
         for j, column in self.columns.items():
-            kept = np.setdiff1d(np.arange(column.levels), column.rare)
-            back = torch.as_tensor(np.append(kept, -1), device=codes.device)
+            back = torch.as_tensor(np.append(column.kept, -1), device=codes.device)
             out[:, j] = back[codes[:, j]]
             rows = (codes[:, j] == column.pooled_width - 1).nonzero().squeeze(1)
             if len(rows) == 0:
