@@ -2,6 +2,7 @@
 
     python -m evaluation.gate_patterns patterns [--out evaluation/results/gate_patterns.json]
     python -m evaluation.gate_patterns false-alarms [--out evaluation/results/gate_false_alarms.json]
+    python -m evaluation.gate_patterns exposed-copies [--out evaluation/results/exposed_copies.json]
     (or python -m evaluation.run --job gate-patterns ...)
 
 ``patterns``: the gate's verdict (and the checks that fail) on each memorisation pattern, with the
@@ -46,6 +47,7 @@ from tests.judge.scenarios import (
     diluted,
     near_copy,
     resample,
+    shuffled,
     split,
     with_isolated_near_copies,
     with_near_copies,
@@ -209,14 +211,58 @@ def false_alarms(german_splits: int = 20, credit_splits: int = 5) -> dict:
     return {"runs": runs, "summary": summary}
 
 
+def exposed_copies(german_splits: int = 20, credit_splits: int = 5) -> dict:
+    """``exposed_copies`` against ``exposed_records``: how often each refuses an honest release (the
+    independent rows, and those resampled to 20x the training size: a release larger than the real table),
+    and whether each catches verbatim and near-copies (`near_copy`) of the k most isolated training records
+    hidden in the 20x honest release."""
+    from tests.judge.scenarios import most_isolated_training_rows
+    from tests.judge.test_evaluate_closeness import closeness_verdicts
+
+    gates = GateSettings()
+    names = ("exposed_records", "exposed_copies")
+    runs = []
+    for name, sizes, count in (
+        ("german", [400, 200, 400], german_splits),
+        ("credit", [6000, 1500, 6000], credit_splits),
+    ):
+        frame, schema = load(name)
+        for seed in range(count):
+            train, holdout, other = split(frame, sizes, 100 + seed)
+            honest = resample(other, 20 * len(train), seed)
+            releases = {"honest_1x": other, "honest_20x": honest}
+            for k in (5, 10, 20):
+                rows = most_isolated_training_rows(train, holdout, schema, k / len(train))
+                copies = train.iloc[rows]
+                releases[f"copies_of_{k}_most_isolated_in_20x"] = shuffled(pd.concat([honest, copies]), seed)
+                near = near_copy(train, rows, schema, seed)
+                releases[f"near_copies_of_{k}_most_isolated_in_20x"] = shuffled(pd.concat([honest, near]), seed)
+            row = {"data": name, "seed": 100 + seed}
+            for label, release in releases.items():
+                verdicts = closeness_verdicts(train, holdout, release, schema, gates)
+                row[label] = {n: [verdicts[n].status, verdicts[n].value, verdicts[n].threshold] for n in names}
+            print(json.dumps(row, default=str), flush=True)
+            runs.append(row)
+    summary = {}
+    for name in ("german", "credit"):
+        mine = [r for r in runs if r["data"] == name]
+        for label in [k for k in (mine[0] if mine else {}) if k not in ("data", "seed")]:
+            for check in names:
+                failed = sum(r[label][check][0] == "failed" for r in mine)
+                summary[f"{name} {label}: {check}"] = f"{failed} / {len(mine)} failed"
+    return {"runs": runs, "summary": summary}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["patterns", "false-alarms"])
+    parser.add_argument("part", choices=["patterns", "false-alarms", "exposed-copies"])
     parser.add_argument("--only", nargs="*", help="pattern names to run (default: all)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    result = {"patterns": patterns(args.only)} if args.part == "patterns" else false_alarms()
-    if args.part == "false-alarms":
+    if args.part == "patterns":
+        result = {"patterns": patterns(args.only)}
+    else:
+        result = false_alarms() if args.part == "false-alarms" else exposed_copies()
         print(json.dumps(result["summary"], indent=2))
     if args.out:
         command = "python -m evaluation.gate_patterns " + " ".join(argv if argv is not None else sys.argv[1:])

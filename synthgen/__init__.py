@@ -11,6 +11,7 @@ The public verbs::
     report = synthgen.evaluate(train, holdout, rows, model.schema_)
     audit = synthgen.audit(recipe, shadows=8, epochs=30)  # shadow-model membership attacks (expensive)
     manifest = synthgen.sample_shards("model/", rows=10**7, shards=100, out="release/", workers=4)
+    synthgen.generate_shards(synthgen.load_recipe("r.yaml"), shards=100, rows=10**7, out="release/")  # gated
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthgen.audit import audit
+    from synthgen.checkpoint import Checkpointing
     from synthgen.datasets import load_builtin
     from synthgen.judge import EvaluateSettings, EvaluationReport, GateSettings, evaluate, write_report
     from synthgen.models import CTGAN, DDPM, GENERATORS, CTGANConfig, DDPMConfig, Generator, load_model
     from synthgen.pipeline import GenerateResult, split_holdout
     from synthgen.recipe import Recipe, RecipeWarning, as_recipe, load_recipe
     from synthgen.schema import Column, ColumnKind, ColumnSpec, TableSchema, infer_schema
+    from synthgen.sharded_release import generate_shards
     from synthgen.shards import sample_shards
+    from synthgen.sources import ParquetSource, Part
 
 # Public names and the module each comes from. They are imported on first use, so that `import
 # synthgen` (and with it the command line, `synthgen --help`, and a Ctrl-C in its first second) does not
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "audit": "synthgen.audit",  # shadow-model membership attacks (the module is callable too: see there)
     "load_builtin": "synthgen.datasets",
+    "Checkpointing": "synthgen.checkpoint",  # fit(..., checkpoint=Checkpointing(path, every, resume))
     **dict.fromkeys(
         ["EvaluateSettings", "EvaluationReport", "GateSettings", "evaluate", "write_report"], "synthgen.judge"
     ),
@@ -61,6 +66,8 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["Recipe", "RecipeWarning", "as_recipe", "load_recipe"], "synthgen.recipe"),
     **dict.fromkeys(["Column", "ColumnKind", "ColumnSpec", "TableSchema", "infer_schema"], "synthgen.schema"),
     "sample_shards": "synthgen.shards",  # a release as Parquet parts, the same bytes for any number of workers
+    "generate_shards": "synthgen.sharded_release",  # the same, judged part by part and published if the gate passes
+    **dict.fromkeys(["ParquetSource", "Part"], "synthgen.sources"),  # tables larger than memory: DDPM.fit_source
 }
 
 
@@ -83,16 +90,25 @@ def generate(
 
 
 def train(
-    recipe: Recipe | str | Path, out: str | Path | None = None, *, device: str | None = None, epochs: int | None = None
+    recipe: Recipe | str | Path,
+    out: str | Path | None = None,
+    *,
+    device: str | None = None,
+    epochs: int | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> Generator:
     """Fit a recipe's generator on its training split and save it; returns the fitted generator.
 
-    ``device`` and ``epochs`` override the recipe's generator block, as on the command line."""
+    ``device`` and ``epochs`` override the recipe's generator block, as on the command line;
+    ``checkpoint_every`` and ``resume`` are ``--checkpoint-every`` and ``--resume`` (none by default
+    here). Run under torchrun with several ranks, the fit is distributed (DDP) and rank 0 saves."""
     from synthgen.pipeline import apply_overrides, train_model
     from synthgen.recipe import as_recipe
 
     loaded = apply_overrides(as_recipe(recipe), epochs=epochs, device=device)
-    model, *_ = train_model(loaded, out=Path(out) if out is not None else None)
+    out_path = Path(out) if out is not None else None
+    model, *_ = train_model(loaded, out=out_path, checkpoint_every=checkpoint_every, resume=resume)
     return model
 
 
@@ -109,6 +125,7 @@ def sample(
 __all__ = [
     "CTGAN",
     "CTGANConfig",
+    "Checkpointing",
     "DDPM",
     "DDPMConfig",
     "Column",
@@ -125,6 +142,8 @@ __all__ = [
     "InputError",
     "ModelFileError",
     "NotFittedError",
+    "ParquetSource",
+    "Part",
     "Recipe",
     "RecipeError",
     "RecipeWarning",
@@ -135,6 +154,7 @@ __all__ = [
     "audit",
     "evaluate",
     "generate",
+    "generate_shards",
     "infer_schema",
     "load_builtin",
     "load_model",

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synthgen._version import __version__
+from synthgen.checkpoint import CHECKPOINT_EVERY
 from synthgen.errors import GateFailedError, InputError, SynthgenError
 from synthgen.progress import Display, Stage
 
@@ -186,8 +187,22 @@ def generate(
         help="A condition every row meets (repeatable): 'col=value', 'col in (a,b)', 'col>=x', 'col<x', "
         "'col between a and b'.",
     ),
+    shards: int | None = typer.Option(
+        None,
+        "--shards",
+        min=1,
+        help="Release the rows as this many Parquet parts plus manifest.json in the folder --out: every row's "
+        "record checks part by part, the rest of the gate on a seeded sample; published only if the gate passes.",
+    ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local processes drawing shards (with --shards)."),
 ) -> None:
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
+    if shards is not None:
+        _generate_shards(recipe, rows, out, seed, device, epochs, retrain, force_release, where, shards, workers)
+        return
+    if workers != 1:
+        console.print("[bold red]error:[/] --workers draws shards in parallel: give --shards too")
+        raise typer.Exit(InputError.exit_code)
 
     def action() -> Any:
         from synthgen.pipeline import apply_overrides, generate as run_generate
@@ -238,6 +253,63 @@ def generate(
         out_console.print(rules)
 
 
+def _generate_shards(
+    recipe: Path,
+    rows: int | None,
+    out: Path | None,
+    seed: int | None,
+    device: str | None,
+    epochs: int | None,
+    retrain: bool,
+    force_release: bool,
+    where: list[str] | None,
+    shards: int,
+    workers: int,
+) -> None:
+    def action() -> Any:
+        from synthgen.pipeline import apply_overrides
+        from synthgen.recipe import load_recipe
+        from synthgen.sharded_release import generate_shards
+
+        loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
+        with _progress() as display:
+            return generate_shards(
+                loaded,
+                shards,
+                rows=rows,
+                out=out,
+                workers=workers,
+                seed=seed,
+                retrain=retrain,
+                force_release=force_release,
+                progress=display if display is not None else False,
+                conditions=_conditions(where),
+            )
+
+    result = _run(action)
+    status = "released" if result.released else "NOT RELEASED (gate failed; published by --force-release)"
+    gate = result.manifest["gate"]
+    if _quiet():
+        _final(f"{status}: {result.rows:,} rows in {result.shards} parts in {result.output}")
+        return
+    _print_gate(result.report)
+    table = Table(title="synthgen generate --shards", show_header=False)
+    table.add_row("output", f"{result.output} ({result.shards} parts + manifest.json)")
+    table.add_row("rows", f"{result.rows:,}")
+    table.add_row("model", f"{result.model_path}{' (reused)' if result.reused_model else ''}")
+    table.add_row("fit", f"{result.fit_seconds:.1f} s")
+    table.add_row("sample", _rate(result.sample_seconds, result.rows))
+    table.add_row(
+        "gate",
+        f"{result.evaluate_seconds:.1f} s: record checks on all {result.rows:,} rows, "
+        f"{len(gate['parts_failing'])} part(s) failing; the rest on a sample of {gate['sample']['rows']:,} rows",
+    )
+    table.add_row("release sha256", result.manifest["release_sha256"])
+    table.add_row("report", str(result.report_dir))
+    table.add_row("status", "[green]released[/]" if result.released else "[bold red]NOT RELEASED: gate failed[/]")
+    out_console.print(table)
+
+
 def _rate(seconds: float, rows: int) -> str:
     return f"{seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"
 
@@ -250,8 +322,32 @@ def train(
         None, "--epochs", min=1, help="Training epochs (ctgan) or the cap on passes over the data (ddpm)."
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda (overrides the recipe)."),
+    nproc: int | None = typer.Option(
+        None,
+        "--nproc",
+        min=1,
+        help="Train with DDP in this many local processes (launched through torchrun; gloo on the CPU, one GPU "
+        "each with NCCL). Inside a torchrun job, train is distributed without it.",
+    ),
+    checkpoint_every: int = typer.Option(
+        CHECKPOINT_EVERY,
+        "--checkpoint-every",
+        min=0,
+        help="Write a training checkpoint beside the model directory every this many steps (0: none); "
+        "it is removed once the model is saved.",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the checkpoint a killed run left (refused if another recipe wrote it)."
+    ),
 ) -> None:
     """Train the recipe's model on its training split and save it as a model directory."""
+    from synthgen.distributed import current
+
+    if nproc is not None and nproc > 1:
+        raise typer.Exit(_run(lambda: _launch_train(nproc, recipe, out, epochs, device, checkpoint_every, resume)))
+    main_rank = _run(current).is_main
+    if not main_rank:  # rank 0 speaks for a distributed job: no display, warnings or table from the others
+        _state.update(progress=False, verbosity=-1)
 
     def action() -> Any:
         from synthgen.pipeline import apply_overrides, train_model
@@ -261,11 +357,17 @@ def train(
         started = time.perf_counter()
         with _progress() as display:
             model, path, train_rows, _, _ = train_model(
-                loaded, out=out, progress=display if display is not None else False
+                loaded,
+                out=out,
+                progress=display if display is not None else False,
+                checkpoint_every=checkpoint_every,
+                resume=resume,
             )
         return model, path, len(train_rows), time.perf_counter() - started
 
     model, path, n_train, seconds = _run(action)
+    if not main_rank:  # rank 0 speaks for the job
+        return
     if _quiet():
         _final(f"saved {model.config.type} model to {path}")
         return
@@ -281,6 +383,51 @@ def train(
             table.add_row("steps", f"{done:,}")
         table.add_row("config", model.config.model_dump_json(exclude_defaults=True))
     out_console.print(table)
+
+
+def _launch_train(
+    nproc: int,
+    recipe: Path,
+    out: Path | None,
+    epochs: int | None,
+    device: str | None,
+    checkpoint_every: int,
+    resume: bool,
+) -> int:
+    """Run `synthgen train` in ``nproc`` local processes under torchrun (`torch.distributed.run`,
+    ``--standalone``: a free local port, no rendezvous server); its exit status. Each process trains
+    with DDP on its shard of the rows; rank 0 prints and saves."""
+    import subprocess
+
+    from synthgen.device import resolve_device
+    from synthgen.distributed import in_torchrun
+    from synthgen.pipeline import apply_overrides
+    from synthgen.recipe import load_recipe
+
+    if in_torchrun():
+        raise InputError("--nproc: already inside a torchrun job; run `synthgen train` without --nproc there")
+    wanted = apply_overrides(load_recipe(recipe), device=device).generator.device
+    if resolve_device(wanted).type == "cuda":
+        import torch
+
+        if torch.cuda.device_count() < nproc:
+            raise InputError(
+                f"--nproc {nproc} with device {wanted!r} needs {nproc} CUDA devices, {torch.cuda.device_count()} "
+                "visible; lower --nproc or use --device cpu"
+            )
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    command += ["-m", "synthgen.cli"]
+    command += ["--debug"] if _state["debug"] else []
+    command += ["--quiet"] if _quiet() else ["--verbose"] if _verbose() else []
+    if _state["progress"] is not None:
+        command += ["--progress" if _state["progress"] else "--no-progress"]
+    command += ["train", str(recipe), f"--checkpoint-every={checkpoint_every}"]
+    command += [f"--out={out}"] if out is not None else []
+    command += [f"--epochs={epochs}"] if epochs is not None else []
+    command += [f"--device={device}"] if device is not None else []
+    command += ["--resume"] if resume else []
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    return subprocess.run(command, env=env, check=False).returncode
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -303,7 +450,17 @@ def sample(
         help="Write the rows as this many Parquet parts plus manifest.json in the folder --out; each part has "
         "its own random stream, so the rows do not depend on --workers.",
     ),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local processes drawing shards (with --shards)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Local processes drawing shards (with --shards); with --ray, Ray actors."
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help="Draw the shards on Ray (with --shards; pip install 'synthgen\\[ray]'): 'local' starts a Ray instance "
+        "on this machine, 'auto' joins the cluster this machine is part of, or a cluster's address "
+        "(ray://head:10001). The parts are the same bytes as without --ray.",
+    ),
 ) -> None:
     """Sample rows from a saved model (no evaluation: use `synthgen generate` to release data).
 
@@ -312,10 +469,11 @@ def sample(
     appears only when every part is written.
     """
     if shards is not None:
-        _sample_shards(model, rows, out, seed, device, where, shards, workers)
+        _sample_shards(model, rows, out, seed, device, where, shards, workers, ray=ray)
         return
-    if workers != 1:
-        console.print("[bold red]error:[/] --workers draws shards in parallel: give --shards too")
+    if workers != 1 or ray is not None:
+        flag = "--ray" if ray is not None else "--workers"
+        console.print(f"[bold red]error:[/] {flag} draws shards in parallel: give --shards too")
         raise typer.Exit(InputError.exit_code)
 
     def action() -> Any:
@@ -356,6 +514,7 @@ def _sample_shards(
     where: list[str] | None,
     shards: int,
     workers: int,
+    ray: str | None = None,
 ) -> None:
     def action() -> Any:
         from synthgen.shards import sample_shards
@@ -372,6 +531,7 @@ def _sample_shards(
                 device=device or "auto",
                 conditions=_conditions(where),
                 on_shard=None if stage is None else lambda record: stage.advance(record["rows"]),
+                ray=ray,
             )
             if stage is not None:
                 stage.finish()
@@ -379,9 +539,10 @@ def _sample_shards(
 
     manifest = _run(action)
     seconds = manifest["seconds"]
+    engine = "Ray actor(s)" if manifest.get("engine") == "ray" else "worker(s)"
     _final(
         f"wrote {manifest['rows']:,} rows in {manifest['shards']} parts to {out} in {seconds:.2f} s "
-        f"({manifest['rows'] / max(seconds, 1e-9):,.0f} rows/s, {manifest['workers']} worker(s)); "
+        f"({manifest['rows'] / max(seconds, 1e-9):,.0f} rows/s, {manifest['workers']} {engine}); "
         f"release sha256 {manifest['release_sha256'][:16]}"
     )
 

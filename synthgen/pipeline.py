@@ -33,6 +33,7 @@ from synthgen.models.configs import generator_type
 from synthgen.progress import FitProgress, ProgressCallback, Stage, open_progress
 from synthgen.recipe import Recipe, RecipeWarning
 from synthgen.schema import TableSchema, infer_schema
+from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part, is_streamed
 from synthgen.threads import use_threads
 
 if TYPE_CHECKING:
@@ -46,9 +47,31 @@ def source_path(recipe: Recipe) -> Path:
     return recipe.resolve(recipe.source.path or "")
 
 
-def load_source(recipe: Recipe) -> pd.DataFrame:
-    """The source table, with non-finite numbers refused (or made missing where the recipe says so)."""
+def is_streamed_source(recipe: Recipe) -> bool:
+    """Whether the recipe's source is a Parquet dataset read in record batches (`synthgen.sources.is_streamed`:
+    a directory, a glob, or a Parquet file over `synthgen.sources.STREAM_FILE_BYTES`) rather than whole."""
+    return recipe.source.path is not None and is_streamed(source_path(recipe))
+
+
+def open_source(recipe: Recipe) -> ParquetSource:
+    """The recipe's streamed source, each batch checked for non-finite numbers as `load_source` checks a table."""
     path = source_path(recipe)
+    declared = recipe.schema_.columns
+    return ParquetSource(path, prepare=lambda frame: clean_non_finite(frame, declared, str(path)))
+
+
+def stream_parts(recipe: Recipe) -> tuple[Part, Part]:
+    """(training part, holdout part) of a streamed source: a seeded per-row draw (`synthgen.sources.Part`)."""
+    share, seed = recipe.split.holdout, recipe.split.seed
+    return Part(share, seed, holdout=False), Part(share, seed, holdout=True)
+
+
+def load_source(recipe: Recipe) -> pd.DataFrame:
+    """The source table, with non-finite numbers refused (or made missing where the recipe says so). For a
+    streamed source, a seeded uniform sample of `synthgen.sources.SAMPLE_ROWS` rows of it."""
+    path = source_path(recipe)
+    if is_streamed_source(recipe):
+        return open_source(recipe).reservoir(SAMPLE_ROWS, seed=recipe.split.seed)
     if not path.exists():
         raise DataError(f"{recipe.label}: source file {path} not found")
     return clean_non_finite(read_table(path), recipe.schema_.columns, str(path))
@@ -122,7 +145,8 @@ def sampling_seed(recipe: Recipe, seed: int | None = None) -> int:
 def model_fingerprint(recipe: Recipe) -> str:
     """What a saved model must match to be reused: the recipe's training inputs (`Recipe.fingerprint`,
     which leaves out the device and sampling-only settings), the source file's bytes and the version."""
-    data_digest = file_sha256(source_path(recipe))[:16]
+    streamed = is_streamed_source(recipe)
+    data_digest = (open_source(recipe).digest() if streamed else file_sha256(source_path(recipe)))[:16]
     return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{__version__}".encode()).hexdigest()[:16]
 
 
@@ -145,7 +169,14 @@ def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
 def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
     """Read the source, resolve its schema, run every check that needs no training and cut the
     holdout: (train, holdout, schema). `synthgen validate` runs exactly this, so what it passes
-    `generate` accepts."""
+    `generate` accepts.
+
+    A streamed source (`is_streamed_source`) is never read whole: train and holdout are seeded uniform
+    samples (`ParquetSource.reservoir`) of its two parts (`stream_parts`), `synthgen.sources.SAMPLE_ROWS`
+    training rows and holdout rows in the split's proportion. The schema is inferred and the checks run
+    on those rows, the judge scores them, and `fit_model` trains on the whole training part."""
+    if is_streamed_source(recipe):
+        return _prepare_stream(recipe)
     data = load_source(recipe)
     schema = resolve_schema(recipe, data)
     memory = generator_type(recipe.generator.type).training_memory
@@ -153,6 +184,22 @@ def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchem
     train, holdout = split_holdout(data, recipe.split.holdout, recipe.split.seed, schema)
     if recipe.constraints:  # a constraint naming a missing column or a column of the wrong kind fails here
         ConstraintSet(recipe.constraints, schema, source=recipe.label).fit(train)
+    return train, holdout, schema
+
+
+def _prepare_stream(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
+    source, (train_part, holdout_part) = open_source(recipe), stream_parts(recipe)
+    share = recipe.split.holdout
+    train = source.reservoir(SAMPLE_ROWS, seed=recipe.split.seed, part=train_part)
+    holdout = source.reservoir(max(1, round(SAMPLE_ROWS * share / (1 - share))), recipe.split.seed, holdout_part)
+    both = pd.concat([train, holdout], ignore_index=True)
+    schema = resolve_schema(recipe, both)
+    check_learnable(both, schema, source.path, share)  # compact arrays: memory follows rows x columns, not levels
+    if recipe.constraints:
+        raise InputError(
+            f"{recipe.label}: constraints are not supported with a streamed source ({source.path}); "
+            "sample the table to one file to use them"
+        )
     return train, holdout, schema
 
 
@@ -228,33 +275,87 @@ def fit_model(
     schema: TableSchema,
     out: Path | None = None,
     progress: bool | ProgressCallback | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> tuple[Generator, Path]:
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir).
 
     ``progress`` as in `generate`: the fit is one "fit" stage, its time left measured on the steps (or
-    epochs) done and, under ``max_minutes``, bounded by the budget left."""
+    epochs) done and, under ``max_minutes``, bounded by the budget left. ``checkpoint_every``: write a
+    training checkpoint beside the model directory every that many steps (`synthgen.checkpoint`);
+    ``resume``: continue from it (refused when another recipe or config wrote it). The checkpoint is
+    removed once the model is saved. Under torchrun (several ranks) every rank fits its shard and only
+    rank 0 reports progress, writes checkpoints and saves the model."""
+    from synthgen.checkpoint import Checkpointing, checkpoint_path
+    from synthgen.distributed import current
+
     path = check_model_dir(recipe, out)
+    dist = current()
+    checkpointing = None
+    if checkpoint_every or resume:
+        checkpointing = Checkpointing(
+            checkpoint_path(path), every=checkpoint_every or 0, resume=resume, fingerprint=model_fingerprint(recipe)
+        )
+    if not dist.is_main:
+        progress = False
     constraints = (
         ConstraintSet(recipe.constraints, schema, source=recipe.label).fit(train) if recipe.constraints else None
     )
     model = generator_type(recipe.generator.type).load()(recipe.generator)
-    use_threads(recipe.threads)
+    use_threads(dist.threads(recipe.threads))  # ranks on one machine share its cores
+    source, part = streamed_training(recipe, model)
+    if source is not None:  # `DDPM.fit_source` writes no checkpoints and runs in one process, for now
+        if dist.active or resume:
+            raise InputError(
+                f"{recipe.label}: distributed training (torchrun, --nproc) and --resume are not supported yet with "
+                f"a streamed source ({source.path}); train it in one process"
+            )
+        checkpointing = None
+    rows = len(train) if source is None else source.part_rows(part)
     with open_progress(progress) as emit:
-        tracker = None if emit is None else _fit_tracker(recipe, emit, len(train))
-        model.fit(
-            train,
-            schema,
-            progress=tracker,
-            step_hook=None if tracker is None else tracker.step_hook,
-            constraints=constraints,
-        )
-        model.save(
-            path,
-            metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": len(train)},
-        )
+        tracker = None if emit is None else _fit_tracker(recipe, emit, rows)
+        if source is not None:  # the whole training part, batch by batch (`DDPM.fit_source`); ``train`` is a sample
+            model.fit_source(
+                source,
+                schema,
+                part=part,
+                sample=train,
+                progress=tracker,
+                step_hook=None if tracker is None else tracker.step_hook,
+            )
+        else:
+            model.fit(
+                train,
+                schema,
+                progress=tracker,
+                step_hook=None if tracker is None else tracker.step_hook,
+                constraints=constraints,
+                checkpoint=checkpointing,
+            )
+        if dist.is_main:
+            model.save(
+                path,
+                metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": rows},
+            )
+            if checkpointing is not None:
+                checkpointing.path.unlink(missing_ok=True)  # the model is saved: nothing left to resume
+        dist.barrier()  # the other ranks return once the model is on disk
         if tracker is not None:
             tracker.finish()
     return model, path
+
+
+def streamed_training(recipe: Recipe, model: Generator) -> tuple[ParquetSource | None, Part | None]:
+    """(the streamed source, its training part) when the recipe's source is streamed, else (None, None);
+    refused for a generator that cannot train on one."""
+    if not is_streamed_source(recipe):
+        return None, None
+    if not hasattr(model, "fit_source"):
+        raise InputError(
+            f"{recipe.label}: the {recipe.generator.type} generator cannot train on a streamed source "
+            f"({source_path(recipe)}); use type: ddpm, or a single file"
+        )
+    return open_source(recipe), stream_parts(recipe)[0]
 
 
 def _fit_tracker(recipe: Recipe, emit: ProgressCallback, rows: int) -> FitProgress:
@@ -271,16 +372,39 @@ def _fit_tracker(recipe: Recipe, emit: ProgressCallback, rows: int) -> FitProgre
 
 
 def train_model(
-    recipe: Recipe, out: Path | None = None, progress: bool | ProgressCallback | None = None
+    recipe: Recipe,
+    out: Path | None = None,
+    progress: bool | ProgressCallback | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
-    """`prepare_data` then `fit_model`."""
+    """`prepare_data` then `fit_model` (``checkpoint_every`` and ``resume`` are its). Started by torchrun
+    with several ranks, the fit is distributed (DDP) and the process group is left at the end."""
+    from synthgen.distributed import current
+
     check_model_dir(recipe, out)
     train, holdout, schema = prepare_data(recipe)
-    model, path = fit_model(recipe, train, schema, out=out, progress=progress)
+    try:
+        model, path = fit_model(
+            recipe, train, schema, out=out, progress=progress, checkpoint_every=checkpoint_every, resume=resume
+        )
+    finally:
+        current().close()
     return model, path, train, holdout, schema
 
 
 # -- the whole flow ----------------------------------------------------------------------------------
+def refuse_torchrun(verb: str) -> None:
+    """A release is sampled, judged and written once: under torchrun every rank would do it."""
+    from synthgen.distributed import in_torchrun
+
+    if in_torchrun():
+        raise InputError(
+            f"synthgen {verb} runs in one process, not under torchrun: train with `synthgen train RECIPE --nproc N`, "
+            f"then `synthgen {verb}` reuses the saved model"
+        )
+
+
 @dataclass
 class GenerateResult:
     """What `generate` did. Returned only when rows were written: a refused gate raises `GateFailedError`
@@ -393,6 +517,7 @@ def generate(
 
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
+    refuse_torchrun("generate")
     output = Path(out) if out is not None else recipe.output_path
     # Everything that can be refused is refused before anything is trained or created.
     check_targets(recipe, recipe.model_path, output)

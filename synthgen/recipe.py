@@ -58,7 +58,11 @@ class RecipeWarning(UserWarning):
 class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str | None = Field(default=None, description="CSV or Parquet file, relative to the recipe file.")
+    path: str | None = Field(
+        default=None,
+        description="CSV or Parquet file, or a Parquet dataset (a directory or a glob such as data/parts/*.parquet, "
+        "read in record batches: synthgen.sources), relative to the recipe file.",
+    )
     builtin: str | None = Field(default=None, description=f"A bundled dataset: {', '.join(BUILTIN)}.")
 
     @model_validator(mode="after")

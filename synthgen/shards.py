@@ -3,8 +3,9 @@
 Shard ``s`` of ``S`` draws its rows from its own random stream, keyed by (seed, s) (`shard_seed`), and the
 rows are cut into shards by ``S`` alone (`shard_rows`). Which worker draws a shard, and how many workers
 there are, therefore changes nothing: the union of the parts is byte-identical for 1 worker or 40, and
-a shard can be redrawn alone. Workers are local processes (``workers``); each loads the model once and
-computes with its share of the cores. The bytes are the same as long as the numeric kernels give the same
+a shard can be redrawn alone. Workers are local processes (``workers``), or Ray actors on a local instance
+or a cluster (``ray``: `synthgen.ray_shards`); each loads the model once and computes with its share of
+the cores. The bytes are the same as long as the numeric kernels give the same
 results at those thread counts (measured so on 2 cores for 1, 2 and 4 workers: evaluation/shard_bench.py);
 another device or BLAS build may differ in the last bits of a float.
 
@@ -14,8 +15,9 @@ release). An output folder is replaced only when it is empty or an earlier shard
 and its parts); anything else of the user's is refused before any work.
 
 The manifest records what decides the rows (the model's digest, the seed, the rows and shards, the
-conditions) and each part's rows and SHA-256, so a consumer can check the release it was handed. The
-release gate does not run on a sharded release yet: the manifest says so (``gate.status``).
+conditions) and each part's rows and SHA-256, so a consumer can check the release it was handed, and
+the release gate's verdict (``gate``: "not run" for `sample_shards` alone; `synthgen.sharded_release.generate_shards`
+judges every part before the folder is published).
 """
 
 from __future__ import annotations
@@ -135,12 +137,21 @@ def sample_shards(
     device: str = "auto",
     conditions: Mapping[str, Any] | None = None,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
+    gate: Callable[[Path, list[dict[str, Any]]], dict[str, Any]] | None = None,
+    ray: bool | str | None = None,
 ) -> dict[str, Any]:
     """Sample ``rows`` rows from the saved model in ``model_dir`` as ``shards`` Parquet parts in the folder
     ``out``, on ``workers`` local processes, and return the manifest (also written as ``out/manifest.json``).
 
     ``seed`` defaults to the model's; ``conditions`` are those of `Generator.sample`; ``on_shard`` is
-    called with each part's record as it completes (a progress display's hook)."""
+    called with each part's record as it completes (a progress display's hook). ``ray`` draws the shards on
+    ``workers`` Ray actors instead (`synthgen.ray_shards`): True or "local" on a local Ray instance, else
+    Ray's address of a cluster ("auto", "ray://head:10001"); the parts are the same bytes.
+
+    ``gate`` judges the release before anything is published: it is called with the staging folder and
+    the parts' records once every part is written, and returns the manifest's ``gate`` section or raises
+    to refuse the release, which then leaves nothing behind (`synthgen.sharded_release.generate_shards` passes
+    the release gate here)."""
     from synthgen.artifacts import load_model_dir
     from synthgen.files import make_staging_dir, replace_directory
     from synthgen.io import write_json
@@ -164,11 +175,30 @@ def sample_shards(
         model.meets(model.sample(1, seed=seed, conditions=conditions), conditions)  # refuse bad conditions early
     sizes = shard_rows(rows, shards)
     workers = min(workers, shards)
+    address = None if ray is None or ray is False else "local" if ray is True else str(ray)
+    engine: dict[str, Any] = {"engine": "processes"}
+    if address is not None:
+        from synthgen.ray_shards import draw_on_ray, import_ray
+
+        import_ray()  # refuse a missing Ray before any work
     staging = make_staging_dir(out)
     started = time.perf_counter()
     try:
         records: list[dict[str, Any]] = []
-        if workers == 1:
+        if address is not None:
+            records, on_ray = draw_on_ray(
+                model_dir,
+                staging,
+                sizes,
+                seed,
+                conditions,
+                address=address,
+                actors=workers,
+                device=device,
+                on_shard=on_shard,
+            )
+            engine = {"engine": "ray", "ray": on_ray}
+        elif workers == 1:
             import torch
 
             threads = torch.get_num_threads()
@@ -206,6 +236,11 @@ def sample_shards(
         if model_digest(model_dir) != digest:
             raise InputError(f"{model_dir}: the model changed while the release was drawn; nothing is written")
         release = hashlib.sha256("".join(r["sha256"] for r in records).encode()).hexdigest()
+        verdict = (
+            {"status": "not run", "why": "sampled without the release gate (`synthgen generate --shards` gates)"}
+            if gate is None
+            else gate(staging, records)
+        )
         manifest = {
             "format": MANIFEST_FORMAT,
             "synthgen_version": __version__,
@@ -224,8 +259,9 @@ def sample_shards(
             "release_sha256": release,
             "parts": records,
             "workers": workers,
+            **engine,
             "seconds": round(time.perf_counter() - started, 3),
-            "gate": {"status": "not run", "why": "the release gate does not run on sharded releases yet"},
+            "gate": verdict,
         }
         write_json(manifest, staging / MANIFEST)
         replace_directory(staging, out, guard=_release_target)

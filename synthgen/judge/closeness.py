@@ -117,25 +117,43 @@ class NearCopies(BaseModel):
         return self.near_rows / max(self.synthetic_rows, 1)
 
 
+def near_copy_radius(holdout_to_train: np.ndarray, quantile: float) -> tuple[int, float | None]:
+    """(rank, radius): the ``rank``-th smallest holdout distance to the training rows; (0, None) when the
+    holdout has fewer than 1 / ``quantile`` rows."""
+    rank = int(math.floor(quantile * len(holdout_to_train) + 1e-9))
+    if rank < 1:
+        return rank, None
+    return rank, float(np.partition(holdout_to_train, rank - 1)[rank - 1])
+
+
+def inside_radius(d: ReleaseDistances, radius: float) -> tuple[int, np.ndarray, np.ndarray]:
+    """Released rows strictly inside ``radius`` of a training row (a count), and the training and holdout
+    rows with a released row strictly inside it (masks): what `near_copies` counts, kept per row so that
+    the parts of a release can be merged (`synthgen.judge.release_records`)."""
+    limit = radius * CLOSER
+    near_rows = int((d.exact(d.synth_to_train, limit, d.synth, d.train) < limit).sum())
+    training = d.exact(d.train_to_synth, limit, d.train, d.synth) < limit
+    holdout = d.exact(d.holdout_to_synth, limit, d.holdout, d.synth) < limit
+    return near_rows, training, holdout
+
+
 def near_copies(d: ReleaseDistances, quantile: float) -> NearCopies:
-    n_h = len(d.holdout_to_train)
-    rank = int(math.floor(quantile * n_h + 1e-9))
+    rank, radius = near_copy_radius(d.holdout_to_train, quantile)
     common = dict(
         quantile=quantile,
         rank=rank,
         synthetic_rows=len(d.synth_to_train),
         training_rows=len(d.train_to_synth),
-        holdout_rows=n_h,
+        holdout_rows=len(d.holdout_to_train),
     )
-    if rank < 1:
+    if radius is None:
         return NearCopies(radius=None, near_rows=0, training_covered=0, holdout_covered=0, **common)
-    radius = float(np.partition(d.holdout_to_train, rank - 1)[rank - 1])
-    limit = radius * CLOSER
+    near_rows, training, holdout = inside_radius(d, radius)
     return NearCopies(
         radius=radius,
-        near_rows=int((d.exact(d.synth_to_train, limit, d.synth, d.train) < limit).sum()),
-        training_covered=int((d.exact(d.train_to_synth, limit, d.train, d.synth) < limit).sum()),
-        holdout_covered=int((d.exact(d.holdout_to_synth, limit, d.holdout, d.synth) < limit).sum()),
+        near_rows=near_rows,
+        training_covered=int(training.sum()),
+        holdout_covered=int(holdout.sum()),
         **common,
     )
 
@@ -166,26 +184,52 @@ class ExposedRecords(BaseModel):
         return sum(r.exposed for r in self.holdout)
 
 
+def most_isolated(isolation: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` most isolated rows, most isolated first (ties in row order)."""
+    return np.argsort(-isolation, kind="stable")[:k]
+
+
+def exact_isolation_of(d: ReleaseDistances, rows: np.ndarray | None, order: np.ndarray, isolation: np.ndarray):
+    """Exact distances of the rows at ``order`` to their nearest other real row (the float32 ones when the
+    encoded tables are not at hand)."""
+    if rows is None or d.train is None:
+        return isolation[order]
+    return exact_isolation(rows[order], np.vstack([d.train, d.holdout]), device=d.device, block_rows=d.block_rows)
+
+
+def nearest_release_of(
+    d: ReleaseDistances, nearest_release: np.ndarray, rows: np.ndarray | None, order: np.ndarray, iso: np.ndarray
+) -> np.ndarray:
+    """Distances of the rows at ``order`` to their nearest released row, exact where the comparison with
+    their isolation ``iso`` is too close for float32."""
+    near = nearest_release[order]
+    if rows is None or d.train is None:
+        return near
+    return d.exact(near, iso * CLOSER, rows[order], d.synth)
+
+
+def exposed_list(order: np.ndarray, iso: np.ndarray, near: np.ndarray) -> list[ExposedRecord]:
+    return [
+        ExposedRecord(index=int(i), isolation=float(a), nearest_release=float(b), exposed=bool(b < a * CLOSER))
+        for i, a, b in zip(order, iso, near)
+    ]
+
+
 def _most_isolated(
     d: ReleaseDistances, isolation: np.ndarray, nearest_release: np.ndarray, rows: np.ndarray | None, k: int
 ) -> list[ExposedRecord]:
-    order = np.argsort(-isolation, kind="stable")[:k]
-    iso, near = isolation[order], nearest_release[order]
-    if rows is not None and d.train is not None:
-        # Exact distances for the few records shown: to their nearest other real row, and to the released
-        # rows nearest to them where it is close.
-        real = np.vstack([d.train, d.holdout])
-        iso = exact_isolation(rows[order], real, device=d.device, block_rows=d.block_rows)
-        near = d.exact(near, iso * CLOSER, rows[order], d.synth)
-    return [
-        ExposedRecord(
-            index=int(i),
-            isolation=float(a),
-            nearest_release=float(b),
-            exposed=bool(b < a * CLOSER),
-        )
-        for i, a, b in zip(order, iso, near)
-    ]
+    # Exact distances for the few records shown: to their nearest other real row, and to the released
+    # rows nearest to them where it is close.
+    order = most_isolated(isolation, k)
+    iso = exact_isolation_of(d, rows, order, isolation)
+    return exposed_list(order, iso, nearest_release_of(d, nearest_release, rows, order, iso))
+
+
+def exposed_counts(n_t: int, n_h: int, share: float, min_holdout_records: int) -> tuple[int, int]:
+    """How many of the most isolated training and holdout records are looked at (see `exposed_records`)."""
+    k_h = min(n_h, max(min_holdout_records, math.ceil(share * n_h)))
+    k_t = min(n_t, max(1, round(k_h * n_t / max(n_h, 1))))
+    return k_t, k_h
 
 
 def exposed_records(d: ReleaseDistances, share: float, min_holdout_records: int) -> ExposedRecords:
@@ -193,8 +237,7 @@ def exposed_records(d: ReleaseDistances, share: float, min_holdout_records: int)
     ceil(share x holdout rows), at least ``min_holdout_records``, of the holdout; as large a share of
     the training table."""
     n_t, n_h = len(d.train_isolation), len(d.holdout_isolation)
-    k_h = min(n_h, max(min_holdout_records, math.ceil(share * n_h)))
-    k_t = min(n_t, max(1, round(k_h * n_t / max(n_h, 1))))
+    k_t, k_h = exposed_counts(n_t, n_h, share, min_holdout_records)
     return ExposedRecords(
         share=share,
         min_holdout_records=min_holdout_records,

@@ -17,12 +17,19 @@ MEMORISATION_CHECKS = (
     "near_copies",
     "near_copy_records",
     "exposed_records",
+    "exposed_copies",
     "dcr_share",
     "detection_memorisation",
     "mia_auc",
 )
 """The gate's checks against memorisation, in the order the reports show them."""
-COUNT_CHECKS = ("verbatim_records", "verbatim_unique_records", "near_copy_records", "exposed_records")
+COUNT_CHECKS = (
+    "verbatim_records",
+    "verbatim_unique_records",
+    "near_copy_records",
+    "exposed_records",
+    "exposed_copies",
+)
 """Checks whose figure is a count of records: shown as whole numbers."""
 
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "not estimable": "yellow", "disabled": "dim"}

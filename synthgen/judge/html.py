@@ -377,6 +377,15 @@ def _exposed_section(report: EvaluationReport) -> str:
         exposed = sum(r.exposed for r in records)
         ax.scatter(x, y, s=14, color=colour, alpha=0.7, label=f"{label}: {exposed} of {len(records)} exposed")
     ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="as close as its nearest real neighbour")
+    fraction = report.gates.exposed_copy_fraction
+    ax.plot(
+        [0, top],
+        [0, fraction * top],
+        color="grey",
+        ls=":",
+        lw=1,
+        label=f"within {fraction:g} of it: copied (exposed_copies)",
+    )
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_xlabel("distance to its nearest other real row (isolation)")

@@ -49,21 +49,27 @@ def prepare(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
     for role, frame in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"the {role} table must be a pandas DataFrame, got {type(frame).__name__}")
-        missing = [c.name for c in columns if c.name not in frame.columns]
-        if missing:
-            raise DataError(
-                f"the {role} table lacks column(s) {', '.join(repr(m) for m in missing)} of the schema; "
-                f"it has: {', '.join(map(str, frame.columns))}"
-            )
-        if len(frame) < MIN_ROWS:
+        if len(frame) < MIN_ROWS and all(c.name in frame.columns for c in columns):
             raise DataError(f"the {role} table has {len(frame)} rows; the evaluation needs at least {MIN_ROWS}")
-        tables[role] = pd.DataFrame(
-            {c.name: clean_column(frame[c.name], c, role) for c in columns}, index=pd.RangeIndex(len(frame))
-        )
+        tables[role] = clean_table(frame, columns, role)
     for c in columns:
         if tables["train"][c.name].isna().all():
             raise DataError(f"column {c.name!r} has no values in the train table")
     return CleanTables(tables["train"], tables["holdout"], tables["synthetic"], columns)
+
+
+def clean_table(frame: pd.DataFrame, columns: list[Column], role: str) -> pd.DataFrame:
+    """``frame``'s scored ``columns`` in the clean form; a missing column is an error naming the ``role``'s table.
+    Also how a part of a sharded release is read (`synthgen.judge.release_records`)."""
+    missing = [c.name for c in columns if c.name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the {role} table lacks column(s) {', '.join(repr(m) for m in missing)} of the schema; "
+            f"it has: {', '.join(map(str, frame.columns))}"
+        )
+    return pd.DataFrame(
+        {c.name: clean_column(frame[c.name], c, role) for c in columns}, index=pd.RangeIndex(len(frame))
+    )
 
 
 def clean_column(values: pd.Series, column: Column, role: str) -> pd.Series:

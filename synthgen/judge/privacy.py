@@ -34,6 +34,8 @@ instead would halve the non-members (a 200-row holdout would leave 100).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,7 @@ from synthgen.judge.inputs import CleanTables
 from synthgen.judge.learners import Learners, single_threaded_blas
 from synthgen.judge.neighbours import cross_minima, log_density, nearest, scott_bandwidth
 from synthgen.judge.settings import EvaluateSettings
+from synthgen.schema import Column
 
 FPR_LEVELS = {"1pct": 0.01, "01pct": 0.001}
 
@@ -156,7 +159,7 @@ class PrivacyResult(BaseModel):
 MISSING = "\x00missing"  # how a missing category hashes: pandas would hash None as the string "None"
 
 
-def row_hashes(frame: pd.DataFrame, t: CleanTables) -> np.ndarray:
+def row_hashes(frame: pd.DataFrame, columns: Sequence[Column]) -> np.ndarray:
     """One 64-bit hash per row of the scored columns, on the clean frames of `synthgen.judge.inputs`.
 
     Continuous values are rounded to their precision (6 decimals where the schema gives none), -0.0
@@ -164,7 +167,7 @@ def row_hashes(frame: pd.DataFrame, t: CleanTables) -> np.ndarray:
     discrete values are already canonical strings, and a missing one hashes apart from any category.
     """
     data = {}
-    for c in t.columns:
+    for c in columns:
         v = frame[c.name]
         if c.kind.is_continuous:
             v = _rounded(v.to_numpy(dtype=np.float64), c.rounding if c.rounding is not None else 6) + 0.0
@@ -188,7 +191,7 @@ def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
 def _hashes(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None):
     if hashes is not None:
         return hashes
-    return row_hashes(t.train, t), row_hashes(t.holdout, t), row_hashes(t.synthetic, t)
+    return tuple(row_hashes(frame, t.columns) for frame in (t.train, t.holdout, t.synthetic))
 
 
 def exact_copies(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict:
@@ -219,45 +222,95 @@ def _counts_in(values: np.ndarray, table_values: np.ndarray, table_counts: np.nd
     return out
 
 
+@dataclass(frozen=True)
+class VerbatimIndex:
+    """The real rows' records as the verbatim check needs them, built once: a release is matched against it
+    in parts (the shards of a sharded release) and the parts' matches are merged (`records`).
+
+    Records are distinct row hashes (``row_hashes``), sorted. ``leak``: the training records that are not
+    natural duplicates (absent from the holdout); ``control``: the holdout records absent from the train
+    table; the ``unique`` masks: those of them that occur once in the real data."""
+
+    records_t: np.ndarray
+    records_h: np.ndarray
+    leak: np.ndarray
+    unique_t: np.ndarray
+    control: np.ndarray
+    unique_h: np.ndarray
+    leak_records: np.ndarray  # sorted hashes of the leak records: a released row equal to one reproduces it
+    real_rows: int
+    real_recurrences: int
+    real_recurrences_unique: int
+
+    @classmethod
+    def of(cls, train: np.ndarray, holdout: np.ndarray) -> VerbatimIndex:
+        records_t, count_t = np.unique(train, return_counts=True)
+        records_h, count_h = np.unique(holdout, return_counts=True)
+        in_h = _counts_in(records_t, records_h, count_h)  # per training record: its holdout count
+        in_t = _counts_in(records_h, records_t, count_t)  # per holdout record: its train count
+        leak = in_h == 0  # training records that are not natural duplicates
+        control = in_t == 0
+        # Each real row as a fresh draw, the other real rows as train and holdout: it reproduces a training
+        # record that the rest of the holdout lacks when (training row) the record repeats in train and is
+        # not in the holdout, or (holdout row) the record is in train and in no other holdout row.
+        recur = int((count_t * ((count_t >= 2) & leak)).sum() + ((in_t >= 1) & (count_h == 1)).sum())
+        recur_unique = int(2 * ((count_t == 2) & leak).sum() + ((in_t == 1) & (count_h == 1)).sum())
+        return cls(
+            records_t=records_t,
+            records_h=records_h,
+            leak=leak,
+            unique_t=leak & (count_t == 1),
+            control=control,
+            unique_h=control & (count_h == 1),
+            leak_records=records_t[leak],
+            real_rows=len(train) + len(holdout),
+            real_recurrences=recur,
+            real_recurrences_unique=recur_unique,
+        )
+
+    def match(self, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Which training and holdout records (positions in ``records_t`` / ``records_h``) the released
+        rows ``synthetic`` reproduce, and how many of those rows equal a leak record."""
+        released = np.unique(synthetic)
+        found_t = np.flatnonzero(np.isin(self.records_t, released, assume_unique=True))
+        found_h = np.flatnonzero(np.isin(self.records_h, released, assume_unique=True))
+        return found_t, found_h, int(np.isin(synthetic, self.leak_records).sum())
+
+    def records(
+        self, found_t: np.ndarray, found_h: np.ndarray, rows_reproducing: int, synthetic_rows: int
+    ) -> VerbatimRecords:
+        """The check's figures for a release whose parts matched the records ``found_t`` / ``found_h``
+        (positions, duplicates allowed: the union of the parts' matches) in ``synthetic_rows`` rows."""
+        hit_t = np.zeros(len(self.records_t), dtype=bool)
+        hit_t[found_t] = True
+        hit_h = np.zeros(len(self.records_h), dtype=bool)
+        hit_h[found_h] = True
+        return VerbatimRecords(
+            synthetic_rows=synthetic_rows,
+            real_rows=self.real_rows,
+            training_records=int(self.leak.sum()),
+            training_unique_records=int(self.unique_t.sum()),
+            holdout_records=int(self.control.sum()),
+            holdout_unique_records=int(self.unique_h.sum()),
+            reproduced=int((hit_t & self.leak).sum()),
+            reproduced_unique=int((hit_t & self.unique_t).sum()),
+            natural_duplicates=int((hit_t & ~self.leak).sum()),
+            synthetic_rows_reproducing=rows_reproducing,
+            holdout_reproduced=int((hit_h & self.control).sum()),
+            holdout_reproduced_unique=int((hit_h & self.unique_h).sum()),
+            real_recurrences=self.real_recurrences,
+            real_recurrences_unique=self.real_recurrences_unique,
+        )
+
+
 def verbatim_records(
     t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 ) -> VerbatimRecords:
     """Distinct training records in the whole synthetic table, and the real rows' own recurrence (see
     ``VerbatimRecords``). Hashing only: linear in the rows, about a second per million synthetic rows."""
     train, holdout, synthetic = _hashes(t, hashes)
-    records_t, count_t = np.unique(train, return_counts=True)
-    records_h, count_h = np.unique(holdout, return_counts=True)
-    released = np.unique(synthetic)
-    in_h = _counts_in(records_t, records_h, count_h)  # per training record: its holdout count
-    in_t = _counts_in(records_h, records_t, count_t)  # per holdout record: its train count
-    leak = in_h == 0  # training records that are not natural duplicates
-    unique_t = leak & (count_t == 1)
-    control = in_t == 0
-    unique_h = control & (count_h == 1)
-    found_t = np.isin(records_t, released)
-    found_h = np.isin(records_h, released)
-    counted = records_t[found_t & leak]
-    # Each real row as a fresh draw, the other real rows as train and holdout: it reproduces a training
-    # record that the rest of the holdout lacks when (training row) the record repeats in train and is
-    # not in the holdout, or (holdout row) the record is in train and in no other holdout row.
-    recur = int((count_t * ((count_t >= 2) & leak)).sum() + ((in_t >= 1) & (count_h == 1)).sum())
-    recur_unique = int(2 * ((count_t == 2) & leak).sum() + ((in_t == 1) & (count_h == 1)).sum())
-    return VerbatimRecords(
-        synthetic_rows=len(synthetic),
-        real_rows=len(train) + len(holdout),
-        training_records=int(leak.sum()),
-        training_unique_records=int(unique_t.sum()),
-        holdout_records=int(control.sum()),
-        holdout_unique_records=int(unique_h.sum()),
-        reproduced=len(counted),
-        reproduced_unique=int((found_t & unique_t).sum()),
-        natural_duplicates=int((found_t & ~leak).sum()),
-        synthetic_rows_reproducing=int(np.isin(synthetic, counted).sum()),
-        holdout_reproduced=int((found_h & control).sum()),
-        holdout_reproduced_unique=int((found_h & unique_h).sum()),
-        real_recurrences=recur,
-        real_recurrences_unique=recur_unique,
-    )
+    index = VerbatimIndex.of(train, holdout)
+    return index.records(*index.match(synthetic), synthetic_rows=len(synthetic))
 
 
 # ------------------------------------------------------------------------------------- DCR, NNDR

@@ -268,7 +268,17 @@ class GateSettings(BaseModel):
         lt=1.0,
         description="exposed_records: among the most isolated training records (EvaluateSettings.exposed_share), those "
         "with a released row closer than their own nearest real neighbour, against the same count among the most "
-        "isolated holdout records (exact hypergeometric bound at this one-sided confidence). null switches it off.",
+        "isolated holdout records (exact hypergeometric bound at this one-sided confidence); exposed_copies likewise. "
+        "null switches both off.",
+    )
+    exposed_copy_fraction: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=1.0,
+        description="exposed_copies: a most isolated record counts when a released row lies within this fraction of "
+        "its distance to its nearest real neighbour (a copy or near-copy of a borrower who is easy to single out). "
+        "Unlike exposed_records it does not saturate when the release is many times the real table, where an honest "
+        "release comes closer than the nearest real neighbour to most isolated records.",
     )
     max_dcr_share: float | None = Field(
         default=0.52,

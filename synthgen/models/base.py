@@ -23,7 +23,9 @@ import pandas as pd
 import torch
 from pydantic import ValidationError
 
+from synthgen import distributed
 from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
+from synthgen.checkpoint import Checkpointing
 from synthgen.constraints import ConstraintSet, ConstraintSpec
 from synthgen.device import StepObserver, resolve_device
 from synthgen.errors import InputError, ModelFileError, NotFittedError
@@ -89,6 +91,8 @@ class Generator(ABC):
         self.constraints_: ConstraintSet | None = None
         self.constraint_columns_: dict[str, Any] = {}  # reparametrised columns as the user sees them
         self.device_ = resolve_device(config.device)
+        self.dist_ = distributed.SINGLE  # the ranks of a distributed fit (`fit` reads the torchrun environment)
+        self.checkpointing_: Checkpointing | None = None
 
     # -- public API ---------------------------------------------------------------------------
     def fit(
@@ -98,6 +102,7 @@ class Generator(ABC):
         progress: Progress | None = None,
         step_hook: StepObserver | None = None,
         constraints: Sequence[ConstraintSpec] | ConstraintSet | None = None,
+        checkpoint: Checkpointing | None = None,
     ) -> Generator:
         """Learn ``data``. Without a schema, one is inferred.
 
@@ -107,6 +112,11 @@ class Generator(ABC):
         stream seeded with the config's ``seed``, forked so the caller's stream is left as it was.
         ``step_hook`` observes the training steps: it is the ``on_step`` of the
         `synthgen.device.GraphedStep` that runs them (profiling; see there).
+
+        ``checkpoint`` (`synthgen.checkpoint.Checkpointing`): write training checkpoints every N steps,
+        and with ``resume`` continue from the last one. Started by torchrun with several ranks, the fit
+        is distributed (`synthgen.distributed`): every rank calls ``fit`` with the same table and each
+        trains on its shard of the rows; the fitted model is the same on every rank.
         """
         schema = schema or infer_schema(data)
         if not schema.modelled:
@@ -123,7 +133,9 @@ class Generator(ABC):
             learned, learned_schema = self.constraints_.encode(data), self.constraints_.model_schema(schema)
         for note in self.config.budget_notes(len(learned)):
             warnings.warn(f"{type(self).__name__}: {note}", BudgetWarning, stacklevel=2)
-        device = self.device_
+        self.dist_ = distributed.current()
+        self.device_ = device = self.dist_.init(self.device_)
+        self.checkpointing_ = checkpoint
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(self.config.seed)
             self._fit(modelled_frame(learned, learned_schema), learned_schema, progress, step_hook)

@@ -8,12 +8,18 @@ batches are index gathers chosen by the vectorised `ConditionSampler`.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
+from synthgen.checkpoint import resume_training, save_training
 from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
 from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import CTGANConfig
@@ -90,6 +96,18 @@ def critic_losses(
     return scores_fake.mean() - scores_real.mean(), lam * ((norms - 1) ** 2).mean()
 
 
+@contextlib.contextmanager
+def _quiet_ddp(active: bool) -> Iterator[None]:
+    """Under DDP, silence one warning: the gradient penalty's double backward leaves the critic's last
+    weight gradient transposed, which DDP reports on every step although the result is right."""
+    if not active:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Grad strides do not match bucket view strides")
+        yield
+
+
 class CTGAN(Generator):
     """Conditional tabular GAN. Every hyperparameter of `CTGANConfig` is a keyword argument.
 
@@ -119,24 +137,54 @@ class CTGAN(Generator):
     def _fit(
         self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
     ) -> None:
-        cfg = self.config
-        self.transformer_ = TableTransformer(cfg.max_modes, cfg.transformer_fit_rows, seed=cfg.seed).fit(data, schema)
-        encoded = self.transformer_.transform(data, device=self.device_)
+        cfg, dist = self.config, self.dist_
+        fresh = TableTransformer(cfg.max_modes, cfg.transformer_fit_rows, seed=cfg.seed)
+        if not dist.active:
+            self.transformer_ = fresh.fit(data, schema)
+            encoded = self.transformer_.transform(data, device=self.device_)
+        else:  # DDP: rank 0 fits the transformer on its bounded sample; each rank encodes its own rows
+            state = dist.from_main(lambda: fresh.fit(data, schema).get_state())
+            self.transformer_ = fresh if dist.is_main else TableTransformer.from_state(state)
+            shard = data.iloc[dist.shard(len(data))]
+            encoded = self.transformer_.transform(shard, device=self.device_, seed=dist.seed(cfg.seed))
         self.sampler_ = ConditionSampler(encoded, self.transformer_.spans, cfg.log_frequency)
+        if dist.active and self.sampler_.n_columns:  # sampling frequencies from the whole table
+            counts = dist.sum_counts(self.sampler_.counts.cpu().numpy().astype(np.int64))
+            self.sampler_.share_counts(torch.as_tensor(counts, dtype=torch.float32, device=self.device_))
         self._build(encoded.shape[1], self.sampler_.width)
         self._train(encoded, progress, step_hook)
 
     def _train(self, encoded: torch.Tensor, progress: Progress | None, step_hook: StepObserver | None) -> None:
-        cfg, device = self.config, self.device_
+        """The WGAN-GP loop: ``discriminator_steps`` critic steps, then one generator step, per batch.
+
+        Under DDP (`synthgen.distributed`) ``encoded`` is this rank's shard of the rows, and both networks
+        are wrapped in `DistributedDataParallel`: each rank draws its share of the global ``batch_size``
+        (whole packs of ``pac`` rows) with its own random stream, the gradients are averaged. The
+        generator's step calls the critic unwrapped, and the critic's step the generator unwrapped, so
+        each backward all-reduces only the network that steps. Batch norm keeps per-rank batch
+        statistics (gloo has no SyncBatchNorm); its running statistics are rank 0's at the end, so the
+        saved generator is the same on every rank. CUDA graphs are off under DDP, as in `DDPM._train`.
+        """
+        cfg, device, dist = self.config, self.device_, self.dist_
         sampler, generator, activate = self.sampler_, self.generator_, self.activation_
         discriminator = Discriminator(encoded.shape[1] + sampler.width, cfg.discriminator_dim, cfg.pac).to(device)
+        generate, critic = generator, discriminator
+        if dist.active:
+            ids = [device.index] if device.type == "cuda" else None
+            generate = DistributedDataParallel(generator, device_ids=ids)
+            critic = DistributedDataParallel(discriminator, device_ids=ids)
+            critic.pac = discriminator.pac  # read by critic_losses
+            torch.manual_seed(dist.seed(cfg.seed))  # per-rank batches and noise; the weights are rank 0's
         betas = (0.5, 0.9)
         opt_g = FusedAdam(generator.parameters(), cfg.generator_lr, betas=betas, weight_decay=cfg.generator_decay)
         opt_d = FusedAdam(
             discriminator.parameters(), cfg.discriminator_lr, betas=betas, weight_decay=cfg.discriminator_decay
         )
-        batch = min(cfg.batch_size, max(cfg.pac, encoded.shape[0] // cfg.pac * cfg.pac))
-        steps = max(1, encoded.shape[0] // batch)
+        rows = int(dist.sum_counts(np.array([encoded.shape[0]]))[0])
+        batch = min(cfg.batch_size, max(cfg.pac, rows // cfg.pac * cfg.pac))
+        steps = max(1, rows // batch)
+        if dist.active:  # this rank's share, in whole packs
+            batch = max(cfg.pac, batch // dist.world // cfg.pac * cfg.pac)
         amp = cfg.mixed_precision
         generator.train()
         discriminator.train()
@@ -161,13 +209,13 @@ class CTGAN(Generator):
                     fake = activate(generator(torch.cat([noise, cond], dim=1)), cfg.tau)
                 fake_in = torch.cat([fake.float(), cond], dim=1)
                 real_in = torch.cat([encoded[rows], cond], dim=1)
-                loss_d, penalty = critic_losses(discriminator, real_in, fake_in, cfg.gradient_penalty)
+                loss_d, penalty = critic_losses(critic, real_in, fake_in, cfg.gradient_penalty)
                 opt_d.zero_grad()
                 (loss_d + penalty).backward()
                 opt_d.step()
             noise, cond, column, category, _ = draw()
             with autocast(device, amp):
-                logits = generator(torch.cat([noise, cond], dim=1))
+                logits = generate(torch.cat([noise, cond], dim=1))
                 fake = activate(logits, cfg.tau)
                 loss_g = -discriminator(torch.cat([fake, cond], dim=1)).float().mean()
                 if column is not None:
@@ -178,17 +226,33 @@ class CTGAN(Generator):
             total_g.add_(loss_g.detach())
             total_d.add_(loss_d.detach())
 
-        run = GraphedStep(step, device, enabled=cfg.cuda_graphs, on_step=step_hook)
-        for epoch in range(cfg.epochs):
-            total_g.zero_()
-            total_d.zero_()
-            for _ in range(steps):
-                run()
-            losses = {"loss_g": float(total_g) / steps, "loss_d": float(total_d) / steps}
-            self.history_.append(losses)
-            if progress is not None:
-                progress(epoch + 1, cfg.epochs, losses)
+        run = GraphedStep(step, device, enabled=cfg.cuda_graphs and not dist.active, on_step=step_hook)
+        networks = {"generator": generator, "discriminator": discriminator}
+        optimizers = {"opt_g": opt_g, "opt_d": opt_d}
+        saved = resume_training(self, rows, networks, optimizers, {})
+        first = 0 if saved is None else int(saved["step"]) // steps
+        if saved is not None:
+            self.history_ = list(saved["history"])
+        plan = self.checkpointing_
+        with _quiet_ddp(dist.active):
+            for epoch in range(first, cfg.epochs):
+                total_g.zero_()
+                total_d.zero_()
+                for _ in range(steps):
+                    run()
+                losses = {"loss_g": float(dist.mean(total_g)) / steps, "loss_d": float(dist.mean(total_d)) / steps}
+                self.history_.append(losses)
+                if progress is not None:
+                    progress(epoch + 1, cfg.epochs, losses)
+                # a checkpoint at the end of an epoch in which a multiple of ``every`` steps was passed
+                crossed = (
+                    plan is not None and plan.every and (epoch + 1) * steps // plan.every > epoch * steps // plan.every
+                )
+                if crossed and epoch + 1 < cfg.epochs:
+                    state = {"history": self.history_}
+                    save_training(self, rows, (epoch + 1) * steps, networks, optimizers, {}, state)
         self.cuda_graph_ = run.captured
+        dist.broadcast_tensors(list(generator.buffers()))  # batch-norm statistics: rank 0's on every rank
         generator.eval()
 
     def _steered_conditions(self, guide: Guide, rng: torch.Generator) -> torch.Tensor | None:

@@ -17,6 +17,9 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
 - AdamW with a linear learning-rate decay fitted to the budget (``steps``, capped at ``max_epochs``
   passes over the data, and optionally ``max_minutes``, whichever ends first); an exponential moving
   average of the weights is what samples.
+- `fit` is three steps: `_fit_transformer` (per-column statistics, which a bounded sample serves),
+  `_encode` into compact arrays (`Encoded`) and `_fit_encoded`; `fit_source` runs the same three on a
+  Parquet dataset larger than memory, encoding it batch by batch.
 - Sampling walks ``sampling_steps`` respaced steps in batches of ``sample_batch`` rows, so memory
   stays flat for any row count; the numbers by ``solver`` (DPM-Solver++(2M) SDE by default, 15 steps),
   the categories by unmasking.
@@ -25,26 +28,34 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
 from __future__ import annotations
 
 import copy
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.special import ndtr, ndtri
+from torch.nn.parallel import DistributedDataParallel
 
+from synthgen.checkpoint import resume_training, save_training
 from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
-from synthgen.errors import InputError
+from synthgen.errors import DataError, InputError
 from synthgen.models.base import Generator, Progress
-from synthgen.models.configs import DDPMConfig
+from synthgen.models.configs import BudgetWarning, DDPMConfig
 from synthgen.models.diffusion import SOLVERS, Denoiser, GaussianDiffusion, MaskedDiffusion, respaced_timesteps
 from synthgen.models.diffusion.masked import ColumnLogits
 from synthgen.models.diffusion.rare_levels import RareLevels
 from synthgen.models.optim import FusedAdam
 from synthgen.sampling import Allowed, Guide
 from synthgen.schema import TableSchema
+from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part
 from synthgen.transforms import TableTransformer
+from synthgen.transforms.base import NumericEncoder
+from synthgen.transforms.discrete import OneHotEncoder, to_json_value
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,25 @@ class Layout:
             out[:, self._columns("target")[0]] = target
         return out
 
+
+@dataclass(frozen=True)
+class Encoded:
+    """A training table in the model's terms (`Layout.split`): numeric scores (rows x numeric, float32),
+    categorical codes in their full levels (rows x categorical, int64) and target classes (int64, or
+    None). Held in memory, or memory-mapped when a streamed source's table is too large for it."""
+
+    numeric: np.ndarray
+    codes: np.ndarray
+    target: np.ndarray | None
+
+    def __len__(self) -> int:
+        return self.numeric.shape[0]
+
+
+STREAM_MEMORY_BYTES = 4 << 30
+"""A streamed source's encoded arrays (`Encoded`) larger than this are memory-mapped from a temporary
+folder instead of held in memory (`DDPM.fit_source`)."""
+ENCODE_BLOCK_ROWS = 65_536
 
 HARMONISE_PASSES = 2
 """Re-denoising passes from a quarter of the chain when numbers are held (seed rows, exact values, rare
@@ -226,7 +256,34 @@ class DDPM(Generator):
     def _fit(
         self, data: pd.DataFrame, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
     ) -> None:
-        cfg, device = self.config, self.device_
+        dist = self.dist_
+        if not dist.active:
+            self._fit_transformer(data, schema)
+            self._fit_encoded(self._encode(data), schema, progress, step_hook)
+            return
+        self._share_transformer(data, schema)  # DDP: one transformer for all ranks; each encodes its own rows
+        shard = data.iloc[dist.shard(len(data))]
+        self._fit_encoded(self._encode(shard, seed=dist.seed(self.config.seed)), schema, progress, step_hook)
+
+    def _share_transformer(self, data: pd.DataFrame, schema: TableSchema) -> None:
+        """DDP: rank 0 fits the transformer (on its bounded sample) and sends its JSON state; the other
+        ranks restore it, so all encode with the same quantiles, mixtures and category maps. An input
+        error on rank 0 is raised on every rank (instead of leaving them waiting)."""
+
+        def fit_state() -> dict[str, Any]:
+            self._fit_transformer(data, schema)
+            return self.transformer_.get_state()
+
+        state = self.dist_.from_main(fit_state)
+        if not self.dist_.is_main:
+            self.transformer_ = TableTransformer.from_state(state)
+            self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+
+    def _fit_transformer(self, data: pd.DataFrame, schema: TableSchema) -> None:
+        """Fit the transformer and the layout on ``data``: the training table, or a bounded sample of it
+        (a streamed source's reservoir, `fit_source`), since everything fitted here is a per-column
+        statistic (quantiles on at most ``quantile_fit_rows`` rows, the levels) and not the network."""
+        cfg = self.config
         self.transformer_ = TableTransformer(
             max_fit_rows=cfg.quantile_fit_rows, seed=cfg.seed, continuous="quantile"
         ).fit(data, schema)
@@ -236,28 +293,155 @@ class DDPM(Generator):
                 "label_dropout (and guidance) need a discrete target the model is conditioned on: the schema's "
                 f"target is {schema.target!r}" + ("" if cfg.condition_on_target else " and condition_on_target is off")
             )
-        compact = self.transformer_.transform_compact(data)
-        numeric, codes, target = self.layout_.split(compact)
+
+    def _encode(self, data: pd.DataFrame, seed: int | None = None) -> Encoded:
+        """``data`` in the model's terms (`Encoded`); ``seed`` seeds the dequantisation draws (None: the
+        transformer's own seed, which the in-memory fit uses)."""
+        return Encoded(*self.layout_.split(self.transformer_.transform_compact(data, seed)))
+
+    def _fit_encoded(
+        self, encoded: Encoded, schema: TableSchema, progress: Progress | None, step_hook: StepObserver | None
+    ) -> None:
+        """Learn the class shares and rare levels from the whole encoded table, build the networks and
+        train on it. The arrays may be memory-mapped (`fit_source`): on the CPU the tensors share them."""
+        device, dist = self.device_, self.dist_  # under DDP the arrays are this rank's shard: counts are summed
+        numeric, codes, target = encoded.numeric, encoded.codes, encoded.target
         if target is not None:
-            counts = np.bincount(target, minlength=self.layout_.n_classes)
+            counts = dist.sum_counts(np.bincount(target, minlength=self.layout_.n_classes))
             self.class_shares_ = (counts / counts.sum()).tolist()
         categorical = [
             span for span, (role, _) in zip(self.transformer_.spans, self.layout_.roles) if role == "categorical"
         ]
-        self.rare_ = RareLevels.find(  # a categorical column's levels; a number's spikes and missing flags stay
-            codes,
-            list(self.layout_.cardinalities),
-            cfg.rare_level_rows,
+        self.rare_ = RareLevels.from_counts(  # a categorical column's levels; a number's spikes and missing flags stay
+            [dist.sum_counts(np.bincount(codes[:, j], minlength=w)) for j, w in enumerate(self.layout_.cardinalities)],
+            self.config.rare_level_rows,
             [schema[span.column].kind.is_discrete for span in categorical],
         )
         self._build()
+        self._pool_in_place(codes)
         self._train(
             torch.from_numpy(numeric).to(device),
-            self.rare_.pool(torch.from_numpy(codes)).to(device),
+            torch.from_numpy(codes).to(device),
             None if target is None else torch.from_numpy(target).to(device),
             progress,
             step_hook,
         )
+
+    def _pool_in_place(self, codes: np.ndarray) -> None:
+        """`RareLevels.pool` written back into ``codes``, a block of rows at a time, so a memory-mapped
+        table is not copied whole."""
+        if not self.rare_:
+            return
+        for begin in range(0, codes.shape[0], ENCODE_BLOCK_ROWS):
+            block = codes[begin : begin + ENCODE_BLOCK_ROWS]
+            block[:] = self.rare_.pool(torch.from_numpy(np.ascontiguousarray(block))).numpy()
+
+    def fit_source(
+        self,
+        source: ParquetSource,
+        schema: TableSchema | None = None,
+        part: Part | None = None,
+        progress: Progress | None = None,
+        step_hook: StepObserver | None = None,
+        sample_rows: int = SAMPLE_ROWS,
+        memory_bytes: int = STREAM_MEMORY_BYTES,
+        sample: pd.DataFrame | None = None,
+    ) -> DDPM:
+        """Learn a table larger than memory: ``part`` (all rows for None) of a `synthgen.sources.ParquetSource`.
+
+        Three passes over the record batches, none holding more than a batch of raw rows: a seeded
+        reservoir sample of ``sample_rows`` rows (the schema is inferred on it when none is given; the
+        transformer's quantiles, value formats and id/PII patterns are fitted on it); the count of every
+        level of the categorical columns and of the missing values of the numeric ones over the whole
+        part (levels and missing values a sample would miss); then the encoding, batch by batch, into
+        the compact arrays training draws from (`Encoded`: 4 bytes per number, 8 per category). Those
+        are held in memory up to ``memory_bytes``, and memory-mapped in a temporary folder above it.
+
+        Each batch's dequantisation draws are seeded by (``seed``, the batch's first row), so the model
+        is deterministic for a seed and a table but not bit-identical to `fit` on the same rows. The
+        constraints `fit` takes are not supported here. ``sample``: a uniform sample of ``part`` the caller
+        already drew (the pipeline's, which the judge also scores), used instead of drawing one.
+        """
+        from synthgen.schema import infer_schema, modelled_frame
+        from synthgen.unmodelled import learn_unmodelled
+
+        cfg = self.config
+        if schema is not None:
+            source.require_columns([c.name for c in schema.modelled])
+        if sample is None:
+            sample = source.reservoir(sample_rows, seed=cfg.seed, part=part)
+        schema = schema or infer_schema(sample, source=source.path)
+        if not schema.modelled:
+            raise InputError(f"{source.path}: the schema has no column a generator can learn (only ids and PII)")
+        self.schema_ = schema
+        self.unmodelled_ = learn_unmodelled(sample, schema, seed=cfg.seed)
+        self.exclude_source_pii(sample)
+        self.constraints_, self.constraint_columns_ = None, {}
+        rows = source.part_rows(part)
+        for note in cfg.budget_notes(rows):
+            warnings.warn(f"{type(self).__name__}: {note}", BudgetWarning, stacklevel=2)
+        device = self.device_
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            torch.manual_seed(cfg.seed)
+            self._fit_transformer(modelled_frame(sample, schema), schema)
+            del sample
+            self._complete_levels(source, part, schema)
+            with tempfile.TemporaryDirectory(prefix="synthgen-encoded-") as folder:
+                encoded = self._encode_source(source, part, schema, rows, memory_bytes, Path(folder))
+                self._fit_encoded(encoded, schema, progress, step_hook)
+                del encoded
+        return self
+
+    def _complete_levels(self, source: ParquetSource, part: Part | None, schema: TableSchema) -> None:
+        """Give the transformer, fitted on a sample, every level of each categorical column and the
+        missing-value flag of each numeric column with missing values anywhere in ``part``."""
+        encoders = self.transformer_.encoders_
+        levels = [e.column.name for e in encoders if isinstance(e, OneHotEncoder)]
+        numeric = [e.column.name for e in encoders if isinstance(e, NumericEncoder) and not e.has_null_]
+        counts, missing = source.profile(levels, numeric, part)
+        for encoder in encoders:
+            name = encoder.column.name
+            if isinstance(encoder, OneHotEncoder):  # the order `OneHotEncoder.fit` gives: most frequent first
+                ordered = sorted(counts[name].items(), key=lambda item: (-item[1], str(item[0])))
+                encoder.categories_ = [to_json_value(value) for value, _ in ordered]
+            elif name in missing and missing[name] > 0:
+                encoder.has_null_ = True
+        self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+
+    def _encode_source(
+        self, source: ParquetSource, part: Part | None, schema: TableSchema, rows: int, memory_bytes: int, folder: Path
+    ) -> Encoded:
+        """``part`` of ``source`` encoded batch by batch into arrays of ``rows`` rows, memory-mapped files
+        in ``folder`` when they would take more than ``memory_bytes``."""
+        layout = self.layout_
+        shapes = {
+            "numeric": ((rows, layout.n_numeric), np.float32),
+            "codes": ((rows, len(layout.cardinalities)), np.int64),
+        }
+        if layout.n_classes:
+            shapes["target"] = ((rows,), np.int64)
+        size = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in shapes.values())
+        mapped = size > memory_bytes
+        arrays = {
+            name: np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+            if mapped
+            else np.empty(shape, dtype)
+            for name, (shape, dtype) in shapes.items()
+        }
+        names, at = [c.name for c in schema.modelled], 0
+        for start, frame in source.batches(names, part):
+            seed = int(np.random.SeedSequence([self.config.seed, start]).generate_state(1)[0])
+            block = self._encode(frame[names], seed=seed)
+            n = len(block)
+            arrays["numeric"][at : at + n] = block.numeric
+            arrays["codes"][at : at + n] = block.codes
+            if block.target is not None:
+                arrays["target"][at : at + n] = block.target
+            at += n
+        if at != rows:
+            raise DataError(f"{source.path}: read {at:,} rows of the {rows:,} the metadata and the split announce")
+        self.encoded_mapped_ = mapped
+        return Encoded(arrays["numeric"], arrays["codes"], arrays.get("target"))
 
     def _train(
         self,
@@ -267,22 +451,45 @@ class DDPM(Generator):
         progress: Progress | None,
         step_hook: StepObserver | None,
     ) -> None:
-        cfg, device = self.config, self.device_
+        """The training loop: AdamW on random batches, an EMA of the weights, checkpoints every N steps.
+
+        Under DDP (`synthgen.distributed`, several ranks) the arrays are this rank's shard of the rows
+        and the denoiser is wrapped in `DistributedDataParallel` (which sends rank 0's initial weights
+        to all): each rank draws its share of the global ``batch_size`` from its shard with its own
+        random stream (seeded from (seed, rank)), the gradients are averaged, so the optimiser steps,
+        the EMA and the loss log are the same on every rank. CUDA graphs are off under DDP: capturing
+        DDP's gradient all-reduce needs NCCL prepared for capture (no asynchronous error handling,
+        buckets built before capture, a static graph), which no test here can check; the step runs
+        eagerly instead, on one GPU per rank.
+        """
+        cfg, device, dist = self.config, self.device_, self.dist_
         net, gaussian, masked = self.denoiser_, self.gaussian_, self.masked_
+        model: torch.nn.Module = net
+        if dist.active:
+            model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+            torch.manual_seed(dist.seed(cfg.seed))  # per-rank batches and noise; the weights are rank 0's
         ema = copy.deepcopy(net).requires_grad_(False)
         opt = FusedAdam(net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, decoupled=True)
         net_params, ema_params = list(net.parameters()), list(ema.parameters())
         budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
-        rows, batch = numeric.shape[0], min(cfg.batch_size, numeric.shape[0])
+        local_rows = numeric.shape[0]
+        rows = int(dist.sum_counts(np.array([local_rows]))[0])
+        batch = min(cfg.batch_size, rows)
+        local_batch = dist.local_batch(batch)
         total = cfg.training_steps(rows)
         log_every = max(1, min(100, total // 20))
         # The loss sum and the EMA's update weight live on the device, written in place, so the step
         # can be captured once as a CUDA graph and replayed with the values of each step.
         running = torch.zeros((), device=device)
         ema_weight = torch.zeros((), device=device)
+        networks, optimizers = {"net": net, "ema": ema}, {"opt": opt}
+        saved = resume_training(self, rows, networks, optimizers, {"running": running})
+        first, elapsed = (0, 0.0) if saved is None else (int(saved["step"]), float(saved["seconds"]))
+        if saved is not None:
+            self.history_ = list(saved["history"])
 
         def train_step() -> None:
-            loss = self._loss(net, gaussian, masked, numeric, codes, target, rows, batch)
+            loss = self._loss(model, gaussian, masked, numeric, codes, target, local_rows, local_batch)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -292,25 +499,30 @@ class DDPM(Generator):
                 torch._foreach_add_(ema_params, drift)
             running.add_(loss.detach())
 
-        run = GraphedStep(train_step, device, enabled=cfg.cuda_graphs, on_step=step_hook)
+        run = GraphedStep(train_step, device, enabled=cfg.cuda_graphs and not dist.active, on_step=step_hook)
         net.train()
-        start = time.perf_counter()
-        step = 0
-        for step in range(total):
+        start = time.perf_counter() - elapsed
+        checkpointing = self.checkpointing_
+        step = first
+        for step in range(first, total):
             done = step / total
-            if budget_s is not None:
-                done = max(done, (time.perf_counter() - start) / budget_s)
+            if budget_s is not None:  # rank 0's clock decides, so every rank sets the same rate and stops together
+                done = dist.broadcast_float(max(done, (time.perf_counter() - start) / budget_s))
                 if done >= 1.0:
                     break
             opt.set_lr(cfg.lr * (1.0 - done))
             ema_weight.fill_(1.0 - min(cfg.ema_decay, (1 + step) / (10 + step)))
             run()
             if (step + 1) % log_every == 0:
-                entry = {"step": step + 1, "loss": float(running) / log_every, "seconds": time.perf_counter() - start}
+                loss = float(dist.mean(running)) / log_every
+                entry = {"step": step + 1, "loss": loss, "seconds": time.perf_counter() - start}
                 self.history_.append(entry)
                 running.zero_()
                 if progress is not None:  # with a time budget, progress is the share of it spent
                     progress(max(step + 1, int(done * total)), total, {"loss": entry["loss"]})
+            if checkpointing is not None and checkpointing.due(step + 1, total):
+                state = {"seconds": time.perf_counter() - start, "history": self.history_}
+                save_training(self, rows, step + 1, networks, optimizers, {"running": running}, state)
         else:
             step = total
         if progress is not None and self.history_:

@@ -83,7 +83,7 @@ def unique_training_rows(train: pd.DataFrame, holdout: pd.DataFrame, schema: Tab
     from synthgen.judge.privacy import row_hashes
 
     t = prepare(train, holdout, holdout, schema)
-    real = np.r_[row_hashes(t.train, t), row_hashes(t.holdout, t)]
+    real = np.r_[row_hashes(t.train, t.columns), row_hashes(t.holdout, t.columns)]
     values, counts = np.unique(real, return_counts=True)
     once = set(values[counts == 1].tolist())
     return np.flatnonzero([h in once for h in real[: len(train)].tolist()])

@@ -21,7 +21,7 @@ from synthgen.judge.closeness import (
     release_distances,
 )
 from synthgen.judge.encoding import RowEncoder
-from synthgen.judge.gate import exposed_check, near_copy_checks, record_allowance
+from synthgen.judge.gate import exposed_check, exposed_copies_check, near_copy_checks, record_allowance
 from synthgen.judge.inputs import prepare
 from synthgen.judge.neighbours import cross_minima, nearest, rounding
 
@@ -46,7 +46,9 @@ def closeness_verdicts(train, holdout, release, schema, gates=None) -> dict:
     encoder = RowEncoder(t.columns).fit(t.train)
     d = release_distances(*(encoder.transform(f) for f in (t.train, t.holdout, t.synthetic)), device="cpu")
     out = {c.name: c for c in near_copy_checks(gates, near_copies(d, gates.near_copy_quantile))}
-    out["exposed_records"] = exposed_check(gates, exposed_records(d, 0.02, 10))
+    exposed = exposed_records(d, 0.02, 10)
+    out["exposed_records"] = exposed_check(gates, exposed)
+    out["exposed_copies"] = exposed_copies_check(gates, exposed)
     return out
 
 

@@ -64,18 +64,25 @@ class RareLevels:
     ) -> RareLevels:
         """Pool, per column of ``codes`` (rows x columns) that is ``eligible`` (all by default), the levels with
         fewer than ``min_rows`` rows, when there are at least two (one rare level pooled alone changes nothing)."""
+        counts = [np.bincount(codes[:, j], minlength=width) for j, width in enumerate(cardinalities)]
+        return cls.from_counts(counts, min_rows, eligible)
+
+    @classmethod
+    def from_counts(
+        cls, counts_by_column: list[np.ndarray], min_rows: int, eligible: list[bool] | None = None
+    ) -> RareLevels:
+        """`find` from each column's level counts (summed over the shards of a distributed fit)."""
         columns = {}
         if min_rows > 0:
-            for j, width in enumerate(cardinalities):
+            for j, counts in enumerate(counts_by_column):
                 if eligible is not None and not eligible[j]:
                     continue
-                counts = np.bincount(codes[:, j], minlength=width)
                 rare = np.flatnonzero(counts < min_rows)
                 if len(rare) >= 2:
                     seen = counts[rare].astype(np.float64)
                     total = seen.sum()
                     shares = seen / total if total > 0 else np.full(len(rare), 1.0 / len(rare))
-                    columns[j] = PooledColumn(width, rare, shares)
+                    columns[j] = PooledColumn(len(counts), rare, shares)
         return cls(columns)
 
     def __bool__(self) -> bool:

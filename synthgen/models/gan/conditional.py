@@ -54,6 +54,13 @@ class ConditionSampler:
         self.sorted_rows = torch.argsort(codes.T, dim=1, stable=True)
         self.first = (torch.cumsum(counts, 1) - counts).long()
 
+    def share_counts(self, counts: torch.Tensor) -> None:
+        """Take the sampling frequencies (what is saved and samples) from ``counts``: the whole table's,
+        summed over the shards of a distributed fit. Training keeps drawing from this shard's own rows
+        and categories, so a category a shard lacks is never asked of it."""
+        self.sample_probs = counts / counts.sum(dim=1, keepdim=True)
+        self.sample_cdf = _cdf(self.sample_probs)
+
     def _draw(
         self, batch: int, cdf: torch.Tensor, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
