@@ -107,6 +107,9 @@ def generate_shards(
         if model is None:
             model, _ = fit_model(recipe, train, schema, progress=emit if emit is not None else False)
         fit_seconds = time.perf_counter() - started
+        # The source's real PII values, which no released row may carry (`generate` does the same); the
+        # workers get them in memory, never on disk.
+        model.exclude_source_pii(train).exclude_source_pii(holdout)
         wanted = {**recipe.generate.conditions, **(conditions or {})}
         if wanted:
             train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
@@ -187,6 +190,7 @@ def generate_shards(
             conditions=wanted,
             on_shard=None if drawing is None else lambda record: drawing.advance(record["rows"]),
             gate=judge,
+            exclude_pii=model.pii_exclude_,
         )
     return ShardedResult(
         output=output,

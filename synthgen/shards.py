@@ -94,13 +94,20 @@ def write_shard(
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(model_dir: str, device: str, threads: int) -> None:
+def _start_worker(model_dir: str, device: str, threads: int, exclude_pii: Mapping[str, set[str]]) -> None:
     """Each worker process loads the model once and uses its share of the cores."""
     from synthgen.models import load_model
     from synthgen.threads import use_threads
 
     use_threads(threads)
-    _WORKER["model"] = load_model(model_dir, device=device)
+    _WORKER["model"] = _excluding(load_model(model_dir, device=device), exclude_pii)
+
+
+def _excluding(model: Any, exclude_pii: Mapping[str, set[str]] | None) -> Any:
+    """``model`` never emitting the real PII values ``exclude_pii`` (held in memory only)."""
+    for name, values in (exclude_pii or {}).items():
+        model.pii_exclude_.setdefault(name, set()).update(values)
+    return model
 
 
 def _worker_shard(folder: str, shard: int, rows: int, seed: int, conditions: Mapping[str, Any] | None) -> dict:
@@ -138,6 +145,7 @@ def sample_shards(
     conditions: Mapping[str, Any] | None = None,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
     gate: Callable[[Path, list[dict[str, Any]]], dict[str, Any]] | None = None,
+    exclude_pii: Mapping[str, set[str]] | None = None,
     ray: bool | str | None = None,
 ) -> dict[str, Any]:
     """Sample ``rows`` rows from the saved model in ``model_dir`` as ``shards`` Parquet parts in the folder
@@ -147,6 +155,10 @@ def sample_shards(
     called with each part's record as it completes (a progress display's hook). ``ray`` draws the shards on
     ``workers`` Ray actors instead (`synthgen.ray_shards`): True or "local" on a local Ray instance, else
     Ray's address of a cluster ("auto", "ray://head:10001"); the parts are the same bytes.
+
+    ``exclude_pii`` (column -> real values, `synthgen.unmodelled.pii_exclusions`) are PII values no row may
+    carry: a model loaded from its folder knows none, since they are never saved. They are handed to local
+    worker processes in memory; Ray actors are not given them (refused).
 
     ``gate`` judges the release before anything is published: it is called with the staging folder and
     the parts' records once every part is written, and returns the manifest's ``gate`` section or raises
@@ -169,7 +181,7 @@ def sample_shards(
     _release_target(out)
     digest = model_digest(model_dir)  # which model draws: checked again once every part is written
     files = load_model_dir(model_dir)  # refuses a bad model before any work
-    model = model_from_files(files, device=device)
+    model = _excluding(model_from_files(files, device=device), exclude_pii)
     seed = model.config.seed if seed is None else int(seed)
     if conditions:
         model.meets(model.sample(1, seed=seed, conditions=conditions), conditions)  # refuse bad conditions early
@@ -180,6 +192,8 @@ def sample_shards(
     if address is not None:
         from synthgen.ray_shards import draw_on_ray, import_ray
 
+        if exclude_pii:
+            raise InputError("real PII values to exclude are not sent to Ray actors; draw this release on processes")
         import_ray()  # refuse a missing Ray before any work
     staging = make_staging_dir(out)
     started = time.perf_counter()
@@ -216,7 +230,10 @@ def sample_shards(
             threads = max(1, available_cores() // workers)
             context = multiprocessing.get_context("spawn")  # no forked torch state
             pool = ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker, initargs=(str(model_dir), device, threads)
+                workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(str(model_dir), device, threads, dict(exclude_pii or {})),
             )
             try:
                 futures = [
