@@ -49,7 +49,7 @@ def child(recipe: str, steps: int, seed: int, threads: int) -> dict[str, Any] | 
     train, _, schema = prepare_data(loaded)
     config = loaded.generator.model_copy(update={"steps": steps, "max_epochs": None, "max_minutes": None, "seed": seed})
     try:
-        model = synthgen.DDPM(config).fit(train, schema)
+        model = synthgen.DDPM(config).fit(train, schema, distributed=current())
     finally:
         dist = current()
         dist.close()

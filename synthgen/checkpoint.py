@@ -4,7 +4,9 @@ A killed run (or a killed rank of a DDP run, which takes the others down with it
 last checkpoint instead of from step 0. The file holds plain tensors (the network's and the EMA's
 weights, the optimiser's moments and step counts, each rank's random generator state) and, in the
 safetensors header's metadata, one JSON document: the step, the loss log, and the *identity* of the
-run (generator class, training config, training rows, recipe fingerprint). Nothing in it is a pickle:
+run (generator class, training config, training rows, recipe fingerprint, and a digest of the fitted
+transformer: the table's quantiles, modes and categories, so another table of as many rows differs
+even where no recipe fingerprint is given, as through `Generator.fit`). Nothing in it is a pickle:
 reading a checkpoint runs no code, like reading a model directory (`synthgen.artifacts`).
 
 One file rather than a folder of two, so the write is one atomic rename (`synthgen.files.atomic_write`):
@@ -17,6 +19,7 @@ Settings that change only how a model samples (and the device) are not part of t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,12 +84,25 @@ def checkpoint_path(model_dir: str | Path) -> Path:
 
 
 def run_identity(
-    class_name: str, config: dict[str, Any], ignored: set[str], rows: int, fingerprint: str | None
+    class_name: str,
+    config: dict[str, Any],
+    ignored: set[str],
+    rows: int,
+    fingerprint: str | None,
+    data: str | None = None,
 ) -> dict[str, Any]:
     """What a resumed run must share with the run that wrote the checkpoint. ``ignored``: config fields
-    that do not change training (sampling settings, the device)."""
+    that do not change training (sampling settings, the device). ``data``: `transformer_digest`."""
     kept = {key: value for key, value in sorted(config.items()) if key not in ignored}
-    return {"class": class_name, "config": kept, "rows": int(rows), "fingerprint": fingerprint}
+    return {"class": class_name, "config": kept, "rows": int(rows), "fingerprint": fingerprint, "data": data}
+
+
+def transformer_digest(state: dict[str, Any] | None) -> str | None:
+    """SHA-256 of a fitted transformer's JSON state (what the training table encodes to: its quantiles,
+    modes and categories), None before one is fitted. Every rank holds the same state (rank 0's)."""
+    if state is None:
+        return None
+    return hashlib.sha256(json.dumps(state, sort_keys=True, allow_nan=True).encode()).hexdigest()
 
 
 def identity_of(model: Any, rows: int) -> dict[str, Any]:
@@ -95,7 +111,9 @@ def identity_of(model: Any, rows: int) -> dict[str, Any]:
     plan = model.checkpointing_
     ignored = set(config.sampling_fields) | {"device"}
     fingerprint = None if plan is None else plan.fingerprint
-    return run_identity(type(model).__name__, config.model_dump(mode="json"), ignored, rows, fingerprint)
+    transformer = getattr(model, "transformer_", None)
+    data = transformer_digest(None if transformer is None else transformer.get_state())
+    return run_identity(type(model).__name__, config.model_dump(mode="json"), ignored, rows, fingerprint, data)
 
 
 def save_training(
@@ -146,7 +164,12 @@ def resume_training(
     import torch
 
     plan, dist = model.checkpointing_, model.dist_
-    saved = None if plan is None or not plan.resume else read_checkpoint(plan.path, identity_of(model, rows))
+    if plan is None or not plan.resume:
+        return None
+    identity = identity_of(model, rows)
+    if dist.active:  # rank 0's (the digest of its transformer, which the others restored from JSON)
+        identity = dist.broadcast_json(identity if dist.is_main else None)
+    saved = read_checkpoint(plan.path, identity)
     if saved is None:
         return None
     for prefix, network in networks.items():
@@ -202,8 +225,11 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint | None:
 def _differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """Human lines for each identity key that differs (config fields one by one)."""
     out = []
-    for key in ("class", "fingerprint", "rows"):
+    for key in ("class", "fingerprint", "rows", "data"):
         if saved.get(key) != wanted.get(key):
+            if key == "data":  # a digest says nothing to a reader: name what differs
+                out.append("another training table (the fitted transformer differs)")
+                continue
             label = {"fingerprint": "recipe fingerprint", "rows": "training rows"}.get(key, key)
             out.append(f"{label} {saved.get(key)!r} in the checkpoint, {wanted.get(key)!r} now")
     saved_config, config = saved.get("config", {}), wanted.get("config", {})

@@ -345,7 +345,8 @@ def train(
 
     if nproc is not None and nproc > 1:
         raise typer.Exit(_run(lambda: _launch_train(nproc, recipe, out, epochs, device, checkpoint_every, resume)))
-    main_rank = _run(current).is_main
+    dist = _run(current)  # the torchrun environment's ranks (one process without it)
+    main_rank = dist.is_main
     if not main_rank:  # rank 0 speaks for a distributed job: no display, warnings or table from the others
         _state.update(progress=False, verbosity=-1)
 
@@ -362,6 +363,7 @@ def train(
                 progress=display if display is not None else False,
                 checkpoint_every=checkpoint_every,
                 resume=resume,
+                distributed=dist,
             )
         return model, path, len(train_rows), time.perf_counter() - started
 
@@ -396,17 +398,23 @@ def _launch_train(
 ) -> int:
     """Run `synthgen train` in ``nproc`` local processes under torchrun (`torch.distributed.run`,
     ``--standalone``: a free local port, no rendezvous server); its exit status. Each process trains
-    with DDP on its shard of the rows; rank 0 prints and saves."""
-    import subprocess
+    with DDP on its shard of the rows; rank 0 prints and saves.
 
+    What needs no training is checked here first, once (the recipe, the model directory, the source and
+    its schema: `prepare_data`), so bad input is one error with exit code 2, not one per rank. The agent
+    runs in this process: when a rank fails, the exit status is rank 0's (else the first failed rank's)
+    and one line says so, instead of torchrun's traceback."""
     from synthgen.device import resolve_device
     from synthgen.distributed import in_torchrun
-    from synthgen.pipeline import apply_overrides
+    from synthgen.pipeline import apply_overrides, check_model_dir, prepare_data
     from synthgen.recipe import load_recipe
 
     if in_torchrun():
         raise InputError("--nproc: already inside a torchrun job; run `synthgen train` without --nproc there")
-    wanted = apply_overrides(load_recipe(recipe), device=device).generator.device
+    loaded = apply_overrides(load_recipe(recipe), epochs=epochs, device=device)
+    check_model_dir(loaded, out)
+    prepare_data(loaded)
+    wanted = loaded.generator.device
     if resolve_device(wanted).type == "cuda":
         import torch
 
@@ -415,8 +423,7 @@ def _launch_train(
                 f"--nproc {nproc} with device {wanted!r} needs {nproc} CUDA devices, {torch.cuda.device_count()} "
                 "visible; lower --nproc or use --device cpu"
             )
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    command += ["-m", "synthgen.cli"]
+    command = ["--standalone", f"--nproc-per-node={nproc}", "-m", "synthgen.cli"]
     command += ["--debug"] if _state["debug"] else []
     command += ["--quiet"] if _quiet() else ["--verbose"] if _verbose() else []
     if _state["progress"] is not None:
@@ -426,8 +433,37 @@ def _launch_train(
     command += [f"--epochs={epochs}"] if epochs is not None else []
     command += [f"--device={device}"] if device is not None else []
     command += ["--resume"] if resume else []
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    return subprocess.run(command, env=env, check=False).returncode
+    return _torchrun(command)
+
+
+def _torchrun(arguments: list[str]) -> int:
+    """Run torchrun's agent (`torch.distributed.run`) in this process on ``arguments``; 0, or the exit
+    status of the failed job's rank 0 (else of its first rank that exited with a status) after one line
+    naming it. The ranks print their own errors; the agent's log and traceback are left out."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the ranks share the cores (torchrun's own default, unannounced)
+    agent_log = logging.getLogger("torch.distributed.elastic")
+    level = agent_log.level
+    agent_log.setLevel(logging.CRITICAL)
+    try:
+        run(parse_args(arguments))
+    except ChildFailedError as exc:
+        exited = {rank: failure.exitcode for rank, failure in exc.failures.items()}
+        ranked = sorted(exited, key=lambda rank: (exited[rank] <= 0, rank))  # a status before a signal
+        rank = 0 if exited.get(0, 0) > 0 else ranked[0]
+        code = exited[rank]
+        console.print(
+            f"[bold red]error:[/] rank {rank} of the torchrun job failed (exit status {code})", soft_wrap=True
+        )
+        _state["said"] = True
+        return code if code > 0 else 1
+    finally:
+        agent_log.setLevel(level)
+    return 0
 
 
 @app.command(epilog=EXIT_CODES_HELP)

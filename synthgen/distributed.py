@@ -27,6 +27,7 @@ import torch
 from synthgen.errors import InputError
 
 ENV_KEYS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+_OWNED = {"group": False}  # whether `Dist.init` created the process group (only then does `close` end it)
 TIMEOUT = timedelta(minutes=30)
 """How long a collective waits for a missing rank before failing (torch's default is 30 minutes too);
 a killed rank makes the others fail, and the run is resumed from its last checkpoint."""
@@ -106,12 +107,15 @@ class Dist:
             if backend == "nccl":
                 kwargs["device_id"] = device
             torch.distributed.init_process_group(rank=self.rank, world_size=self.world, **kwargs)
+            _OWNED["group"] = True
         return device
 
     def close(self) -> None:
-        """Leave the process group (a no-op for one process, or when none was joined)."""
-        if self.active and torch.distributed.is_initialized():
+        """Leave the process group `init` created (a no-op for one process, or when none was joined, or
+        when the caller created the group: synthgen does not end what it did not start)."""
+        if self.active and _OWNED["group"] and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+        _OWNED["group"] = False
 
     def barrier(self) -> None:
         """Wait for every rank (a no-op for one process, or when no process group was joined)."""
@@ -143,19 +147,26 @@ class Dist:
         return json.loads(bytes(buffer.cpu().numpy()).decode())
 
     def from_main(self, make: Callable[[], Any]) -> Any:
-        """``make()`` run on rank 0 only, its JSON-able result given to every rank. An `InputError` it
-        raises is raised on every rank, so no rank is left waiting for rank 0."""
+        """``make()`` run on rank 0 only, its JSON-able result given to every rank. Whatever it raises is
+        raised on every rank, so no rank is left waiting for rank 0: rank 0 raises its own exception, the
+        others an `InputError` with its message for an input error, else a `RuntimeError` naming it."""
         if not self.active:
             return make()
-        message = None
+        message, failure = None, None
         if self.is_main:
             try:
                 message = {"value": make()}
-            except InputError as exc:
-                message = {"error": str(exc)}
+                json.dumps(message, allow_nan=True)  # not JSON-able: a failure too, before any rank waits
+            except Exception as exc:  # any failure: forwarded to every rank, then raised
+                failure = exc
+                message = {"error": str(exc), "input": isinstance(exc, InputError), "type": type(exc).__name__}
         message = self.broadcast_json(message)
+        if failure is not None:
+            raise failure
         if "error" in message:
-            raise InputError(message["error"])
+            if message["input"]:
+                raise InputError(message["error"])
+            raise RuntimeError(f"rank 0 failed: {message['type']}: {message['error']}")
         return message["value"]
 
     def sum_counts(self, counts: np.ndarray) -> np.ndarray:
@@ -192,12 +203,6 @@ class Dist:
         for tensor in tensors:
             torch.distributed.broadcast(tensor, src=0)
 
-    def agree(self, flag: bool) -> bool:
-        """Rank 0's ``flag`` on every rank: one decision (stop on the time budget) taken once."""
-        if not self.active:
-            return flag
-        return bool(self.broadcast_float(float(flag)))
-
     def broadcast_float(self, value: float) -> float:
         """Rank 0's ``value`` on every rank (a time-budget share, so every rank sets the same rate)."""
         if not self.active:
@@ -215,9 +220,17 @@ class Dist:
         return np.arange(self.rank, rows, self.world)
 
     def local_batch(self, batch: int) -> int:
-        """This rank's share of a global batch of ``batch`` rows (DDP averages the ranks' gradients, so
-        equal shares make the step that of one process on ``batch`` rows)."""
-        return max(1, batch // self.world)
+        """This rank's share of a global batch of ``batch`` rows (or packs): ``batch // world``, and one
+        more on the first ``batch % world`` ranks, so the shares add up to ``batch`` (at least 1 each)."""
+        return max(1, batch // self.world + (self.rank < batch % self.world))
+
+    def batch_weight(self, batch: int) -> float:
+        """The factor on this rank's mean loss over its `local_batch` rows that makes DDP's average of
+        the ranks' gradients the gradient of the mean over all ``batch`` rows: share x world / batch.
+        Exactly 1.0 for one process and for equal shares (the loss is then left as it is)."""
+        if not self.active:
+            return 1.0
+        return self.local_batch(batch) * self.world / batch
 
     def seed(self, seed: int, salt: int = 0) -> int:
         """The seed of this rank's random stream (batches, noise): derived from (seed, rank), so ranks

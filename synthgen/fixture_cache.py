@@ -40,8 +40,10 @@ from synthgen.errors import DataError, ModelFileError
 from synthgen.io import read_json, write_json, write_table
 from synthgen.pipeline import (
     apply_overrides,
+    is_streamed_source,
     load_source,
     model_fingerprint,
+    open_source,
     reusable_model,
     source_path,
     train_model,
@@ -92,7 +94,7 @@ class ModelCache:
             found = self._cached_or_trained(recipe, cached)
         model, path, origin = found
         if _regenerates_real_values(model):  # as `generate` does: no real PII value or random id comes back
-            model.exclude_source_pii(load_source(recipe))
+            model.exclude_source_pii(open_source(recipe) if is_streamed_source(recipe) else load_source(recipe))
         return CachedModel(model, path, origin, time.perf_counter() - started)
 
     def path_for(self, recipe: Recipe) -> Path:

@@ -33,10 +33,11 @@ from synthgen.models.configs import generator_type
 from synthgen.progress import FitProgress, ProgressCallback, Stage, open_progress
 from synthgen.recipe import Recipe, RecipeWarning
 from synthgen.schema import TableSchema, infer_schema
-from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part, is_streamed
+from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part, is_glob, is_streamed
 from synthgen.threads import use_threads
 
 if TYPE_CHECKING:
+    from synthgen.distributed import Dist
     from synthgen.models.base import Generator
 
 
@@ -150,6 +151,17 @@ def model_fingerprint(recipe: Recipe) -> str:
     return hashlib.sha256(f"{recipe.fingerprint()}|{data_digest}|{__version__}".encode()).hexdigest()[:16]
 
 
+def exclude_real_pii(recipe: Recipe, model: Generator, *frames: pd.DataFrame) -> Generator:
+    """Keep the source's real PII and random-id values out of ``model``'s rows (`Generator.exclude_source_pii`):
+    those of ``frames``, or, for a streamed source, of all its rows (``frames`` are then samples, which
+    would miss most of them; `ParquetSource.pii_values` reads those columns only)."""
+    if is_streamed_source(recipe):
+        return model.exclude_source_pii(open_source(recipe))
+    for frame in frames:
+        model.exclude_source_pii(frame)
+    return model
+
+
 def reusable_model(recipe: Recipe, path: Path) -> Generator | None:
     """The saved model at ``path`` if it was trained from this very recipe, data and version, set to
     sample with the recipe's device and sampling settings. The folder is read once."""
@@ -188,6 +200,11 @@ def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchem
 
 
 def _prepare_stream(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchema]:
+    if recipe.constraints:  # refused before a row is read
+        raise InputError(
+            f"{recipe.label}: constraints are not supported with a streamed source ({source_path(recipe)}); "
+            "sample the table to one file to use them"
+        )
     source, (train_part, holdout_part) = open_source(recipe), stream_parts(recipe)
     share = recipe.split.holdout
     train = source.reservoir(SAMPLE_ROWS, seed=recipe.split.seed, part=train_part)
@@ -195,11 +212,6 @@ def _prepare_stream(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSc
     both = pd.concat([train, holdout], ignore_index=True)
     schema = resolve_schema(recipe, both)
     check_learnable(both, schema, source.path, share)  # compact arrays: memory follows rows x columns, not levels
-    if recipe.constraints:
-        raise InputError(
-            f"{recipe.label}: constraints are not supported with a streamed source ({source.path}); "
-            "sample the table to one file to use them"
-        )
     return train, holdout, schema
 
 
@@ -227,7 +239,9 @@ def check_targets(recipe: Recipe, model_dir: Path, output: Path | None = None) -
     """Refuse, before any work, a run whose writes would destroy the source data or each other.
 
     The model directory is replaced whole when a model is saved, so it must not hold the source, the
-    output or the report; the output, its sidecar and its report must not be the source.
+    output or the report; the output, its sidecar and its report must not be the source. A source that
+    is a folder or a glob (`streamed_root`) reads every Parquet file under its folder, so none of them may
+    be inside that folder (a later run would train on the release) or hold it.
     """
     source = source_path(recipe).resolve()
     model = Path(model_dir).resolve()
@@ -248,6 +262,14 @@ def check_targets(recipe: Recipe, model_dir: Path, output: Path | None = None) -
     for role, path in written.items():
         if path == source:
             raise InputError(f"the {role} {path} is the source data file; refusing to overwrite the real data")
+    root = streamed_root(recipe)
+    if root is not None:
+        for role, path in (("output", out), ("sidecar", written["sidecar"]), ("report folder", report)):
+            if _inside(path, root) or _inside(root, path):
+                raise InputError(
+                    f"the {role} {path} {'is inside' if _inside(path, root) else 'holds'} the folder of the source "
+                    f"{source_path(recipe)}, every Parquet file of which is read as real rows; write it elsewhere"
+                )
     for role, path in (("output", out), ("report folder", report)):
         if _inside(path, model) or _inside(model, path):
             raise InputError(
@@ -255,6 +277,18 @@ def check_targets(recipe: Recipe, model_dir: Path, output: Path | None = None) -
             )
     if out == report:
         raise InputError(f"the output {out} is its own report folder")
+
+
+def streamed_root(recipe: Recipe) -> Path | None:
+    """The folder whose Parquet files a source that is a directory or a glob reads (a glob's folder is
+    its path up to the first part with a wildcard), resolved; None for a file or a built-in table."""
+    if recipe.source.path is None:
+        return None
+    path = source_path(recipe)
+    if is_glob(path):
+        parts = path.parts
+        return Path(*parts[: next(i for i, part in enumerate(parts) if is_glob(part))]).resolve()
+    return path.resolve() if path.is_dir() else None
 
 
 def check_model_dir(recipe: Recipe, out: Path | None = None) -> Path:
@@ -277,6 +311,7 @@ def fit_model(
     progress: bool | ProgressCallback | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    distributed: Dist | None = None,
 ) -> tuple[Generator, Path]:
     """Fit the recipe's model on the training split and save it (to ``out`` or the recipe's model dir).
 
@@ -284,13 +319,14 @@ def fit_model(
     epochs) done and, under ``max_minutes``, bounded by the budget left. ``checkpoint_every``: write a
     training checkpoint beside the model directory every that many steps (`synthgen.checkpoint`);
     ``resume``: continue from it (refused when another recipe or config wrote it). The checkpoint is
-    removed once the model is saved. Under torchrun (several ranks) every rank fits its shard and only
-    rank 0 reports progress, writes checkpoints and saves the model."""
+    removed once the model is saved. ``distributed`` (`synthgen.distributed.Dist`, as `synthgen train`
+    passes under torchrun): every rank fits its shard and only rank 0 reports progress, writes
+    checkpoints and saves the model; without it, one process."""
     from synthgen.checkpoint import Checkpointing, checkpoint_path
-    from synthgen.distributed import current
+    from synthgen.distributed import SINGLE
 
     path = check_model_dir(recipe, out)
-    dist = current()
+    dist = SINGLE if distributed is None else distributed
     checkpointing = None
     if checkpoint_every or resume:
         checkpointing = Checkpointing(
@@ -331,6 +367,7 @@ def fit_model(
                 step_hook=None if tracker is None else tracker.step_hook,
                 constraints=constraints,
                 checkpoint=checkpointing,
+                distributed=dist,
             )
         if dist.is_main:
             model.save(
@@ -377,19 +414,29 @@ def train_model(
     progress: bool | ProgressCallback | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    distributed: Dist | None = None,
 ) -> tuple[Generator, Path, pd.DataFrame, pd.DataFrame, TableSchema]:
-    """`prepare_data` then `fit_model` (``checkpoint_every`` and ``resume`` are its). Started by torchrun
-    with several ranks, the fit is distributed (DDP) and the process group is left at the end."""
-    from synthgen.distributed import current
+    """`prepare_data` then `fit_model` (``checkpoint_every``, ``resume`` and ``distributed`` are its).
+    With a ``distributed`` of several ranks (`synthgen train` under torchrun) the fit is DDP, and the
+    process group it created is left at the end."""
+    from synthgen.distributed import SINGLE
 
+    dist = SINGLE if distributed is None else distributed
     check_model_dir(recipe, out)
     train, holdout, schema = prepare_data(recipe)
     try:
         model, path = fit_model(
-            recipe, train, schema, out=out, progress=progress, checkpoint_every=checkpoint_every, resume=resume
+            recipe,
+            train,
+            schema,
+            out=out,
+            progress=progress,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+            distributed=dist,
         )
     finally:
-        current().close()
+        dist.close()
     return model, path, train, holdout, schema
 
 
@@ -533,9 +580,10 @@ def generate(
         reused = model is not None
         if model is None:
             model, _ = fit_model(recipe, train, schema, progress=emit if emit is not None else False)
-        if reused:  # a model fitted here already holds its training values
-            model.exclude_source_pii(train)
-        model.exclude_source_pii(holdout)
+        if reused:  # a model fitted here already holds its training values (a streamed source's: every row's)
+            exclude_real_pii(recipe, model, train, holdout)
+        elif not is_streamed_source(recipe):
+            model.exclude_source_pii(holdout)
         fit_seconds = time.perf_counter() - started
 
         sample_seed = sampling_seed(recipe, seed)

@@ -21,20 +21,27 @@ from synthgen.files import ensure_writable_dir
 from synthgen.io import read_table
 from synthgen.pipeline import (
     check_targets,
+    exclude_real_pii,
     fit_model,
     prepare_data,
     refuse_torchrun,
     release_rows,
-    report_dir_for,
     reusable_model,
     sampling_seed,
 )
 from synthgen.progress import ProgressCallback, Stage, open_progress
 from synthgen.recipe import Recipe
+from synthgen.shards import release_target, sample_shards
 from synthgen.threads import use_threads
 
 if TYPE_CHECKING:
     from synthgen.judge.report import EvaluationReport
+
+
+def sharded_report_dir(output: Path) -> Path:
+    """``<folder>_report`` beside the release folder, from its whole name (``release.v1`` and ``release.v2``
+    get reports of their own, and none is the report of a CSV release ``release.csv``)."""
+    return output.parent / f"{output.name}_report"
 
 
 @dataclass
@@ -70,18 +77,17 @@ def generate_shards(
     sample_rows: int | None = None,
 ) -> ShardedResult:
     """Train (or reuse) the recipe's model, draw ``rows`` rows as ``shards`` Parquet parts on ``workers``
-    processes, judge them, and publish the folder ``out`` (default: the recipe's output path without its
-    suffix) only if the gate passes.
+    processes, judge them, and publish the folder ``out`` (default: the recipe's output path with ``_shards``
+    in place of its suffix: ``out/x.csv`` -> ``out/x_shards``) only if the gate passes.
 
     Every released row goes through the record checks (verbatim records, near-copies, exposed records),
     part by part and merged; fidelity, utility, the attacks and the share checks judge ``sample_rows``
-    rows (default: as many as the source table) drawn uniformly over the release. The report goes to
-    ``<out>_report``; the manifest's ``gate`` section holds the verdict, each part's record figures and
-    the sample's seed and size.
+    rows (default: as many as the real rows judged against) drawn uniformly over the release. The report
+    goes to ``<out>_report`` (from the folder's whole name: ``release.v1`` -> ``release.v1_report``); the
+    manifest's ``gate`` section holds the verdict, each part's record figures and the sample's seed and size.
     """
     from synthgen.judge.release_gate import evaluate_release
     from synthgen.judge.report import write_report
-    from synthgen.shards import sample_shards
 
     refuse_torchrun("generate --shards")
     if recipe.generate.rebalance:
@@ -89,14 +95,19 @@ def generate_shards(
             f"{recipe.label}: generate.rebalance is not supported with shards; draw the release with conditions "
             "(--where) or without shards"
         )
-    output = Path(out) if out is not None else recipe.output_path.with_suffix("")
+    for name, value in (("shards", shards), ("workers", workers), ("sample_rows", sample_rows)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
+    output = Path(out) if out is not None else recipe.output_path.with_name(f"{recipe.output_path.stem}_shards")
     if output.suffix.lower() in (".csv", ".parquet"):
         raise InputError(f"--out {output}: a sharded release is a folder of parts; give a folder, not a file name")
     check_targets(recipe, recipe.model_path, output)
-    report_dir = ensure_writable_dir(report_dir_for(output))
+    release_target(output)  # a folder of the user's is refused before any work, not after training
+    report_dir = ensure_writable_dir(sharded_report_dir(output))
     train, holdout, schema = prepare_data(recipe)
     n_rows = release_rows(recipe, rows, len(train) + len(holdout))
-    judged_rows = sample_rows or len(train) + len(holdout)
+    if shards > n_rows:
+        raise InputError(f"{shards} shards for {n_rows} rows would leave shards empty; give at most {n_rows} shards")
     threads = use_threads(recipe.threads)
     timings = {"sample": 0.0, "evaluate": 0.0}
     kept: dict[str, Any] = {}
@@ -109,10 +120,11 @@ def generate_shards(
         fit_seconds = time.perf_counter() - started
         # The source's real PII values, which no released row may carry (`generate` does the same); the
         # workers get them in memory, never on disk.
-        model.exclude_source_pii(train).exclude_source_pii(holdout)
+        exclude_real_pii(recipe, model, train, holdout)
         wanted = {**recipe.generate.conditions, **(conditions or {})}
         if wanted:
             train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
+        judged_rows = sample_rows or len(train) + len(holdout)  # as many as the real rows it is judged against
         sample_seed = sampling_seed(recipe, seed)
         drawing = None if emit is None else Stage(emit, "sample", "sample", "rows", total=n_rows)
         started = time.perf_counter()

@@ -28,7 +28,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +93,7 @@ def write_shard(
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(model_dir: str, device: str, threads: int, exclude_pii: Mapping[str, set[str]]) -> None:
+def _start_worker(model_dir: str, device: str, exclude_pii: Mapping[str, set[str]], threads: int) -> None:
     """Each worker process loads the model once and uses its share of the cores."""
     from synthgen.models import load_model
     from synthgen.threads import use_threads
@@ -114,7 +113,7 @@ def _worker_shard(folder: str, shard: int, rows: int, seed: int, conditions: Map
     return write_shard(_WORKER["model"], Path(folder), shard, rows, seed, conditions)
 
 
-def _release_target(path: Path) -> None:
+def release_target(path: Path) -> None:
     """Refuse to replace a folder that is not an earlier sharded release (or empty)."""
     if not path.exists():
         return
@@ -168,7 +167,7 @@ def sample_shards(
     from synthgen.files import make_staging_dir, replace_directory
     from synthgen.io import write_json
     from synthgen.models.base import model_from_files
-    from synthgen.threads import available_cores, use_threads
+    from synthgen.threads import use_threads
 
     for name, value, least in (("rows", rows, 1), ("shards", shards, 1), ("workers", workers, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -178,7 +177,7 @@ def sample_shards(
     model_dir, out = Path(model_dir), Path(out)
     if out.resolve() == model_dir.resolve() or model_dir.resolve() in out.resolve().parents:
         raise InputError(f"--out {out} is inside the model directory {model_dir}; write the parts elsewhere")
-    _release_target(out)
+    release_target(out)
     digest = model_digest(model_dir)  # which model draws: checked again once every part is written
     files = load_model_dir(model_dir)  # refuses a bad model before any work
     model = _excluding(model_from_files(files, device=device), exclude_pii)
@@ -225,31 +224,19 @@ def sample_shards(
             finally:
                 torch.set_num_threads(threads)  # the caller's setting, as it was
         else:
-            import multiprocessing
+            from synthgen.workers import in_order, local_pool
 
-            threads = max(1, available_cores() // workers)
-            context = multiprocessing.get_context("spawn")  # no forked torch state
-            pool = ProcessPoolExecutor(
-                workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(str(model_dir), device, threads, dict(exclude_pii or {})),
-            )
-            try:
-                futures = [
-                    pool.submit(_worker_shard, str(staging), shard, size, seed, dict(conditions or {}))
-                    for shard, size in enumerate(sizes)
-                ]
-                for future in futures:
-                    records.append(future.result())
-                    if on_shard is not None:
-                        on_shard(records[-1])
-            except BaseException:
-                # a failed shard or Ctrl-C: queued shards are dropped, running ones finish before the staging
-                # folder is removed (so that none writes into it afterwards)
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown()
+            pool = local_pool(workers, _start_worker, (str(model_dir), device, dict(exclude_pii or {})))
+            futures = [
+                pool.submit(_worker_shard, str(staging), shard, size, seed, dict(conditions or {}))
+                for shard, size in enumerate(sizes)
+            ]
+            # a failed shard or Ctrl-C: queued shards are dropped, running ones finish before the staging folder
+            # is removed (so that none writes into it afterwards)
+            for record in in_order(pool, futures):
+                records.append(record)
+                if on_shard is not None:
+                    on_shard(record)
         if model_digest(model_dir) != digest:
             raise InputError(f"{model_dir}: the model changed while the release was drawn; nothing is written")
         release = hashlib.sha256("".join(r["sha256"] for r in records).encode()).hexdigest()
@@ -281,7 +268,7 @@ def sample_shards(
             "gate": verdict,
         }
         write_json(manifest, staging / MANIFEST)
-        replace_directory(staging, out, guard=_release_target)
+        replace_directory(staging, out, guard=release_target)
     except BaseException:
         import shutil
 

@@ -26,12 +26,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from synthgen.errors import DataError
+
+if TYPE_CHECKING:
+    from synthgen.schema import TableSchema
 
 STREAM_FILE_BYTES = 1 << 30
 """A single Parquet file larger than this (1 GiB on disk, some 3-10 GiB as a DataFrame) is streamed;
@@ -138,11 +141,6 @@ class ParquetSource:
     def columns(self) -> list[str]:
         return list(self.arrow_schema.names)
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes on disk (compressed): what the fingerprint reads, not what a DataFrame would hold."""
-        return sum(os.path.getsize(f) for f in self.files)
-
     def require_columns(self, columns: Sequence[str] | None) -> list[str] | None:
         """``columns`` as a list (None: all), or a `DataError` naming the dataset and the columns it lacks."""
         if columns is None:
@@ -236,17 +234,49 @@ class ParquetSource:
                 missing[c] += int(frame[c].isna().sum())
         return {c: s.astype("int64") for c, s in counts.items()}, missing
 
-    def digest(self) -> str:
-        """SHA-256 over each file's relative name and SHA-256: what a reused model must have been trained on."""
-        import hashlib
+    def pii_values(self, schema: TableSchema) -> dict[str, set[str]]:
+        """`synthgen.unmodelled.pii_exclusions` over the whole table (every part): the real values of its PII
+        and random-id columns, as text, which no generated row may carry. One pass reading those columns
+        only (none when there are none); held in memory, never stored."""
+        from synthgen.unmodelled import pii_columns, pii_exclusions
 
-        from synthgen.files import file_sha256
+        columns = [c for c in pii_columns(schema) if c in self.arrow_schema.names]
+        values: dict[str, set[str]] = {c: set() for c in columns}
+        if columns:
+            for _, frame in self.batches(columns):
+                for name, found in pii_exclusions(frame, schema).items():
+                    values[name] |= found
+        return values
+
+    def digest(self) -> str:
+        """SHA-256 over each file's relative name and SHA-256: what a reused model must have been trained on.
+        Each file is hashed once while it is unchanged (`file_digest`), however often a run asks."""
+        import hashlib
 
         root = Path(self.files[0]).parent if len(self.files) == 1 else Path(os.path.commonpath(self.files))
         h = hashlib.sha256()
         for file in self.files:
-            h.update(f"{os.path.relpath(file, root)}\0{file_sha256(Path(file))}\n".encode())
+            h.update(f"{os.path.relpath(file, root)}\0{file_digest(file)}\n".encode())
         return h.hexdigest()
+
+
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def file_digest(file: str | os.PathLike[str]) -> str:
+    """`synthgen.files.file_sha256` of ``file``, kept for this process under its path, size, modification
+    time and inode: a run that fingerprints a large dataset several times (the checkpoint, the save, the
+    reuse check) reads its bytes once, and a file written since is hashed again."""
+    from synthgen.files import file_sha256
+
+    path = os.path.abspath(file)
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _DIGESTS:
+        if len(_DIGESTS) >= 100_000:
+            _DIGESTS.clear()
+        _DIGESTS[key] = file_sha256(Path(path))
+    return _DIGESTS[key]
 
 
 def reservoir_sample(

@@ -284,17 +284,18 @@ def _faker_template(spec: pii.PiiSpec, present: pd.Series, null_rate: float) -> 
 
 
 def pii_exclusions(data: pd.DataFrame, schema: TableSchema) -> dict[str, set[str]]:
-    """The real values of each PII column and of each id column with random ids, as text, for
-    ``fill_unmodelled(exclude=...)``; held in memory, never stored."""
-    return {
-        column.name: set(data[column.name].dropna().astype(str))
+    """The real values of each PII column and of each id column with random ids (`pii_columns`), as
+    text, for ``fill_unmodelled(exclude=...)``; held in memory, never stored."""
+    return {name: set(data[name].dropna().astype(str)) for name in pii_columns(schema) if name in data}
+
+
+def pii_columns(schema: TableSchema) -> list[str]:
+    """The columns whose real values a generated row must not carry: PII, and ids drawn at random."""
+    return [
+        column.name
         for column in schema.columns
-        if column.name in data
-        and (
-            column.kind is ColumnKind.PII
-            or (column.kind is ColumnKind.ID and column.id and column.id.style == "random")
-        )
-    }
+        if column.kind is ColumnKind.PII or (column.kind is ColumnKind.ID and column.id and column.id.style == "random")
+    ]
 
 
 def _common_prefix(values: list[str]) -> str:

@@ -50,6 +50,7 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from synthgen.checkpoint import Checkpointing
+    from synthgen.distributed import current
     from synthgen.models import CTGAN, DDPM
     from synthgen.schema import infer_schema
 
@@ -68,13 +69,15 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
             Path(spec["checkpoint"]), every=spec.get("every", 20), resume=spec.get("resume", False)
         )
     die_rank, die_after = spec.get("die_rank"), spec.get("die_after")
+    calls = [0]
 
     def hook(step: Any) -> None:
+        calls[0] = step.calls
         if die_after is not None and step.calls == die_after and int(os.environ.get("RANK", 0)) == die_rank:
             os._exit(17)
 
     started = time.perf_counter()
-    model.fit(data, schema, step_hook=hook, checkpoint=checkpoint)
+    model.fit(data, schema, step_hook=hook, checkpoint=checkpoint, distributed=current())
     seconds = time.perf_counter() - started
     networks = model._networks()
     out = {
@@ -83,6 +86,7 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
         "digest": {name: digest(net) for name, net in networks.items()},
         "history": model.history_,
         "steps": getattr(model, "steps_done_", None),
+        "calls": calls[0],  # the steps this process ran (fewer than ``steps`` when it resumed)
         "seconds": seconds,
         "train_seconds": getattr(model, "train_seconds_", None),
     }
@@ -90,6 +94,25 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
         model.save(spec["save"])
     model.dist_.barrier()
     return out
+
+
+def probe_from_main() -> dict[str, Any]:
+    """What each rank raises when rank 0's part of `Dist.from_main` fails with a non-input error."""
+    import torch
+
+    from synthgen.distributed import current
+
+    dist = current()
+    dist.init(torch.device("cpu"))
+
+    def broken() -> None:
+        raise ValueError("rank 0 broke")
+
+    try:
+        dist.from_main(broken)
+    except Exception as exc:  # the probe reports whatever came out
+        return {"raised": type(exc).__name__, "message": str(exc)}
+    return {"raised": None}
 
 
 def free_port() -> int:
@@ -140,7 +163,9 @@ def main(spec: dict[str, Any]) -> Any:
     from synthgen.distributed import current
 
     try:
-        return [fit(job) for job in spec["jobs"]] if "jobs" in spec else fit(spec)
+        if "jobs" in spec:
+            return [probe_from_main() if job.get("probe") else fit(job) for job in spec["jobs"]]
+        return fit(spec)
     finally:
         current().close()
 

@@ -25,12 +25,12 @@ from synthgen.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from synthgen.distributed import SINGLE, Dist, in_torchrun
+from synthgen.distributed import SINGLE, Dist, current, in_torchrun
 from synthgen.errors import InputError
 from synthgen.models import DDPM, load_model
 from synthgen.schema import infer_schema
 from synthgen.threads import available_cores
-from tests.ddp_worker import ROOT, digest, fit, launch, table
+from tests.ddp_worker import ROOT, digest, fit, free_port, launch, table
 
 CONFIG = {
     "width": 32,
@@ -61,8 +61,9 @@ LAST = 5  # logged intervals (of 6 steps) compared at the end of the fit
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory) -> tuple[list[list[dict]], Path, dict]:
     """A 2-process DDPM fit killed and resumed: rank 1 dies after 50 steps (the last checkpoint is at 40),
-    then a new 2-process job (one start-up for two fits) resumes it and saves the model, and fits and
-    saves a CTGAN. Returns each rank's results, the folder, and the checkpoint the killed job left."""
+    then a new 2-process job (one start-up for several fits) resumes it and saves the model, fits and
+    saves a CTGAN, fits the DDPM uninterrupted, and probes `Dist.from_main` with a failing rank 0.
+    Returns each rank's results, the folder, and the checkpoint the killed job left."""
     from safetensors import safe_open
 
     folder = tmp_path_factory.mktemp("ddp")
@@ -72,7 +73,8 @@ def launched(tmp_path_factory) -> tuple[list[list[dict]], Path, dict]:
     with safe_open(str(folder / "ckpt.safetensors"), framework="pt") as handle:
         left = json.loads(handle.metadata()["state"])
     resumed = {**ddpm, "resume": True, "save": str(folder / "model")}
-    results = launch({"jobs": [resumed, {**CTGAN_SPEC, "save": str(folder / "ctgan")}]}, 2, folder / "run")
+    jobs = [resumed, {**CTGAN_SPEC, "save": str(folder / "ctgan")}, SPEC, {"probe": True}]
+    results = launch({"jobs": jobs}, 2, folder / "run")
     assert all(r is not None for r in results), "a rank failed; its traceback is in the captured stderr"
     return results, folder, left
 
@@ -119,7 +121,47 @@ def test_shards_cover_every_row_once_and_ranks_draw_different_streams():
     assert sorted(np.concatenate(shards).tolist()) == list(range(10))
     assert [len(s) for s in shards] == [4, 3, 3]
     assert len({d.seed(7) for d in ranks}) == 3 and ranks[1].seed(7) == Dist(1, 2, 1).seed(7)
-    assert ranks[0].local_batch(128) == 42
+
+
+def test_a_batch_that_does_not_divide_among_the_ranks_is_trained_whole():
+    """128 rows on 3 ranks: 43 + 43 + 42, each rank's mean loss weighted by its share, so DDP's average
+    of the ranks' gradients is the gradient of the mean over all 128 rows (not 126 of them)."""
+    ranks = [Dist(rank, 3, rank) for rank in range(3)]
+    assert [d.local_batch(128) for d in ranks] == [43, 43, 42]
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(128, 4, dtype=torch.float64, generator=generator)
+    w = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
+    (whole,) = torch.autograd.grad(((x @ w) ** 2).mean(), w)
+    parts, start = [], 0
+    for d in ranks:
+        rows = x[start : start + d.local_batch(128)]
+        start += len(rows)
+        parts.append(torch.autograd.grad(((rows @ w) ** 2).mean() * d.batch_weight(128), w)[0])
+    torch.testing.assert_close(sum(parts) / 3, whole)  # what DDP's all-reduce computes
+    assert Dist(1, 2, 1).batch_weight(128) == 1.0 and SINGLE.batch_weight(7) == 1.0  # equal shares: as before
+
+
+def test_fit_inside_a_callers_process_group_is_one_process_and_leaves_the_group(monkeypatch):
+    """A library user's own torchrun job fitting a model per rank: `fit` without ``distributed`` is one
+    process's (no collective that would wait for the other ranks), and synthgen does not end the
+    process group it did not create."""
+    env = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
+    try:
+        model = DDPM(**{**CONFIG, "steps": 6}).fit(table(300))
+        assert model.dist_ == SINGLE and model.steps_done_ == 6
+        current().close()
+        assert torch.distributed.is_initialized()
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_from_main_forwards_any_failure_of_rank_0_to_every_rank(launched):
+    probes = [rank[3] for rank in launched[0]]
+    assert probes[0] == {"raised": "ValueError", "message": "rank 0 broke"}  # its own exception
+    assert probes[1] == {"raised": "RuntimeError", "message": "rank 0 failed: ValueError: rank 0 broke"}
 
 
 # -- two processes against one ---------------------------------------------------------------------
@@ -167,9 +209,10 @@ def test_a_killed_single_process_run_resumes_to_the_same_model(tmp_path, one_pro
 
     data = table(1200)
     schema = infer_schema(data, target="default")
+    killed = DDPM(**model_config)
     with pytest.raises(Killed):
-        DDPM(**model_config).fit(data, schema, step_hook=die, checkpoint=Checkpointing(path, every=20))
-    assert read_checkpoint(path, _identity(DDPM(**model_config), 1200)).step == 40
+        killed.fit(data, schema, step_hook=die, checkpoint=Checkpointing(path, every=20))
+    assert read_checkpoint(path, _identity(killed, 1200)).step == 40
     resumed = DDPM(**model_config).fit(data, schema, checkpoint=Checkpointing(path, every=20, resume=True))
     assert resumed.steps_done_ == 120
     assert digest(resumed.denoiser_) == one_process[0]["digest"]["denoiser"]  # bit for bit
@@ -203,14 +246,32 @@ def test_a_checkpoint_of_another_config_is_refused(tmp_path):
 
 
 def test_a_killed_rank_is_resumed_and_the_step_count_continues(launched, two_ranks):
-    """Resumed with as many ranks, each gets its random streams back: the fit ends as the uninterrupted
-    one would (checked once by hand: the same weights bit for bit; here the cheaper signs of it)."""
-    _, _, left = launched
+    """Resumed with as many ranks, each gets its random streams back: the fit runs the 80 steps left
+    and ends with the uninterrupted 2-process fit's weights and losses, bit for bit (a resume that
+    restarted would run 120 steps; one that skipped steps or lost a random stream would differ)."""
+    results, _, left = launched
     (rank0, rank1), _ = two_ranks
+    whole = results[0][2]  # the same fit, uninterrupted, in the same 2-process job
     assert left["step"] == 40 and left["world"] == 2
     assert rank0["steps"] == 120 and len(rank0["history"]) == 20
-    assert rank0["history"][: len(left["history"])] == left["history"]  # carried over, timings and all
-    assert rank0["digest"] == rank1["digest"]
+    assert rank0["calls"] == 80 and whole["calls"] == 120
+    assert rank0["digest"] == whole["digest"] == rank1["digest"]
+    assert _losses(rank0) == _losses(whole)
+
+
+def test_a_checkpoint_of_another_table_with_as_many_rows_is_refused(tmp_path):
+    """Through the Python API there is no recipe fingerprint: the fitted transformer tells the tables apart."""
+    path = tmp_path / "ckpt.safetensors"
+    config = {**CONFIG, "steps": 30}
+    DDPM(**config).fit(table(600), checkpoint=Checkpointing(path, every=10))
+    assert path.exists()  # the last one, after step 20
+    with pytest.raises(InputError, match="checkpoint of another training run \\(another training table"):
+        DDPM(**config).fit(table(600, seed=1), checkpoint=Checkpointing(path, every=10, resume=True))
+    calls = []
+    resumed = DDPM(**config).fit(
+        table(600), step_hook=lambda step: calls.append(step.calls), checkpoint=Checkpointing(path, resume=True)
+    )
+    assert resumed.steps_done_ == 30 and calls[-1] == 10  # the same table resumes
 
 
 # -- the command line --------------------------------------------------------------------------------
@@ -244,6 +305,45 @@ def test_nproc_is_checked_before_anything_starts(tmp_path):
     if not torch.cuda.is_available():
         result = CliRunner().invoke(app, ["train", str(recipe), "--nproc", "2", "--device", "cuda"])
         assert result.exit_code == 2 and "no CUDA device" in result.output
+
+
+def test_nproc_with_bad_input_fails_once_before_torchrun_starts(tmp_path, monkeypatch):
+    import torch.distributed.run as torchrun
+    from typer.testing import CliRunner
+
+    from synthgen.cli import app
+
+    def started(args):
+        raise AssertionError("torchrun started")
+
+    monkeypatch.setattr(torchrun, "run", started)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: bad\nsource: {{path: {tmp_path / 'missing.csv'}}}\ngenerator: {{type: ddpm, device: cpu}}\n"
+    )
+    result = CliRunner().invoke(app, ["train", str(recipe), "--nproc", "2"])
+    assert result.exit_code == 2 and result.output.count("missing.csv not found") == 1, result.output
+
+
+def test_a_failed_rank_exits_with_rank_0s_status_in_one_line(tmp_path, monkeypatch):
+    import torch.distributed.run as torchrun
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+    from typer.testing import CliRunner
+
+    from synthgen.cli import app
+
+    def failed(args):
+        missing = str(tmp_path / "no-error-file")
+        raise ChildFailedError(
+            "synthgen.cli", {1: ProcessFailure(1, 11, -15, missing), 0: ProcessFailure(0, 10, 2, missing)}
+        )
+
+    monkeypatch.setattr(torchrun, "run", failed)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: ddp\nsource: {builtin: german_credit}\ngenerator: {type: ddpm, device: cpu}\n")
+    result = CliRunner().invoke(app, ["train", str(recipe), "--out", str(tmp_path / "model"), "--nproc", "2"])
+    assert result.exit_code == 2, result.output  # InputError's, not the agent's 1
+    assert result.output.strip() == "error: rank 0 of the torchrun job failed (exit status 2)"
 
 
 # -- CTGAN ---------------------------------------------------------------------------------------------

@@ -116,6 +116,20 @@ def test_the_command_line_releases_shards_on_workers_and_refuses_what_it_cannot_
     recipe, _ = _recipe(tmp_path, model_dir)
     with pytest.raises(InputError, match="a folder of parts"):
         generate_shards(recipe, 2, out=tmp_path / "release.parquet")
+    # refused before any training: a folder of the user's, more shards than rows, a sample of no rows
+    fresh, _ = _recipe(tmp_path, tmp_path / "never_trained")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    for kwargs, message in (
+        ({"out": mine}, "holds files that are not a sharded release"),
+        ({"out": tmp_path / "y", "rows": 200, "shards": 300}, "would leave shards empty"),
+        ({"out": tmp_path / "y", "sample_rows": 0}, "sample_rows must be a positive integer"),
+    ):
+        with pytest.raises(InputError, match=message):
+            generate_shards(fresh, **{"shards": 2, **kwargs})
+    assert not (tmp_path / "never_trained").exists() and (mine / "notes.txt").read_text() == "keep me"
+    assert not (tmp_path / "y_report").exists()
     recipe.generate.rebalance = {"creditability": {"bad": 0.5, "good": 0.5}}
     with pytest.raises(InputError, match="rebalance is not supported with shards"):
         generate_shards(recipe, 2, out=tmp_path / "x")

@@ -113,6 +113,19 @@ def test_profile_counts_every_level_and_missing_value(dataset):
     assert missing == {"amount": int(frame["amount"].isna().sum())}
 
 
+def test_pii_values_reads_only_the_pii_columns_of_every_row(dataset, monkeypatch):
+    from synthgen.schema import ColumnSpec, infer_schema
+
+    folder, frame = dataset
+    source = ParquetSource(folder, batch_rows=500)
+    read = []
+    raw = source._raw_batches
+    monkeypatch.setattr(source, "_raw_batches", lambda columns: read.append(columns) or raw(columns))
+    schema = infer_schema(frame, {"grade": ColumnSpec(kind="pii")})
+    assert source.pii_values(schema) == {"grade": {"A", "B", "C"}} and read == [["grade"]]
+    assert source.pii_values(infer_schema(frame)) == {} and len(read) == 1  # no PII column: nothing read
+
+
 def test_errors_name_the_path(tmp_path, dataset):
     folder, frame = dataset
     with pytest.raises(DataError, match=r"nothing.*\.parquet: no files match"):
@@ -161,3 +174,69 @@ def test_prepare_data_on_a_streamed_recipe_gives_samples_of_both_parts(tmp_path,
     before = model_fingerprint(recipe)
     frame.head(5).to_parquet(folder / "part-3.parquet", index=False)
     assert model_fingerprint(recipe) != before  # a new file is new data
+
+
+@pytest.mark.parametrize("source", ["parts/", "parts/*.parquet", "parts/**/*.parquet"])
+def test_nothing_is_written_inside_a_streamed_source_folder(tmp_path, dataset, source):
+    """A release, its sidecar or report inside the folder would be read as real rows by the next run."""
+    from typer.testing import CliRunner
+
+    from synthgen.cli import app
+    from synthgen.errors import InputError
+    from synthgen.pipeline import check_targets
+    from synthgen.recipe import load_recipe
+
+    folder, _ = dataset
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(f"name: s\nsource: {source}\ngenerator: {{type: ddpm, device: cpu}}\n")
+    recipe = load_recipe(recipe_file)
+    model = tmp_path / "model"
+    for out, says in [
+        (folder / "release", "is inside"),  # a sharded release: a folder of part-*.parquet
+        (folder / "sub" / "release.parquet", "is inside"),
+        (tmp_path, "holds"),
+    ]:
+        with pytest.raises(InputError, match=f"the output .* {says} the folder of the source"):
+            check_targets(recipe, model, out)
+    check_targets(recipe, model, tmp_path / "out" / "release.csv")  # beside the folder: fine
+    check_targets(recipe, model, tmp_path / "parts_release")
+    result = CliRunner().invoke(app, ["generate", str(recipe_file), "--out", str(folder / "release.parquet")])
+    assert result.exit_code == 2 and "is inside the folder of the source" in result.output
+    assert not (folder / "release.parquet").exists() and not (folder / "release_report").exists()
+
+
+def test_a_run_hashes_each_file_of_a_streamed_source_once(tmp_path, dataset, monkeypatch):
+    import synthgen.files
+    from synthgen.pipeline import model_fingerprint
+    from synthgen.recipe import load_recipe
+
+    folder, frame = dataset
+    hashed = []
+    real = synthgen.files.file_sha256
+    monkeypatch.setattr(synthgen.files, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text("name: s\nsource: parts/\ngenerator: {type: ddpm, device: cpu}\n")
+    recipe = load_recipe(recipe_file)
+    first = {model_fingerprint(recipe) for _ in range(3)}  # the checkpoint, the save, the reuse check
+    assert len(first) == 1 and sorted(hashed) == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    frame.head(7).to_parquet(folder / "part-1.parquet", index=False)  # rewritten: hashed again, the others not
+    assert model_fingerprint(recipe) not in first
+    assert sorted(hashed) == ["part-0.parquet", "part-1.parquet", "part-1.parquet", "part-2.parquet"]
+
+
+def test_constraints_on_a_streamed_source_are_refused_before_any_row_is_read(tmp_path, dataset, monkeypatch):
+    from synthgen.errors import InputError
+    from synthgen.pipeline import prepare_data
+    from synthgen.recipe import load_recipe
+
+    def no_reading(self, columns):  # noqa: ANN001, ANN202
+        raise AssertionError("read the data before refusing the constraints")
+
+    monkeypatch.setattr(ParquetSource, "_raw_batches", no_reading)
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(
+        "name: s\nsource: parts/\ngenerator: {type: ddpm, device: cpu}\n"
+        "constraints:\n  - {type: inequality, low: id, high: amount}\n"
+    )
+    with pytest.raises(InputError, match=r"constraints are not supported with a streamed source \(.*parts\)"):
+        prepare_data(load_recipe(recipe_file))

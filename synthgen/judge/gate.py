@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel
 from scipy.stats import betabinom, hypergeom, nbinom, norm
 
-from synthgen.judge.closeness import ExposedRecords, NearCopies
+from synthgen.judge.closeness import CLOSER, ExposedRecords, NearCopies
 from synthgen.judge.extremes import ExtremeValues, allowance
 from synthgen.judge.fidelity import FidelityResult
 from synthgen.judge.privacy import PrivacyResult, VerbatimRecords
@@ -303,19 +303,22 @@ def near_copy_checks(gates: GateSettings, nc: NearCopies | None) -> list[GateChe
     return [share_check, record_check]
 
 
-def exposed_check(gates: GateSettings, ex: ExposedRecords | None) -> GateCheck:
-    """The most isolated training records with a released row closer than their nearest real neighbour,
-    against the most isolated holdout records (exact hypergeometric bound at ``exposed_confidence``)."""
-    name, conf = "exposed_records", gates.exposed_confidence
-    meaning = "isolated borrowers (easy to single out) with a released row closer to them than any real neighbour"
+def _isolated_records_check(
+    name: str, gates: GateSettings, ex: ExposedRecords | None, within: float, what: str, meaning: str
+) -> GateCheck:
+    """The most isolated training records with a released row closer than ``within`` x their distance to
+    their nearest real neighbour, against the most isolated holdout records (exact hypergeometric bound at
+    ``exposed_confidence``): an independent sample comes as close to either."""
+    conf = gates.exposed_confidence
     if ex is None:
         missing = "not computed (a report written before the check existed)"
         return gate_check(name, None, None if conf is None else 0.0, "<=", missing, meaning=meaning)
     k_t, k_h = len(ex.training), len(ex.holdout)
-    e_t, e_h = ex.training_exposed, ex.holdout_exposed
+    e_t = sum(r.nearest_release < within * r.isolation * CLOSER for r in ex.training)
+    e_h = sum(r.nearest_release < within * r.isolation * CLOSER for r in ex.holdout)
     detail = (
         f"{e_t} of the {k_t} most isolated training records and {e_h} of the {k_h} most isolated holdout records "
-        "have a released row closer than their nearest real neighbour"
+        f"have a released row {what}"
     )
     if conf is None:
         return gate_check(name, float(e_t), None, "<=", detail, meaning=meaning)
@@ -339,49 +342,40 @@ def exposed_check(gates: GateSettings, ex: ExposedRecords | None) -> GateCheck:
     )
 
 
+def exposed_check(gates: GateSettings, ex: ExposedRecords | None) -> GateCheck:
+    """Isolated records with a released row closer than their nearest real neighbour (``ExposedRecord.exposed``)."""
+    return _isolated_records_check(
+        "exposed_records",
+        gates,
+        ex,
+        1.0,
+        "closer than their nearest real neighbour",
+        "isolated borrowers (easy to single out) with a released row closer to them than any real neighbour",
+    )
+
+
 def exposed_copies_check(gates: GateSettings, ex: ExposedRecords | None) -> GateCheck:
-    """The most isolated training records with a released row within ``exposed_copy_fraction`` of their
-    nearest real neighbour's distance, against the most isolated holdout records (as ``exposed_check``).
+    """Isolated records with a released row within ``exposed_copy_fraction`` of their nearest real
+    neighbour's distance.
 
     ``exposed_records`` asks for a released row closer than the nearest real neighbour; a release many times
     the size of the real table meets that for most isolated records by density alone (credit_risk, 20,000
     released rows against 12,000 real: 101 of 120), so it no longer sees 20 copies of the rarest borrowers.
-    A fraction of that distance is met by chance about ``fraction ** dimensions`` as often, and by a copy
-    always. The test is the same conditional one as ``exposed_check``: with no holdout record copied, k
-    copied training records are significant once (training share)^k < 1 - confidence, so a holdout a
-    quarter the size of the train table needs about 31 at 99.9 %. Distances are float32 away from the
-    nearest-neighbour threshold: a record within float32 rounding of the fraction may be counted either way.
+    A fraction f of that distance is met by chance about f^d as often (d: the data's local dimension), and
+    by a copy always; it too saturates once the release outgrows the real table by about f^-d. The test is
+    the same conditional one: with no holdout record copied, k copied training records are significant once
+    (training share)^k < 1 - confidence, so a holdout a quarter the size of the train table needs about 31
+    at 99.9 %. Distances are float32 away from the nearest-neighbour threshold: a record within float32
+    rounding of the fraction may be counted either way.
     """
-    name, conf, fraction = "exposed_copies", gates.exposed_confidence, gates.exposed_copy_fraction
-    meaning = "isolated borrowers (easy to single out) copied or nearly copied into the release"
-    if ex is None:
-        missing = "not computed (a report written before the check existed)"
-        return gate_check(name, None, None if conf is None else 0.0, "<=", missing, meaning=meaning)
-    k_t, k_h = len(ex.training), len(ex.holdout)
-    e_t = sum(r.nearest_release < fraction * r.isolation for r in ex.training)
-    e_h = sum(r.nearest_release < fraction * r.isolation for r in ex.holdout)
-    detail = (
-        f"{e_t} of the {k_t} most isolated training records and {e_h} of the {k_h} most isolated holdout records "
-        f"have a released row within {fraction:g} of their distance to their nearest real neighbour"
-    )
-    if conf is None:
-        return gate_check(name, float(e_t), None, "<=", detail, meaning=meaning)
-    if k_t < 1 or k_h < 1 or hypergeom.sf(k_t - 1, k_t + k_h, k_t, k_t) > 1.0 - conf:
-        return _not_estimable(
-            name,
-            float(e_t),
-            None,
-            f"{detail}; not estimable: {k_h} holdout records cannot show a difference at {conf:.1%}",
-            meaning,
-        )
-    allowed = record_allowance(k_t, k_h, e_t + e_h, conf)
-    return gate_check(
-        name,
-        float(e_t),
-        float(allowed),
-        "<=",
-        f"{detail}; treated alike, at most {allowed} ({conf:.1%})",
-        meaning=meaning,
+    fraction = gates.exposed_copy_fraction
+    return _isolated_records_check(
+        "exposed_copies",
+        gates,
+        ex,
+        fraction,
+        f"within {fraction:g} of their distance to their nearest real neighbour",
+        "isolated borrowers (easy to single out) copied or nearly copied into the release",
     )
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthgen.errors import DataError
+from synthgen.errors import DataError, InputError
 from synthgen.judge.gate import (
     GateCheck,
     GateResult,
@@ -145,27 +145,13 @@ def _judged_parts(
         for i, ((rows, read), take) in enumerate(zip(parts, positions)):
             yield judge_part(index, gates, i, rows, read, take)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from synthgen.workers import in_order, local_pool
 
-    from synthgen.threads import available_cores
-
-    workers = min(workers, len(parts))
-    context = multiprocessing.get_context("spawn")  # no forked torch state
-    threads = max(1, available_cores() // workers)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(index, gates, threads)
-    ) as pool:
-        futures = [
-            pool.submit(_worker_part, i, rows, read, take)
-            for i, ((rows, read), take) in enumerate(zip(parts, positions))
-        ]
-        try:
-            for future in futures:
-                yield future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    pool = local_pool(min(workers, len(parts)), _start_worker, (index, gates))
+    futures = [
+        pool.submit(_worker_part, i, rows, read, take) for i, ((rows, read), take) in enumerate(zip(parts, positions))
+    ]
+    yield from in_order(pool, futures)
 
 
 def evaluate_release(
@@ -199,6 +185,8 @@ def evaluate_release(
     index = RecordIndex.build(train, holdout, schema, settings, gates.near_copy_quantile, device=torch_device)
     sizes = [int(rows) for rows, _ in parts]
     wanted = sample_rows if sample_rows is not None else len(train) + len(holdout)
+    if wanted < 1 or not parts:
+        raise InputError(f"a release of {len(parts)} part(s) judged on a sample of {wanted} rows: nothing to judge")
     positions = sample_positions(sizes, wanted, sample_seed)
     records: list[PartRecords] = []
     verdicts: list[PartVerdict] = []

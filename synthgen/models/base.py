@@ -23,11 +23,11 @@ import pandas as pd
 import torch
 from pydantic import ValidationError
 
-from synthgen import distributed
 from synthgen.artifacts import ModelFiles, load_model_dir, save_model_dir
 from synthgen.checkpoint import Checkpointing
 from synthgen.constraints import ConstraintSet, ConstraintSpec
 from synthgen.device import StepObserver, resolve_device
+from synthgen.distributed import SINGLE, Dist
 from synthgen.errors import InputError, ModelFileError, NotFittedError
 from synthgen.models.configs import (
     REGISTRY,
@@ -38,6 +38,7 @@ from synthgen.models.configs import (
 )
 from synthgen.sampling import Columns, Guide, SamplePlan, describe_columns, described_column, draw
 from synthgen.schema import TableSchema, infer_schema, modelled_frame
+from synthgen.sources import ParquetSource
 from synthgen.unmodelled import fill_unmodelled, learn_unmodelled, pii_exclusions, upgrade_unmodelled
 
 SAMPLE_CHUNK_ROWS = 32_768
@@ -91,7 +92,7 @@ class Generator(ABC):
         self.constraints_: ConstraintSet | None = None
         self.constraint_columns_: dict[str, Any] = {}  # reparametrised columns as the user sees them
         self.device_ = resolve_device(config.device)
-        self.dist_ = distributed.SINGLE  # the ranks of a distributed fit (`fit` reads the torchrun environment)
+        self.dist_ = SINGLE  # the ranks of a distributed fit (`fit`'s ``distributed``)
         self.checkpointing_: Checkpointing | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -103,6 +104,7 @@ class Generator(ABC):
         step_hook: StepObserver | None = None,
         constraints: Sequence[ConstraintSpec] | ConstraintSet | None = None,
         checkpoint: Checkpointing | None = None,
+        distributed: Dist | None = None,
     ) -> Generator:
         """Learn ``data``. Without a schema, one is inferred.
 
@@ -114,9 +116,11 @@ class Generator(ABC):
         `synthgen.device.GraphedStep` that runs them (profiling; see there).
 
         ``checkpoint`` (`synthgen.checkpoint.Checkpointing`): write training checkpoints every N steps,
-        and with ``resume`` continue from the last one. Started by torchrun with several ranks, the fit
-        is distributed (`synthgen.distributed`): every rank calls ``fit`` with the same table and each
-        trains on its shard of the rows; the fitted model is the same on every rank.
+        and with ``resume`` continue from the last one. ``distributed`` (a `synthgen.distributed.Dist` of
+        several ranks, e.g. ``synthgen.distributed.current()`` under torchrun): the fit is distributed
+        (DDP): every rank calls ``fit`` with the same table and each trains on its shard of the rows; the
+        fitted model is the same on every rank. Without it the fit is one process's, even inside a
+        torchrun job (a model per rank).
         """
         schema = schema or infer_schema(data)
         if not schema.modelled:
@@ -133,7 +137,7 @@ class Generator(ABC):
             learned, learned_schema = self.constraints_.encode(data), self.constraints_.model_schema(schema)
         for note in self.config.budget_notes(len(learned)):
             warnings.warn(f"{type(self).__name__}: {note}", BudgetWarning, stacklevel=2)
-        self.dist_ = distributed.current()
+        self.dist_ = SINGLE if distributed is None else distributed
         self.device_ = device = self.dist_.init(self.device_)
         self.checkpointing_ = checkpoint
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
@@ -141,15 +145,19 @@ class Generator(ABC):
             self._fit(modelled_frame(learned, learned_schema), learned_schema, progress, step_hook)
         return self
 
-    def exclude_source_pii(self, data: pd.DataFrame) -> Generator:
+    def exclude_source_pii(self, data: pd.DataFrame | ParquetSource) -> Generator:
         """Never emit a PII value that occurs in ``data``.
 
         PII is regenerated from masked patterns, so a real value comes out only by coincidence (a short
         one such as 'Li' easily). The values are held in memory for this object only and are never
         saved: a model directory must not contain them. `fit` calls this with the training rows; the
-        pipeline calls it with the whole source table, which a reused model has not seen.
+        pipeline calls it with the whole source table, which a reused model has not seen. A streamed
+        source (`synthgen.sources.ParquetSource`) gives the values of all its rows, read column by column
+        (`ParquetSource.pii_values`), not those of a sample.
         """
-        for name, values in pii_exclusions(data, self._require_fitted()).items():
+        schema = self._require_fitted()
+        found = data.pii_values(schema) if isinstance(data, ParquetSource) else pii_exclusions(data, schema)
+        for name, values in found.items():
             self.pii_exclude_.setdefault(name, set()).update(values)
         return self
 

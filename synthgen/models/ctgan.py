@@ -159,7 +159,8 @@ class CTGAN(Generator):
 
         Under DDP (`synthgen.distributed`) ``encoded`` is this rank's shard of the rows, and both networks
         are wrapped in `DistributedDataParallel`: each rank draws its share of the global ``batch_size``
-        (whole packs of ``pac`` rows) with its own random stream, the gradients are averaged. The
+        (whole packs of ``pac`` rows, the remainder to the first ranks) with its own random stream and
+        weights its losses by its share (`Dist.batch_weight`), the gradients are averaged. The
         generator's step calls the critic unwrapped, and the critic's step the generator unwrapped, so
         each backward all-reduces only the network that steps. Batch norm keeps per-rank batch
         statistics (gloo has no SyncBatchNorm); its running statistics are rank 0's at the end, so the
@@ -183,8 +184,10 @@ class CTGAN(Generator):
         rows = int(dist.sum_counts(np.array([encoded.shape[0]]))[0])
         batch = min(cfg.batch_size, max(cfg.pac, rows // cfg.pac * cfg.pac))
         steps = max(1, rows // batch)
-        if dist.active:  # this rank's share, in whole packs
-            batch = max(cfg.pac, batch // dist.world // cfg.pac * cfg.pac)
+        weight = 1.0
+        if dist.active:  # this rank's share in whole packs (the packs' remainder to the first ranks)
+            packs = batch // cfg.pac
+            batch, weight = dist.local_batch(packs) * cfg.pac, dist.batch_weight(packs)
         amp = cfg.mixed_precision
         generator.train()
         discriminator.train()
@@ -210,6 +213,8 @@ class CTGAN(Generator):
                 fake_in = torch.cat([fake.float(), cond], dim=1)
                 real_in = torch.cat([encoded[rows], cond], dim=1)
                 loss_d, penalty = critic_losses(critic, real_in, fake_in, cfg.gradient_penalty)
+                if weight != 1.0:  # unequal shares: this rank's part of the means over the global batch
+                    loss_d, penalty = loss_d * weight, penalty * weight
                 opt_d.zero_grad()
                 (loss_d + penalty).backward()
                 opt_d.step()
@@ -220,6 +225,8 @@ class CTGAN(Generator):
                 loss_g = -discriminator(torch.cat([fake, cond], dim=1)).float().mean()
                 if column is not None:
                     loss_g = loss_g + sampler.condition_loss(logits.float(), column, category)
+                if weight != 1.0:
+                    loss_g = loss_g * weight
             opt_g.zero_grad()
             loss_g.backward()
             opt_g.step()

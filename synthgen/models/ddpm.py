@@ -360,7 +360,9 @@ class DDPM(Generator):
         Each batch's dequantisation draws are seeded by (``seed``, the batch's first row), so the model
         is deterministic for a seed and a table but not bit-identical to `fit` on the same rows. The
         constraints `fit` takes are not supported here. ``sample``: a uniform sample of ``part`` the caller
-        already drew (the pipeline's, which the judge also scores), used instead of drawing one.
+        already drew (the pipeline's, which the judge also scores), used instead of drawing one. The real
+        values of the PII and random-id columns kept out of the rows sampled are those of the whole source,
+        every part (`ParquetSource.pii_values`, a pass reading those columns only).
         """
         from synthgen.schema import infer_schema, modelled_frame
         from synthgen.unmodelled import learn_unmodelled
@@ -375,7 +377,7 @@ class DDPM(Generator):
             raise InputError(f"{source.path}: the schema has no column a generator can learn (only ids and PII)")
         self.schema_ = schema
         self.unmodelled_ = learn_unmodelled(sample, schema, seed=cfg.seed)
-        self.exclude_source_pii(sample)
+        self.exclude_source_pii(source)  # every row's real PII, not the sample's: one pass over those columns
         self.constraints_, self.constraint_columns_ = None, {}
         rows = source.part_rows(part)
         for note in cfg.budget_notes(rows):
@@ -456,8 +458,10 @@ class DDPM(Generator):
         Under DDP (`synthgen.distributed`, several ranks) the arrays are this rank's shard of the rows
         and the denoiser is wrapped in `DistributedDataParallel` (which sends rank 0's initial weights
         to all): each rank draws its share of the global ``batch_size`` from its shard with its own
-        random stream (seeded from (seed, rank)), the gradients are averaged, so the optimiser steps,
-        the EMA and the loss log are the same on every rank. CUDA graphs are off under DDP: capturing
+        random stream (seeded from (seed, rank)) and weights its mean loss by its share
+        (`Dist.batch_weight`); DDP averages the gradients, so the step is one process's on the mean
+        loss over ``batch_size`` rows, and the optimiser steps, the EMA and the loss log are the same
+        on every rank. CUDA graphs are off under DDP: capturing
         DDP's gradient all-reduce needs NCCL prepared for capture (no asynchronous error handling,
         buckets built before capture, a static graph), which no test here can check; the step runs
         eagerly instead, on one GPU per rank.
@@ -475,7 +479,8 @@ class DDPM(Generator):
         local_rows = numeric.shape[0]
         rows = int(dist.sum_counts(np.array([local_rows]))[0])
         batch = min(cfg.batch_size, rows)
-        local_batch = dist.local_batch(batch)
+        local_batch = dist.local_batch(batch)  # the remainder of batch / world goes to the first ranks
+        weight = dist.batch_weight(batch)  # 1.0 unless the shares differ
         total = cfg.training_steps(rows)
         log_every = max(1, min(100, total // 20))
         # The loss sum and the EMA's update weight live on the device, written in place, so the step
@@ -490,6 +495,8 @@ class DDPM(Generator):
 
         def train_step() -> None:
             loss = self._loss(model, gaussian, masked, numeric, codes, target, local_rows, local_batch)
+            if weight != 1.0:  # unequal shares: this rank's part of the mean over the global batch
+                loss = loss * weight
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthgen.errors import DataError
 from synthgen.judge.closeness import exposed_records, near_copies, release_distances
 from synthgen.judge.privacy import verbatim_records
 from synthgen.judge.release_records import RecordIndex
@@ -54,5 +55,5 @@ def test_a_part_is_read_as_the_judge_reads_a_table(german_df, german_schema):
     index = RecordIndex.build(train, holdout, german_schema, FAST)
     as_text = train.iloc[:5].astype({"credit_amount": str})  # a Parquet part may carry numbers as text
     assert len(index.part(as_text).found_train) == 5
-    with pytest.raises(Exception, match="lacks column"):
+    with pytest.raises(DataError, match="lacks column"):
         index.part(other.drop(columns=["credit_amount"]))

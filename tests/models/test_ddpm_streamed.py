@@ -87,6 +87,26 @@ def test_levels_and_missing_values_outside_the_sample_are_learned(tmp_path):
     assert encoders["amount"].has_null_
 
 
+def test_real_pii_outside_the_sample_is_excluded(tmp_path):
+    """Every row's e-mail, not only the 200 of the sample's, is a value the model must never emit."""
+    from synthgen.pipeline import exclude_real_pii
+    from synthgen.recipe import load_recipe
+    from synthgen.schema import ColumnKind, ColumnSpec
+
+    frame = _table(3000).assign(email=[f"person{i}@example.org" for i in range(3000)])
+    source = ParquetSource(_write(tmp_path / "parts", frame), batch_rows=400)
+    schema = infer_schema(frame, {"email": ColumnSpec(kind="pii")}, target="status")
+    assert schema["email"].kind is ColumnKind.PII
+    part = Part(0.2, 0, holdout=False)
+    model = DDPM(**{**SMALL, "steps": 5}).fit_source(source, schema, part=part, sample_rows=200)
+    assert model.pii_exclude_["email"] == set(frame["email"])  # the holdout's too, never a sample's only
+    model.save(tmp_path / "model")
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text("name: s\nsource: parts/\nschema: {columns: {email: {kind: pii}}}\n")
+    reused = exclude_real_pii(load_recipe(recipe_file), load_model(tmp_path / "model"), frame.head(10))
+    assert reused.pii_exclude_["email"] == set(frame["email"])  # what `generate` does for a reused model
+
+
 def test_a_schema_column_missing_from_the_dataset_is_named(tmp_path):
     frame = _table(600)
     source = ParquetSource(_write(tmp_path / "parts", frame.drop(columns="grade")))

@@ -59,19 +59,12 @@ class RareLevels:
         self._maps = {j: torch.from_numpy(c.to_pooled) for j, c in self.columns.items()}
 
     @classmethod
-    def find(
-        cls, codes: np.ndarray, cardinalities: list[int], min_rows: int, eligible: list[bool] | None = None
-    ) -> RareLevels:
-        """Pool, per column of ``codes`` (rows x columns) that is ``eligible`` (all by default), the levels with
-        fewer than ``min_rows`` rows, when there are at least two (one rare level pooled alone changes nothing)."""
-        counts = [np.bincount(codes[:, j], minlength=width) for j, width in enumerate(cardinalities)]
-        return cls.from_counts(counts, min_rows, eligible)
-
-    @classmethod
     def from_counts(
         cls, counts_by_column: list[np.ndarray], min_rows: int, eligible: list[bool] | None = None
     ) -> RareLevels:
-        """`find` from each column's level counts (summed over the shards of a distributed fit)."""
+        """Pool, per column that is ``eligible`` (all by default), the levels counted in fewer than ``min_rows``
+        rows, when there are at least two (one rare level pooled alone changes nothing). ``counts_by_column``:
+        each column's level counts (summed over the shards of a distributed fit)."""
         columns = {}
         if min_rows > 0:
             for j, counts in enumerate(counts_by_column):
