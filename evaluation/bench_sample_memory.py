@@ -28,15 +28,11 @@ RESULTS = ROOT / "evaluation" / "results" / "sample_memory.json"
 if str(ROOT) not in sys.path:  # run as a file (python evaluation/...py): the evaluation package
     sys.path.insert(0, str(ROOT))
 
-_CHILD = """
-import atexit, sys, time
-started = time.perf_counter()
-def report():
-    # VmHWM, not ru_maxrss: Linux carries the parent's peak at fork over into a child's ru_maxrss.
-    peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]
-    print(f"RESULT {peak} {time.perf_counter() - started:.3f}", file=sys.stderr)
-atexit.register(report)
-mode, model, rows, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+from evaluation.results import PEAK_REPORT  # noqa: E402  (after the path, when run as a file)
+
+_CHILD = (
+    PEAK_REPORT
+    + """mode, model, rows, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if mode == "streamed":
     sys.argv = ["synthgen", "sample", model, "--rows", str(rows), "--out", out, "--seed", "1"]
     from synthgen._entry import main
@@ -46,6 +42,7 @@ else:
     from synthgen.models import load_model
     write_table(load_model(model, device="cpu").sample(rows, seed=1), out)
 """
+)
 
 
 def train(kind: str, folder: Path) -> Path:

@@ -42,6 +42,19 @@ PACKAGES = (
 )
 
 
+PEAK_REPORT = """
+import atexit, sys, time
+started = time.perf_counter()
+def report():
+    # VmHWM, not ru_maxrss: Linux carries the parent's peak at fork over into a child's ru_maxrss.
+    peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]
+    print(f"RESULT {peak} {time.perf_counter() - started:.3f}", file=sys.stderr)
+atexit.register(report)
+"""
+"""The start of a benchmark's child script: at exit it prints ``RESULT <peak KiB> <seconds>`` to stderr, its
+own peak resident memory and wall time (interpreter, imports and all)."""
+
+
 def run_checkout(script: str | os.PathLike[str], source: Path, args: Sequence[str]) -> dict[str, Any]:
     """Run ``script`` (a benchmark's own file, with ``args``) in a fresh interpreter that imports synthgen from
     the checkout ``source``, and return the JSON object its last output line holds. A file, not ``-m``: an

@@ -59,6 +59,8 @@ RESULTS = ROOT / "evaluation" / "results" / "scale_table.json"
 if str(ROOT) not in sys.path:  # run as a file (python evaluation/...py): the evaluation package
     sys.path.insert(0, str(ROOT))
 
+from evaluation.results import PEAK_REPORT  # noqa: E402  (after the path, when run as a file)
+
 NUMERIC = [
     "person_age",
     "person_income",
@@ -79,15 +81,9 @@ GENERATOR = {
     "seed": 0,
 }
 
-_CHILD = """
-import atexit, sys, time
-started = time.perf_counter()
-def report():
-    # VmHWM, not ru_maxrss: Linux carries the parent's peak at fork over into a child's ru_maxrss.
-    peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]
-    print(f"RESULT {peak} {time.perf_counter() - started:.3f}", file=sys.stderr)
-atexit.register(report)
-if sys.argv[1] == "synthgen":
+_CHILD = (
+    PEAK_REPORT
+    + """if sys.argv[1] == "synthgen":
     sys.argv = sys.argv[1:]
     from synthgen._entry import main
     main()
@@ -95,6 +91,7 @@ else:
     from evaluation.scale_table import child
     child(sys.argv[1:])
 """
+)
 
 
 # -- the table ----------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_a_failed_shard_on_ray_leaves_nothing(model_dir, tmp_path):
     )
     try:  # an existing connection is used as it is, and left open
         with pytest.raises(Exception, match="disk full"):
-            shards.sample_shards(model_dir, 300, 3, tmp_path / "release", workers=2, ray=True)
+            shards.sample_shards(model_dir, 300, 3, tmp_path / "release", workers=1, ray=True)
         assert ray.is_initialized()
     finally:
         ray.shutdown()

@@ -54,11 +54,11 @@ def _with(honest: pd.DataFrame, leaked: pd.DataFrame, seed: int = 0) -> pd.DataF
 
 def test_an_honest_release_in_parts_passes_the_whole_gate(credit, credit_schema):
     train, holdout, other = credit
-    result = evaluate_release(train, holdout, _parts(other), credit_schema, FAST, device="cpu", sample_rows=7_500)
+    result = evaluate_release(train, holdout, _parts(other), credit_schema, FAST, device="cpu", sample_rows=3_000)
     gate = result.report.gate
     assert result.passed, gate.failing
     assert result.failing_parts == [] and len(result.parts) == PARTS and result.release_rows == 20_000
-    assert result.sample_rows == 7_500 and result.report.run.synthetic_rows == 7_500
+    assert result.sample_rows == 3_000 and result.report.run.synthetic_rows == 3_000
     assert result.report.privacy.verbatim.synthetic_rows == 20_000  # the record checks saw every row
     names = {c.name: c for c in gate.checks}
     assert names["shard_records"].status == "passed" and names["verbatim_records"].status == "passed"
@@ -86,7 +86,7 @@ def test_a_leak_in_one_part_names_that_part(credit, credit_schema):
     train, holdout, other = credit
     release = other.copy()
     release.iloc[5_000:5_060] = train.iloc[:60].to_numpy()  # rows 5,000-5,059: the third of 8 parts
-    result = evaluate_release(train, holdout, _parts(release), credit_schema, FAST, device="cpu", sample_rows=7_500)
+    result = evaluate_release(train, holdout, _parts(release), credit_schema, FAST, device="cpu", sample_rows=3_000)
     assert not result.passed and result.failing_parts == [2]
     assert "shard_records" in result.report.gate.failing and "verbatim_records" in result.report.gate.failing
 
