@@ -187,9 +187,34 @@ def resume_training(
     return saved.state
 
 
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a file synthgen wrote as a checkpoint (its header names the format): the only
+    kind of file a fit replaces or removes at a checkpoint's path."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            return (handle.metadata() or {}).get("format") == FORMAT
+    except (SafetensorError, OSError, ValueError):
+        return False
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Remove the checkpoint at ``path`` once its model is saved; any other file there is left alone."""
+    path = Path(path)
+    if path.is_file() and is_checkpoint(path):
+        path.unlink(missing_ok=True)
+
+
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> Path:
-    """Write ``checkpoint`` to ``path`` through a temporary file and one rename."""
+    """Write ``checkpoint`` to ``path`` through a temporary file and one rename; a file there that is not a
+    synthgen checkpoint is refused, never replaced."""
     from safetensors.torch import save_file
+
+    if Path(path).exists() and not is_checkpoint(Path(path)):
+        raise InputError(
+            f"{path}: exists and is not a synthgen checkpoint; move it, or train with --checkpoint-every 0"
+        )
 
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in checkpoint.tensors.items()}
     metadata = {"format": FORMAT, "state": json.dumps(checkpoint.state, allow_nan=False)}

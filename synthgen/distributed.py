@@ -129,6 +129,21 @@ class Dist:
             return torch.device("cuda", self.local_rank)
         return torch.device("cpu")
 
+    def shared_fit(self, fit: Callable[[], Any], restore: Callable[[dict[str, Any]], Any]) -> Any:
+        """A fitted object (a transformer) that is the same on every rank: ``fit()`` on rank 0 only (on its
+        bounded sample), its ``get_state()`` sent as JSON, ``restore(state)`` on the other ranks. One
+        process: ``fit()``."""
+        fitted: list[Any] = []
+
+        def on_main() -> dict[str, Any]:
+            fitted.append(fit())
+            return fitted[0].get_state()
+
+        if not self.active:
+            return fit()
+        state = self.from_main(on_main)
+        return fitted[0] if self.is_main else restore(state)
+
     def broadcast_json(self, value: Any = None) -> Any:
         """Rank 0's ``value`` on every rank, sent as the bytes of its JSON text (others pass None). Not
         `torch.distributed.broadcast_object_list`, which pickles: what crosses is data (a transformer's

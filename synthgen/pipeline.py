@@ -322,7 +322,7 @@ def fit_model(
     removed once the model is saved. ``distributed`` (`synthgen.distributed.Dist`, as `synthgen train`
     passes under torchrun): every rank fits its shard and only rank 0 reports progress, writes
     checkpoints and saves the model; without it, one process."""
-    from synthgen.checkpoint import Checkpointing, checkpoint_path
+    from synthgen.checkpoint import Checkpointing, checkpoint_path, remove_checkpoint
     from synthgen.distributed import SINGLE
 
     path = check_model_dir(recipe, out)
@@ -375,7 +375,7 @@ def fit_model(
                 metadata={"fingerprint": model_fingerprint(recipe), "recipe": recipe.name, "rows_trained": rows},
             )
             if checkpointing is not None:
-                checkpointing.path.unlink(missing_ok=True)  # the model is saved: nothing left to resume
+                remove_checkpoint(checkpointing.path)  # the model is saved: nothing left to resume
         dist.barrier()  # the other ranks return once the model is on disk
         if tracker is not None:
             tracker.finish()

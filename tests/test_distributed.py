@@ -400,3 +400,20 @@ def test_train_resume_refuses_a_checkpoint_of_another_recipe_and_leaves_none_beh
     done = CliRunner().invoke(app, ["train", str(recipe), "--out", str(out), "--checkpoint-every", "10", "--resume"])
     assert done.exit_code == 0, done.output
     assert load_model(out).steps_done_ == 30 and not checkpoint_path(out).exists()  # written, then removed
+
+
+def test_a_file_at_the_checkpoint_path_that_synthgen_did_not_write_is_never_replaced_or_removed(tmp_path):
+    from synthgen.checkpoint import is_checkpoint, remove_checkpoint
+
+    theirs = tmp_path / "model.checkpoint.safetensors"
+    theirs.write_text("a user's file")
+    with pytest.raises(InputError, match="is not a synthgen checkpoint"):
+        write_checkpoint(theirs, Checkpoint({"x": torch.zeros(1)}, {"step": 1}))
+    remove_checkpoint(theirs)
+    assert theirs.read_text() == "a user's file" and not is_checkpoint(theirs)
+    ours = tmp_path / "ours.checkpoint.safetensors"
+    write_checkpoint(ours, Checkpoint({"x": torch.zeros(1)}, {"step": 1}))
+    assert is_checkpoint(ours)
+    write_checkpoint(ours, Checkpoint({"x": torch.ones(1)}, {"step": 2}))  # its own is replaced
+    remove_checkpoint(ours)
+    assert not ours.exists()

@@ -82,6 +82,7 @@ class RecordIndex:
     iso_holdout: np.ndarray
     exposed_share: float
     exposed_min_holdout_records: int
+    widest: np.ndarray  # the real row of largest norm: all `rounding` needs of the real side, per part
     device: str = "cpu"
     block_rows: int = 1024
 
@@ -141,6 +142,7 @@ class RecordIndex:
             iso_holdout=exact_isolation_of(d, enc_h, order_h, iso_h),
             exposed_share=settings.exposed_share,
             exposed_min_holdout_records=settings.exposed_min_holdout_records,
+            widest=_widest(np.vstack([enc_t, enc_h])),
             device=str(device),
             block_rows=b,
         )
@@ -164,7 +166,7 @@ class RecordIndex:
             train=self.train,
             holdout=self.holdout,
             synth=synth,
-            slack=rounding(np.vstack([self.train, self.holdout]), synth),
+            slack=rounding(self.widest, synth),
             device=self.device,
             block_rows=self.block_rows,
         )
@@ -212,6 +214,15 @@ class RecordIndex:
             ),
         )
         return verbatim, near, exposed
+
+
+def _widest(real: np.ndarray) -> np.ndarray:
+    """The row of largest squared norm, as a one-row table: `neighbours.rounding` depends on a table only
+    through that norm, so a part's float32 slack is computed without the whole real table."""
+    if not len(real):
+        return real
+    norms = (real.astype(np.float64) ** 2).sum(1)
+    return real[[int(np.argmax(norms))]]
 
 
 __all__ = ["PartRecords", "RecordIndex"]

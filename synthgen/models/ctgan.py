@@ -143,8 +143,7 @@ class CTGAN(Generator):
             self.transformer_ = fresh.fit(data, schema)
             encoded = self.transformer_.transform(data, device=self.device_)
         else:  # DDP: rank 0 fits the transformer on its bounded sample; each rank encodes its own rows
-            state = dist.from_main(lambda: fresh.fit(data, schema).get_state())
-            self.transformer_ = fresh if dist.is_main else TableTransformer.from_state(state)
+            self.transformer_ = dist.shared_fit(lambda: fresh.fit(data, schema), TableTransformer.from_state)
             shard = data.iloc[dist.shard(len(data))]
             encoded = self.transformer_.transform(shard, device=self.device_, seed=dist.seed(cfg.seed))
         self.sampler_ = ConditionSampler(encoded, self.transformer_.spans, cfg.log_frequency)

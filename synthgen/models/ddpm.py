@@ -270,14 +270,12 @@ class DDPM(Generator):
         ranks restore it, so all encode with the same quantiles, mixtures and category maps. An input
         error on rank 0 is raised on every rank (instead of leaving them waiting)."""
 
-        def fit_state() -> dict[str, Any]:
+        def fit() -> TableTransformer:
             self._fit_transformer(data, schema)
-            return self.transformer_.get_state()
+            return self.transformer_
 
-        state = self.dist_.from_main(fit_state)
-        if not self.dist_.is_main:
-            self.transformer_ = TableTransformer.from_state(state)
-            self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+        self.transformer_ = self.dist_.shared_fit(fit, TableTransformer.from_state)
+        self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
 
     def _fit_transformer(self, data: pd.DataFrame, schema: TableSchema) -> None:
         """Fit the transformer and the layout on ``data``: the training table, or a bounded sample of it
