@@ -180,12 +180,12 @@ def build(folder: Path, rows: int, parts: int) -> dict[str, Any]:
     return {"rows": rows, "columns": columns, "files": parts, "parquet_mib": round(disk / 2**20, 1)}
 
 
-def write_recipe(folder: Path, steps: int) -> Path:
+def write_recipe(folder: Path, steps: int, sample_rows: int | None = None) -> Path:
     import yaml
 
     recipe = {
         "name": "scale_table",
-        "source": "parts/",
+        "source": "parts/" if sample_rows is None else {"path": "parts/", "sample_rows": sample_rows},
         "schema": {"target": "loan_status", "columns": {"loan_status": {"kind": "categorical"}}},
         "generator": {**GENERATOR, "steps": steps},
         "split": {"holdout": 0.2, "seed": 0},
@@ -222,11 +222,13 @@ def child(argv: list[str]) -> None:
     print(json.dumps({"rows_trained": len(train), "read_seconds": round(read_s, 1), "steps": model.steps_done_}))
 
 
-def run_phase(args: list[str]) -> dict[str, Any]:
+def run_phase(args: list[str], script: str | None = None) -> dict[str, Any]:
+    """Run ``script`` (default: this module's child script) with ``args`` in a fresh interpreter: its peak
+    memory and seconds, and the figures of its last output line."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, env=env, check=False, cwd=ROOT
+        [sys.executable, "-c", script or _CHILD, *args], capture_output=True, text=True, env=env, check=False, cwd=ROOT
     )
     wall = time.perf_counter() - started
     line = next((text for text in done.stderr.splitlines() if text.startswith("RESULT ")), None)

@@ -194,14 +194,26 @@ def generate(
         help="Release the rows as this many Parquet parts plus manifest.json in the folder --out: every row's "
         "record checks part by part, the rest of the gate on a seeded sample; published only if the gate passes.",
     ),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local processes drawing shards (with --shards)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Processes drawing and judging shards (with --shards); with --ray, Ray actors."
+    ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS",
+        help="Draw the shards on Ray (with --shards; pip install 'synthgen\\[ray]'): 'local', 'auto' or a cluster "
+        "address. The parts come back to this machine and are judged here; a table with PII or random-id columns "
+        "is refused (their real values are not sent to actors).",
+    ),
 ) -> None:
     """Train (or reuse) the recipe's model, sample, evaluate, and write the data if the gate passes."""
     if shards is not None:
-        _generate_shards(recipe, rows, out, seed, device, epochs, retrain, force_release, where, shards, workers)
+        options = (rows, out, seed, device, epochs, retrain, force_release, where, shards, workers, ray)
+        _generate_shards(recipe, *options)
         return
-    if workers != 1:
-        console.print("[bold red]error:[/] --workers draws shards in parallel: give --shards too")
+    if workers != 1 or ray is not None:
+        flag = "--ray" if ray is not None else "--workers"
+        console.print(f"[bold red]error:[/] {flag} draws shards in parallel: give --shards too")
         raise typer.Exit(InputError.exit_code)
 
     def action() -> Any:
@@ -265,6 +277,7 @@ def _generate_shards(
     where: list[str] | None,
     shards: int,
     workers: int,
+    ray: str | None = None,
 ) -> None:
     def action() -> Any:
         from synthgen.pipeline import apply_overrides
@@ -284,6 +297,7 @@ def _generate_shards(
                 force_release=force_release,
                 progress=display if display is not None else False,
                 conditions=_conditions(where),
+                ray=ray,
             )
 
     result = _run(action)
@@ -298,7 +312,8 @@ def _generate_shards(
     table.add_row("rows", f"{result.rows:,}")
     table.add_row("model", f"{result.model_path}{' (reused)' if result.reused_model else ''}")
     table.add_row("fit", f"{result.fit_seconds:.1f} s")
-    table.add_row("sample", _rate(result.sample_seconds, result.rows))
+    engine = "Ray actor(s)" if result.manifest.get("engine") == "ray" else "worker(s)"
+    table.add_row("sample", f"{_rate(result.sample_seconds, result.rows)} on {result.manifest['workers']} {engine}")
     table.add_row(
         "gate",
         f"{result.evaluate_seconds:.1f} s: record checks on all {result.rows:,} rows, "
@@ -769,6 +784,7 @@ def evaluate(
         from synthgen.pipeline import prepare_data
         from synthgen.recipe import load_recipe
         from synthgen.schema import infer_schema
+        from synthgen.streamed_judging import real_hashes
 
         folder = report or synthetic.parent / f"{synthetic.stem}_report"
         ensure_writable_dir(folder)
@@ -779,12 +795,14 @@ def evaluate(
             loaded = load_recipe(recipe)
             train_rows, holdout_rows, schema = prepare_data(loaded)
             settings, gates, device = loaded.evaluate, loaded.gates, loaded.generator.device
+            hashes = real_hashes(loaded, schema)  # a streamed source: the exact checks over every real row
         else:
             if real is None or holdout is None:
                 raise InputError("give --recipe, or both --real and --holdout")
             train_rows, holdout_rows = read_table(real), read_table(holdout)
             schema = infer_schema(train_rows, target=target, source=str(real))
             settings, gates, device = EvaluateSettings(), GateSettings(), "auto"
+            hashes = None
         with _progress() as display:
             stage = None
             if display is not None:
@@ -798,6 +816,7 @@ def evaluate(
                 gates=gates,
                 device=device,
                 progress=None if stage is None else lambda part, done, _: stage.update(done, detail=part),
+                real_hashes=hashes,
             )
             if stage is not None:
                 stage.update(len(PARTS), detail="report")

@@ -85,6 +85,8 @@ def _numbers(values: pd.Series, declared_numeric: bool) -> np.ndarray | None:
         return None
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not declared_numeric and not _reads_as_number(values):
+        return None  # a text column: its first value is no number, so parsing every row would be wasted
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     unread = np.flatnonzero(np.isnan(numbers) & values.notna().to_numpy())
     for row in unread:
@@ -94,6 +96,20 @@ def _numbers(values: pd.Series, declared_numeric: bool) -> np.ndarray | None:
             if not declared_numeric:
                 return None
     return numbers
+
+
+def _reads_as_number(values: pd.Series) -> bool:
+    """Whether the column's first present value reads as a number, as `_numbers` reads each (pandas, then
+    `float`); True for a column with no present value."""
+    present = np.flatnonzero(values.notna().to_numpy())
+    if not len(present):
+        return True
+    value = values.iloc[present[0]]
+    try:
+        float(str(value).strip())
+        return True
+    except ValueError:
+        return not np.isnan(pd.to_numeric(pd.Series([value]), errors="coerce").to_numpy(dtype=np.float64)[0])
 
 
 def _non_finite_message(name: object, values: pd.Series, infinite: np.ndarray, source: str) -> str:

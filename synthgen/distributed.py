@@ -161,6 +161,20 @@ class Dist:
         torch.distributed.broadcast(buffer, src=0)
         return json.loads(bytes(buffer.cpu().numpy()).decode())
 
+    def gather_json(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` (JSON-able), in rank order, on every rank: the bytes of each rank's JSON text,
+        padded to the longest and all-gathered (never pickled, as `broadcast_json`). One process: ``[value]``."""
+        if not self.active:
+            return [value]
+        wire = self._wire()
+        data = json.dumps(value, allow_nan=True).encode()
+        sizes = [int(size.item()) for size in self.gather(torch.tensor([len(data)], dtype=torch.int64))]
+        buffer = torch.zeros(max(sizes), dtype=torch.uint8)
+        buffer[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else buffer[:0]
+        parts = [torch.empty_like(buffer, device=wire) for _ in range(self.world)]
+        torch.distributed.all_gather(parts, buffer.to(wire))
+        return [json.loads(bytes(part.cpu().numpy()[:size]).decode()) for part, size in zip(parts, sizes)]
+
     def from_main(self, make: Callable[[], Any]) -> Any:
         """``make()`` run on rank 0 only, its JSON-able result given to every rank. Whatever it raises is
         raised on every rank, so no rank is left waiting for rank 0: rank 0 raises its own exception, the

@@ -61,6 +61,12 @@ def open_source(recipe: Recipe) -> ParquetSource:
     return ParquetSource(path, prepare=lambda frame: clean_non_finite(frame, declared, str(path)))
 
 
+def sample_rows(recipe: Recipe) -> int:
+    """Rows of the uniform sample of a streamed source's training part that the schema, the column statistics
+    and the judge see (``source.sample_rows``, default `synthgen.sources.SAMPLE_ROWS`)."""
+    return recipe.source.sample_rows or SAMPLE_ROWS
+
+
 def stream_parts(recipe: Recipe) -> tuple[Part, Part]:
     """(training part, holdout part) of a streamed source: a seeded per-row draw (`synthgen.sources.Part`)."""
     share, seed = recipe.split.holdout, recipe.split.seed
@@ -72,7 +78,7 @@ def load_source(recipe: Recipe) -> pd.DataFrame:
     streamed source, a seeded uniform sample of `synthgen.sources.SAMPLE_ROWS` rows of it."""
     path = source_path(recipe)
     if is_streamed_source(recipe):
-        return open_source(recipe).reservoir(SAMPLE_ROWS, seed=recipe.split.seed)
+        return open_source(recipe).reservoir(sample_rows(recipe), seed=recipe.split.seed)
     if not path.exists():
         raise DataError(f"{recipe.label}: source file {path} not found")
     return clean_non_finite(read_table(path), recipe.schema_.columns, str(path))
@@ -184,11 +190,18 @@ def prepare_data(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSchem
     `generate` accepts.
 
     A streamed source (`is_streamed_source`) is never read whole: train and holdout are seeded uniform
-    samples (`ParquetSource.reservoir`) of its two parts (`stream_parts`), `synthgen.sources.SAMPLE_ROWS`
-    training rows and holdout rows in the split's proportion. The schema is inferred and the checks run
+    samples (`ParquetSource.reservoir`) of its two parts (`stream_parts`), `sample_rows` training rows
+    and holdout rows in the split's proportion. The schema is inferred and the checks run
     on those rows, the judge scores them, and `fit_model` trains on the whole training part."""
     if is_streamed_source(recipe):
         return _prepare_stream(recipe)
+    if recipe.source.sample_rows is not None:
+        warnings.warn(
+            f"{recipe.label}: source.sample_rows applies to a streamed source (a Parquet folder or glob); "
+            f"{source_path(recipe)} is read whole and judged on every row",
+            RecipeWarning,
+            stacklevel=2,
+        )
     data = load_source(recipe)
     schema = resolve_schema(recipe, data)
     memory = generator_type(recipe.generator.type).training_memory
@@ -207,8 +220,9 @@ def _prepare_stream(recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame, TableSc
         )
     source, (train_part, holdout_part) = open_source(recipe), stream_parts(recipe)
     share = recipe.split.holdout
-    train = source.reservoir(SAMPLE_ROWS, seed=recipe.split.seed, part=train_part)
-    holdout = source.reservoir(max(1, round(SAMPLE_ROWS * share / (1 - share))), recipe.split.seed, holdout_part)
+    size = sample_rows(recipe)
+    train = source.reservoir(size, seed=recipe.split.seed, part=train_part)
+    holdout = source.reservoir(max(1, round(size * share / (1 - share))), recipe.split.seed, holdout_part)
     both = pd.concat([train, holdout], ignore_index=True)
     schema = resolve_schema(recipe, both)
     check_learnable(both, schema, source.path, share)  # compact arrays: memory follows rows x columns, not levels
@@ -340,13 +354,6 @@ def fit_model(
     model = generator_type(recipe.generator.type).load()(recipe.generator)
     use_threads(dist.threads(recipe.threads))  # ranks on one machine share its cores
     source, part = streamed_training(recipe, model)
-    if source is not None:  # `DDPM.fit_source` writes no checkpoints and runs in one process, for now
-        if dist.active or resume:
-            raise InputError(
-                f"{recipe.label}: distributed training (torchrun, --nproc) and --resume are not supported yet with "
-                f"a streamed source ({source.path}); train it in one process"
-            )
-        checkpointing = None
     rows = len(train) if source is None else source.part_rows(part)
     with open_progress(progress) as emit:
         tracker = None if emit is None else _fit_tracker(recipe, emit, rows)
@@ -358,6 +365,8 @@ def fit_model(
                 sample=train,
                 progress=tracker,
                 step_hook=None if tracker is None else tracker.step_hook,
+                checkpoint=checkpointing,
+                distributed=dist,
             )
         else:
             model.fit(
@@ -561,6 +570,7 @@ def generate(
     instead (stage, counts, share done, seconds elapsed and left)."""
     from synthgen.judge import evaluate as judge, write_report
     from synthgen.judge.evaluation import PARTS as JUDGE_PARTS
+    from synthgen.streamed_judging import frame_hashes, real_hashes
 
     if rows is not None and rows < 1:
         raise InputError(f"rows must be a positive integer, got {rows}")
@@ -594,9 +604,6 @@ def generate(
         constraint_report = constraint_rates(model.constraints_, train, synthetic)
         if wanted:
             train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
-        for column, shares in recipe.generate.rebalance.items():
-            train, holdout = (with_shares(frame, column, shares, seed=recipe.split.seed) for frame in (train, holdout))
-
         started = time.perf_counter()
         stage = (
             None
@@ -608,6 +615,16 @@ def generate(
             if stage is not None:
                 stage.update(done, detail=name)
 
+        # The exact checks read every real row the model could have copied: a streamed source's every row
+        # (meeting the conditions), and the rows a rebalancing leaves out of the distribution checks.
+        if is_streamed_source(recipe):
+            part("hash every real row", 0)
+        hashes = real_hashes(recipe, schema, wanted, model)
+        if hashes is None and recipe.generate.rebalance:
+            hashes = frame_hashes(train, holdout, schema)
+        for column, shares in recipe.generate.rebalance.items():
+            train, holdout = (with_shares(frame, column, shares, seed=recipe.split.seed) for frame in (train, holdout))
+
         report = judge(
             train,
             holdout,
@@ -617,6 +634,7 @@ def generate(
             gates=recipe.gates,
             device=recipe.generator.device,
             progress=part,
+            real_hashes=hashes,
         )
         evaluate_seconds = time.perf_counter() - started
         released = bool(report.passed)

@@ -64,11 +64,20 @@ class SourceSpec(BaseModel):
         "read in record batches: synthgen.sources), relative to the recipe file.",
     )
     builtin: str | None = Field(default=None, description=f"A bundled dataset: {', '.join(BUILTIN)}.")
+    sample_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="A streamed source (a Parquet directory or glob) only: rows of the seeded uniform sample the "
+        "schema, the column statistics and the judge's distance checks and attacks see (default 200,000). Training "
+        "reads every row, and the exact copy and verbatim record checks hash every row, whatever this is.",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SourceSpec:
         if (self.path is None) == (self.builtin is None):
             raise ValueError("give exactly one of 'path' or 'builtin'")
+        if self.sample_rows is not None and self.path is None:
+            raise ValueError("'sample_rows' applies to a streamed source (a Parquet directory or glob), not a builtin")
         if self.builtin is not None and self.builtin not in BUILTIN:
             raise ValueError(f"unknown builtin dataset {self.builtin!r}; available: {', '.join(BUILTIN)}")
         return self
@@ -190,8 +199,9 @@ class Recipe(BaseModel):
         for column in (schema.get("columns") or {}).values():
             if column.get("spikes") is None:  # unset: inferred from the data, which the fingerprint covers
                 del column["spikes"]  # (and models saved before spikes existed stay valid)
+        unset_sample = {"sample_rows"} if self.source.sample_rows is None else None  # older models stay valid
         payload = {
-            "source": self.source.model_dump(mode="json"),
+            "source": self.source.model_dump(mode="json", exclude=unset_sample),
             "schema": schema,
             "generator": training_settings(self.generator),
             "split": self.split.model_dump(mode="json"),

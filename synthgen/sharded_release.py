@@ -32,16 +32,32 @@ from synthgen.pipeline import (
 from synthgen.progress import ProgressCallback, Stage, open_progress
 from synthgen.recipe import Recipe
 from synthgen.shards import release_target, sample_shards
+from synthgen.streamed_judging import real_hashes
 from synthgen.threads import use_threads
 
 if TYPE_CHECKING:
     from synthgen.judge.report import EvaluationReport
+    from synthgen.schema import TableSchema
 
 
 def sharded_report_dir(output: Path) -> Path:
     """``<folder>_report`` beside the release folder, from its whole name (``release.v1`` and ``release.v2``
     get reports of their own, and none is the report of a CSV release ``release.csv``)."""
     return output.parent / f"{output.name}_report"
+
+
+def refuse_pii_on_ray(schema: TableSchema, label: str) -> None:
+    """A release drawn on Ray actors cannot keep real PII out of its rows (`synthgen.shards.sample_shards`
+    never sends those values off this machine): refuse a table that has any, naming the columns."""
+    from synthgen.unmodelled import pii_columns
+
+    columns = pii_columns(schema)
+    if columns:
+        raise InputError(
+            f"{label}: column(s) {', '.join(map(repr, columns))} hold PII or random ids whose real values no released "
+            "row may repeat; synthgen keeps those values on this machine and does not send them to Ray actors: "
+            "draw this release with --workers instead of --ray"
+        )
 
 
 @dataclass
@@ -75,6 +91,7 @@ def generate_shards(
     progress: bool | ProgressCallback | None = None,
     conditions: dict[str, Any] | None = None,
     sample_rows: int | None = None,
+    ray: bool | str | None = None,
 ) -> ShardedResult:
     """Train (or reuse) the recipe's model, draw ``rows`` rows as ``shards`` Parquet parts on ``workers``
     processes, judge them, and publish the folder ``out`` (default: the recipe's output path with ``_shards``
@@ -85,6 +102,11 @@ def generate_shards(
     rows (default: as many as the real rows judged against) drawn uniformly over the release. The report
     goes to ``<out>_report`` (from the folder's whole name: ``release.v1`` -> ``release.v1_report``); the
     manifest's ``gate`` section holds the verdict, each part's record figures and the sample's seed and size.
+
+    ``ray`` draws the parts on ``workers`` Ray actors (`synthgen.ray_shards`: True or "local", or a cluster's
+    address); the parts come back to this machine, which judges them. A table with PII or random-id columns
+    is refused there, before any training: their real values, which no released row may repeat, stay on this
+    machine and are never sent to actors.
     """
     from synthgen.judge.release_gate import evaluate_release
     from synthgen.judge.report import write_report
@@ -104,7 +126,13 @@ def generate_shards(
     check_targets(recipe, recipe.model_path, output)
     release_target(output)  # a folder of the user's is refused before any work, not after training
     report_dir = ensure_writable_dir(sharded_report_dir(output))
+    if ray is not None and ray is not False:
+        from synthgen.ray_shards import import_ray
+
+        import_ray()  # a missing Ray is refused before any work
     train, holdout, schema = prepare_data(recipe)
+    if ray is not None and ray is not False:
+        refuse_pii_on_ray(schema, recipe.label)
     n_rows = release_rows(recipe, rows, len(train) + len(holdout))
     if shards > n_rows:
         raise InputError(f"{shards} shards for {n_rows} rows would leave shards empty; give at most {n_rows} shards")
@@ -124,6 +152,7 @@ def generate_shards(
         wanted = {**recipe.generate.conditions, **(conditions or {})}
         if wanted:
             train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
+        hashes = real_hashes(recipe, schema, wanted, model)  # a streamed source: every real row's record
         judged_rows = sample_rows or len(train) + len(holdout)  # as many as the real rows it is judged against
         sample_seed = sampling_seed(recipe, seed)
         drawing = None if emit is None else Stage(emit, "sample", "sample", "rows", total=n_rows)
@@ -147,6 +176,7 @@ def generate_shards(
                 sample_rows=judged_rows,
                 sample_seed=settings.seed,
                 workers=workers,
+                real_hashes=hashes,
                 on_part=None if stage is None else lambda verdict: stage.update(verdict.index + 1, detail="records"),
             )
             for record, verdict in zip(records, evaluation.parts):
@@ -203,6 +233,7 @@ def generate_shards(
             on_shard=None if drawing is None else lambda record: drawing.advance(record["rows"]),
             gate=judge,
             exclude_pii=model.pii_exclude_,
+            ray=ray,
         )
     return ShardedResult(
         output=output,

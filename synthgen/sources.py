@@ -92,6 +92,22 @@ class Part:
         return held if self.holdout else ~held
 
 
+@dataclass(frozen=True)
+class RankShard:
+    """One rank's share of ``part`` (the whole table for None) in a distributed fit: the rows of ``part``
+    whose global index is ``rank`` modulo ``world``. Strided like `synthgen.distributed.Dist.shard`, so a
+    table sorted by some column gives every rank a fair mix, and like a `Part` it needs no pass over the
+    data: the ranks' shards are disjoint and cover ``part`` for any batch size."""
+
+    part: Part | None
+    rank: int
+    world: int
+
+    def mask(self, index: np.ndarray) -> np.ndarray:
+        mine = np.asarray(index, dtype=np.uint64) % np.uint64(self.world) == np.uint64(self.rank)
+        return mine if self.part is None else mine & self.part.mask(index)
+
+
 class ParquetSource:
     """A Parquet dataset (a directory, a glob or one file) read in record batches.
 
@@ -151,7 +167,7 @@ class ParquetSource:
         return list(columns)
 
     def batches(
-        self, columns: Sequence[str] | None = None, part: Part | None = None
+        self, columns: Sequence[str] | None = None, part: Part | RankShard | None = None
     ) -> Iterator[tuple[int, pd.DataFrame]]:
         """(global index of the batch's first row, the batch's rows of ``part`` as a DataFrame), in order.
         An empty part of a batch is skipped."""
@@ -183,7 +199,7 @@ class ParquetSource:
         except Exception as exc:  # pyarrow's errors: corrupt pages, schema drift inside a file
             raise DataError(f"{self.path}: cannot read the dataset: {str(exc).splitlines()[0]}") from None
 
-    def part_rows(self, part: Part | None) -> int:
+    def part_rows(self, part: Part | RankShard | None) -> int:
         """Rows of ``part`` (the whole table for None), from the row count alone: no data is read."""
         if part is None:
             return self.rows

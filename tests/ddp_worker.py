@@ -55,7 +55,9 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
     from synthgen.schema import infer_schema
 
     torch.set_num_threads(1)
-    if "csv" in spec:
+    if "parquet" in spec:
+        data = pd.read_parquet(spec["parquet"])
+    elif "csv" in spec:
         data = pd.read_csv(spec["csv"])
         data = data.sample(n=min(len(data), spec.get("rows", len(data))), random_state=0).reset_index(drop=True)
     else:
@@ -77,7 +79,28 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
             os._exit(17)
 
     started = time.perf_counter()
-    model.fit(data, schema, step_hook=hook, checkpoint=checkpoint, distributed=current())
+    encoded: list[int] = []
+    if spec.get("parquet"):  # a streamed source: `DDPM.fit_source` on its training part
+        from synthgen.sources import ParquetSource, Part
+
+        source, encode = ParquetSource(spec["parquet"], batch_rows=256), model._encode_source
+
+        def spy(source, part, schema, rows, *rest):  # noqa: ANN001, ANN202 - records this rank's share
+            encoded.append(rows)
+            return encode(source, part, schema, rows, *rest)
+
+        model._encode_source = spy
+        model.fit_source(
+            source,
+            schema,
+            part=Part(0.2, 0, holdout=False),
+            sample_rows=500,
+            step_hook=hook,
+            checkpoint=checkpoint,
+            distributed=current(),
+        )
+    else:
+        model.fit(data, schema, step_hook=hook, checkpoint=checkpoint, distributed=current())
     seconds = time.perf_counter() - started
     networks = model._networks()
     out = {
@@ -89,6 +112,12 @@ def fit(spec: dict[str, Any]) -> dict[str, Any]:
         "calls": calls[0],  # the steps this process ran (fewer than ``steps`` when it resumed)
         "seconds": seconds,
         "train_seconds": getattr(model, "train_seconds_", None),
+        "encoded_rows": encoded,
+        "levels": {  # each one-hot column's categories, in the model's order
+            e.column.name: e.categories_
+            for e in getattr(getattr(model, "transformer_", None), "encoders_", [])
+            if hasattr(e, "categories_")
+        },
     }
     if spec.get("save") and model.dist_.is_main:
         model.save(spec["save"])

@@ -182,7 +182,7 @@ def test_without_signal_the_classifier_is_not_biased_below_one_half():
     """Leave-one-shadow-out scoring pushed null AUCs down (mean 0.43 here); the target-out design does not."""
     rng = np.random.default_rng(1)
     values = []
-    for _ in range(60):
+    for _ in range(30):  # 150 null AUCs: mean 0.489 here, standard error 0.017 (the biased scoring's 0.43 fails)
         design = membership_design(8, 5, rng)
         features = rng.lognormal(0.0, 0.3, (8, 5, 4))
         scores = classifier_scores(features, design)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -62,7 +63,8 @@ LAST = 5  # logged intervals (of 6 steps) compared at the end of the fit
 def launched(tmp_path_factory) -> tuple[list[list[dict]], Path, dict]:
     """A 2-process DDPM fit killed and resumed: rank 1 dies after 50 steps (the last checkpoint is at 40),
     then a new 2-process job (one start-up for several fits) resumes it and saves the model, fits and
-    saves a CTGAN, fits the DDPM uninterrupted, and probes `Dist.from_main` with a failing rank 0.
+    saves a CTGAN, fits the DDPM uninterrupted, probes `Dist.from_main` with a failing rank 0, and fits
+    the DDPM on the table as a streamed source (a Parquet folder).
     Returns each rank's results, the folder, and the checkpoint the killed job left."""
     from safetensors import safe_open
 
@@ -73,10 +75,30 @@ def launched(tmp_path_factory) -> tuple[list[list[dict]], Path, dict]:
     with safe_open(str(folder / "ckpt.safetensors"), framework="pt") as handle:
         left = json.loads(handle.metadata()["state"])
     resumed = {**ddpm, "resume": True, "save": str(folder / "model")}
-    jobs = [resumed, {**CTGAN_SPEC, "save": str(folder / "ctgan")}, SPEC, {"probe": True}]
+    parts = folder / "parts"  # the table as a streamed source: DDPM.fit_source, each rank its shard
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(_with_a_level_only_rank_1_sees(folder), 3)):
+        chunk.to_parquet(parts / f"part-{i}.parquet", index=False)
+    streamed = {**SPEC, "parquet": str(parts), "save": str(folder / "streamed")}
+    jobs = [resumed, {**CTGAN_SPEC, "save": str(folder / "ctgan")}, SPEC, {"probe": True}, streamed]
     results = launch({"jobs": jobs}, 2, folder / "run")
     assert all(r is not None for r in results), "a rank failed; its traceback is in the captured stderr"
     return results, folder, left
+
+
+def _with_a_level_only_rank_1_sees(folder: Path) -> pd.DataFrame:
+    """`table(1200)` with grade "E" in 3 training rows of rank 1's shard (odd rows) that the 500-row sample
+    lacks: only the summed counts of the ranks' shards can give the model that level."""
+    from synthgen.sources import ParquetSource, Part
+
+    frame, part = table(1200), Part(0.2, 0, holdout=False)
+    (folder / "probe").mkdir()
+    frame.assign(row=np.arange(len(frame))).to_parquet(folder / "probe" / "p.parquet", index=False)
+    sample = ParquetSource(folder / "probe").reservoir(500, seed=DDPM(**CONFIG).config.seed, part=part)
+    training = np.flatnonzero(part.mask(np.arange(len(frame), dtype=np.uint64)))
+    rare = [r for r in training if r % 2 == 1 and r not in set(sample["row"])][:3]
+    frame.loc[rare, "grade"] = "E"
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +217,31 @@ def test_the_two_rank_model_loads_and_samples_in_one_process(two_ranks):
     assert (model_dir.parent / "ckpt.safetensors").exists()  # the Python API leaves it to the caller
 
 
+def test_two_ranks_train_on_a_streamed_source_each_encoding_its_shard(launched):
+    """`DDPM.fit_source` under DDP: one transformer for both ranks (rank 0's, sent as JSON), each rank
+    encodes only its half of the training part, and the ranks end with one model."""
+    from synthgen.sources import ParquetSource, Part, RankShard
+
+    (rank0, rank1), folder = [rank[4] for rank in launched[0]], launched[1]
+    source, part = ParquetSource(folder / "parts"), Part(0.2, 0, holdout=False)
+    assert rank0["digest"] == rank1["digest"] and _losses(rank0) == _losses(rank1)
+    shares = [rank0["encoded_rows"], rank1["encoded_rows"]]
+    assert shares == [[source.part_rows(RankShard(part, r, 2))] for r in (0, 1)]
+    assert sum(s[0] for s in shares) == source.part_rows(part) and min(shares)[0] > 0.45 * sum(s[0] for s in shares)
+    assert rank0["levels"] == rank1["levels"] and "E" in rank0["levels"]["grade"]  # the ranks' counts, summed
+    rows = load_model(folder / "streamed").sample(200, seed=1)
+    assert len(rows) == 200 and set(rows["grade"]) <= set("ABCDE")
+
+
+def test_rank_shards_of_a_part_are_disjoint_and_cover_it():
+    from synthgen.sources import Part, RankShard
+
+    index, part = np.arange(10_000, dtype=np.uint64), Part(0.2, 3, holdout=False)
+    shards = np.stack([RankShard(part, r, 3).mask(index) for r in range(3)])
+    assert (shards.sum(0) == part.mask(index)).all()  # each row of the part on exactly one rank
+    assert np.array_equal(RankShard(None, 1, 3).mask(index), index % 3 == 1)
+
+
 # -- checkpoints and resuming ----------------------------------------------------------------------
 def test_a_killed_single_process_run_resumes_to_the_same_model(tmp_path, one_process):
     path = tmp_path / "ckpt.safetensors"
@@ -217,6 +264,35 @@ def test_a_killed_single_process_run_resumes_to_the_same_model(tmp_path, one_pro
     assert resumed.steps_done_ == 120
     assert digest(resumed.denoiser_) == one_process[0]["digest"]["denoiser"]  # bit for bit
     assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in one_process[0]["history"]]
+
+
+def test_a_killed_streamed_fit_resumes_to_the_same_model(tmp_path):
+    """`DDPM.fit_source` writes checkpoints and resumes from them as `fit` does."""
+    from synthgen.sources import ParquetSource, Part
+
+    (tmp_path / "parts").mkdir()
+    table(1200).to_parquet(tmp_path / "parts" / "part-0.parquet", index=False)
+    source, part = ParquetSource(tmp_path / "parts", batch_rows=300), Part(0.2, 0, holdout=False)
+    path, config = tmp_path / "ckpt.safetensors", {**CONFIG, "steps": 60}
+
+    class Killed(Exception):
+        pass
+
+    def die(step):
+        if step.calls == 50:  # after the checkpoint at step 40
+            raise Killed
+
+    def streamed(**options):
+        return DDPM(**config).fit_source(source, part=part, sample_rows=400, **options)
+
+    with pytest.raises(Killed):
+        streamed(step_hook=die, checkpoint=Checkpointing(path, every=20))
+    assert path.exists()
+    calls: list[int] = []
+    resumed = streamed(checkpoint=Checkpointing(path, every=20, resume=True), step_hook=lambda s: calls.append(s.calls))
+    whole = streamed()
+    assert resumed.steps_done_ == whole.steps_done_ == 60 and calls[-1] == 20  # from the checkpoint at 40
+    assert digest(resumed.denoiser_) == digest(whole.denoiser_)
 
 
 def _losses(run: dict) -> list[float]:
@@ -276,9 +352,14 @@ def test_a_checkpoint_of_another_table_with_as_many_rows_is_refused(tmp_path):
 
 # -- the command line --------------------------------------------------------------------------------
 def test_synthgen_train_nproc_2_trains_with_ddp_and_only_rank_0_speaks(tmp_path):
+    """On a streamed source (german_credit as a Parquet folder): `DDPM.fit_source` under torchrun."""
+    (tmp_path / "parts").mkdir()
+    german = pd.read_csv(ROOT / "synthgen" / "data" / "german_credit.csv")
+    for i, chunk in enumerate(np.array_split(german, 2)):
+        chunk.to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        "name: ddp\nsource: {builtin: german_credit}\nschema: {target: creditability}\n"
+        "name: ddp\nsource: parts/\nschema: {target: creditability}\n"
         "generator: {type: ddpm, steps: 30, max_epochs: null, width: 32, depth: 2, batch_size: 128, "
         "timesteps: 100, sampling_steps: 5, device: cpu}\n"
     )

@@ -240,3 +240,30 @@ def test_constraints_on_a_streamed_source_are_refused_before_any_row_is_read(tmp
     )
     with pytest.raises(InputError, match=r"constraints are not supported with a streamed source \(.*parts\)"):
         prepare_data(load_recipe(recipe_file))
+
+
+def test_sample_rows_sizes_the_judged_sample_and_only_a_streamed_source_takes_it(tmp_path, dataset):
+    import warnings
+
+    from synthgen.errors import RecipeError
+    from synthgen.pipeline import prepare_data
+    from synthgen.recipe import RecipeWarning, load_recipe, parse_recipe
+
+    folder, frame = dataset
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text("name: s\nsource: {path: parts/, sample_rows: 800}\nsplit: {holdout: 0.25}\n")
+    recipe = load_recipe(recipe_file)
+    train, holdout, _ = prepare_data(recipe)
+    assert len(train) == 800 and len(holdout) == round(800 * 0.25 / 0.75)
+    unset = parse_recipe("name: s\nsource: {path: parts/}\n", source=recipe_file)
+    assert unset.fingerprint() == parse_recipe("name: s\nsource: parts/\n", source=recipe_file).fingerprint()
+    assert recipe.fingerprint() != unset.fingerprint()  # another sample fits another transformer
+    with pytest.raises(RecipeError, match="sample_rows' applies to a streamed source"):
+        parse_recipe("name: s\nsource: {builtin: german_credit, sample_rows: 800}\n", source=recipe_file)
+    frame.to_csv(tmp_path / "whole.csv", index=False)
+    recipe_file.write_text("name: s\nsource: {path: whole.csv, sample_rows: 800}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train, holdout, _ = prepare_data(load_recipe(recipe_file))
+    assert len(train) + len(holdout) == len(frame)
+    assert any(issubclass(w.category, RecipeWarning) and "read whole" in str(w.message) for w in caught)

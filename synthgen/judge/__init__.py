@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from synthgen.judge.console import render_console
     from synthgen.judge.evaluation import evaluate
     from synthgen.judge.gate import GateCheck, GateResult
+    from synthgen.judge.privacy import RealHashes
     from synthgen.judge.report import EvaluationReport, write_report
     from synthgen.judge.settings import EvaluateSettings, GateSettings
 
@@ -26,6 +27,7 @@ _LAZY: dict[str, str] = {
     "render_console": "synthgen.judge.console",
     "GateCheck": "synthgen.judge.gate",
     "GateResult": "synthgen.judge.gate",
+    "RealHashes": "synthgen.judge.privacy",
     "EvaluationReport": "synthgen.judge.report",
     "write_report": "synthgen.judge.report",
     "EvaluateSettings": "synthgen.judge.settings",
@@ -38,6 +40,7 @@ __all__ = [
     "GateCheck",
     "GateResult",
     "GateSettings",
+    "RealHashes",
     "evaluate",
     "render_console",
     "write_report",

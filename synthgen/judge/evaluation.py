@@ -22,7 +22,7 @@ from synthgen.judge.fidelity import evaluate_fidelity
 from synthgen.judge.gate import run_gate
 from synthgen.judge.inputs import prepare
 from synthgen.judge.learners import resolve_backend
-from synthgen.judge.privacy import evaluate_privacy
+from synthgen.judge.privacy import RealHashes, evaluate_privacy
 from synthgen.judge.report import EvaluationReport, RunInfo
 from synthgen.judge.settings import EvaluateSettings, GateSettings
 from synthgen.judge.utility import evaluate_utility
@@ -44,6 +44,7 @@ def evaluate(
     gates: GateSettings | None = None,
     device: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,
+    real_hashes: RealHashes | None = None,
 ) -> EvaluationReport:
     """Score ``synthetic`` against the real ``train`` rows it was learned from and the ``holdout`` rows it was not.
 
@@ -51,6 +52,11 @@ def evaluate(
     learners may use the GPU; ``settings.backend`` picks them (`synthgen.judge.learners`). Raises
     ``DataError`` (naming the table and column) when a table does not fit the schema. ``progress`` is
     called as each part starts with (part, parts done, parts in all): a progress display's hook.
+
+    ``real_hashes`` (`synthgen.judge.privacy.RealHashes`): when ``train`` and ``holdout`` are uniform samples
+    of a real table too large to hold, the record hash of every row of it, so that the exact copy and
+    verbatim record checks cover every real row rather than the samples (the other checks are statistics
+    the samples estimate, or distances that need the rows themselves).
     """
     settings = settings if settings is not None else EvaluateSettings()
     gates = gates if gates is not None else GateSettings()
@@ -92,6 +98,7 @@ def evaluate(
             torch_device,
             rng_priv,
             near_copy_quantile=gates.near_copy_quantile,
+            real_hashes=real_hashes,
         ),
     )
     gate = run_gate(gates, fidelity, utility, privacy)

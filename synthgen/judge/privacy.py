@@ -34,7 +34,7 @@ instead would halve the non-members (a 200-row holdout would leave 100).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,7 @@ from pydantic import BaseModel
 from scipy.stats import beta as beta_dist
 from sklearn.decomposition import PCA
 
+from synthgen.errors import InputError
 from synthgen.judge.closeness import (
     ExposedRecords,
     NearCopies,
@@ -52,7 +53,7 @@ from synthgen.judge.closeness import (
     release_distances,
 )
 from synthgen.judge.fidelity import Stopwatch, fnum, subsample
-from synthgen.judge.inputs import CleanTables
+from synthgen.judge.inputs import CleanTables, clean_table
 from synthgen.judge.learners import Learners, single_threaded_blas
 from synthgen.judge.neighbours import cross_minima, log_density, nearest, scott_bandwidth
 from synthgen.judge.settings import EvaluateSettings
@@ -188,16 +189,85 @@ def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
-def _hashes(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None):
+@dataclass(frozen=True)
+class RealHashes:
+    """The record hash (``row_hashes``) of *every* real training and holdout row, for a real table judged
+    on samples of it (a streamed source: `synthgen.streamed_judging.real_hashes`).
+
+    The judge's distance checks and attacks need the rows themselves, so they score uniform samples of a
+    table too large to hold; a record check on a sample would miss a copy of any borrower outside it.
+    Eight bytes a row hold what the exact checks (``exact_copies``, ``verbatim_records``) need, so they
+    run over every real row: a copy of any training record is found, wherever it lies in the table.
+    """
+
+    train: np.ndarray  # uint64, one per training row, sorted (so membership is a binary search, no new sort)
+    holdout: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("train", "holdout"):
+            values = np.asarray(getattr(self, name), dtype=np.uint64)
+            if not _is_sorted(values):
+                values = np.sort(values)
+            object.__setattr__(self, name, values)
+
+    @classmethod
+    def of_batches(
+        cls, batches: Iterable[tuple[pd.DataFrame, np.ndarray]], columns: Sequence[Column], role: str = "source"
+    ) -> RealHashes:
+        """From (real rows, which of them are holdout rows) batches, one batch in memory at a time; the
+        rows are read in the judge's clean form (`synthgen.judge.inputs.clean_table`), ``role`` names them
+        in errors."""
+        train, holdout = [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
+        for frame, held in batches:
+            hashes = row_hashes(clean_table(frame, list(columns), role), columns)
+            held = np.asarray(held, dtype=bool)
+            train.append(hashes[~held])
+            holdout.append(hashes[held])
+        return cls(np.concatenate(train), np.concatenate(holdout))
+
+    def covering(self, t: CleanTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(training, holdout, synthetic) hashes for the exact checks: every real row's, and the release's.
+        The judged samples must be rows of this table, on the same sides: anything else is an `InputError`
+        (hashes of another table, or of another split, would judge the release against the wrong rows)."""
+        for role, frame, side in (("train", t.train, self.train), ("holdout", t.holdout, self.holdout)):
+            missing = int((~_within(row_hashes(frame, t.columns), side)).sum())
+            if missing:
+                raise InputError(
+                    f"{missing:,} of the {len(frame):,} {role} rows judged are not among the {len(side):,} real "
+                    f"{role} rows whose records were hashed: the hashes are of another table or another split, "
+                    "or a column reads differently in the sample than in the whole table"
+                )
+        return self.train, self.holdout, row_hashes(t.synthetic, t.columns)
+
+
+def _within(values: np.ndarray, sorted_table: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_table`` (sorted): a binary search each, no copy of the table."""
+    if not len(sorted_table):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_table, values).clip(max=len(sorted_table) - 1)
+    return sorted_table[at] == values
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool((values[1:] >= values[:-1]).all())
+
+
+def table_hashes(
+    t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | RealHashes | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(training, holdout, synthetic) record hashes for the exact checks: those given, every real row's
+    (`RealHashes`, checked against ``t``), or ``t``'s own tables'."""
+    if isinstance(hashes, RealHashes):
+        return hashes.covering(t)
     if hashes is not None:
         return hashes
     return tuple(row_hashes(frame, t.columns) for frame in (t.train, t.holdout, t.synthetic))
 
 
 def exact_copies(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict:
-    train, holdout, synthetic = _hashes(t, hashes)
-    syn_hits = np.isin(synthetic, train)
-    hold_hits = np.isin(holdout, train)
+    train, holdout, synthetic = table_hashes(t, hashes)
+    table = train if _is_sorted(train) else np.sort(train)  # every real row's hashes come sorted: no new sort
+    syn_hits, hold_hits = _within(synthetic, table), _within(holdout, table)
     p = float(hold_hits.mean())
     se = math.sqrt(max(p * (1 - p), 0.0) * (1 / len(syn_hits) + 1 / len(hold_hits)))
     return dict(
@@ -308,7 +378,7 @@ def verbatim_records(
 ) -> VerbatimRecords:
     """Distinct training records in the whole synthetic table, and the real rows' own recurrence (see
     ``VerbatimRecords``). Hashing only: linear in the rows, about a second per million synthetic rows."""
-    train, holdout, synthetic = _hashes(t, hashes)
+    train, holdout, synthetic = table_hashes(t, hashes)
     index = VerbatimIndex.of(train, holdout)
     return index.records(*index.match(synthetic), synthetic_rows=len(synthetic))
 
@@ -519,10 +589,13 @@ def evaluate_privacy(
     device,
     rng: np.random.Generator,
     near_copy_quantile: float | None = 0.01,
+    real_hashes: RealHashes | None = None,
 ) -> PrivacyResult:
-    """``near_copy_quantile`` (the gate's) sets the near-copy radius; None computes no near-copy counts."""
+    """``near_copy_quantile`` (the gate's) sets the near-copy radius; None computes no near-copy counts.
+    ``real_hashes``: every real row's record, when ``t``'s train and holdout tables are samples of a larger
+    table: the exact checks then run over all of it (`RealHashes`), the rest on the samples."""
     clock = Stopwatch()
-    hashes = _hashes(t, None)
+    hashes = table_hashes(t, real_hashes)
     copies = exact_copies(t, hashes)
     verbatim = verbatim_records(t, hashes)
     clock.lap("exact_copies")
@@ -536,6 +609,12 @@ def evaluate_privacy(
         enc_train, enc_holdout, enc_synth, distances, settings, learners, device, rng, clock
     )
     notes = []
+    if real_hashes is not None:
+        notes.append(
+            f"exact copies and verbatim records over all {len(real_hashes.train):,} training and "
+            f"{len(real_hashes.holdout):,} holdout rows; near-copies, exposed records, DCR and the attacks against "
+            f"uniform samples of {len(t.train):,} and {len(t.holdout):,} of them"
+        )
     if sizes["non_members"] < 1000:
         notes.append(f"TPR at 0.1% FPR not estimable: {sizes['non_members']} non-members (needs >= 1,000)")
     if sizes["non_members"] < 100:

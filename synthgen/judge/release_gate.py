@@ -38,6 +38,7 @@ from synthgen.judge.gate import (
     run_gate,
     verbatim_checks,
 )
+from synthgen.judge.privacy import RealHashes
 from synthgen.judge.release_records import PartRecords, RecordIndex
 from synthgen.judge.report import EvaluationReport
 from synthgen.judge.settings import EvaluateSettings, GateSettings
@@ -167,6 +168,7 @@ def evaluate_release(
     workers: int = 1,
     on_part: Callable[[PartVerdict], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    real_hashes: RealHashes | None = None,
 ) -> ReleaseEvaluation:
     """Judge a release given as ``parts``, each (rows, reader), each read once.
 
@@ -174,7 +176,8 @@ def evaluate_release(
     release with ``sample_seed`` for the checks that judge the distribution. ``workers`` > 1 judges the
     parts on that many local processes, each given the index once (readers must then be picklable, e.g.
     ``functools.partial(read_table, path)``); the verdict is the same. ``on_part`` is called with each
-    part's verdict in part order, ``progress`` as `evaluate`'s.
+    part's verdict in part order, ``progress`` and ``real_hashes`` as `evaluate`'s (every real row's record,
+    when ``train`` and ``holdout`` are samples of a larger table: the verbatim check then covers all of it).
     """
     from synthgen.device import resolve_device
     from synthgen.judge.evaluation import evaluate
@@ -182,7 +185,9 @@ def evaluate_release(
     settings = settings if settings is not None else EvaluateSettings()
     gates = gates if gates is not None else GateSettings()
     torch_device = str(resolve_device(device))
-    index = RecordIndex.build(train, holdout, schema, settings, gates.near_copy_quantile, device=torch_device)
+    index = RecordIndex.build(
+        train, holdout, schema, settings, gates.near_copy_quantile, device=torch_device, real_hashes=real_hashes
+    )
     sizes = [int(rows) for rows, _ in parts]
     wanted = sample_rows if sample_rows is not None else len(train) + len(holdout)
     if wanted < 1 or not parts:
@@ -199,7 +204,9 @@ def evaluate_release(
         if rows is not None:
             sampled.append(rows)
     sample = pd.concat(sampled, ignore_index=True)
-    report = evaluate(train, holdout, sample, schema, settings, gates, device=device, progress=progress)
+    report = evaluate(
+        train, holdout, sample, schema, settings, gates, device=device, progress=progress, real_hashes=real_hashes
+    )
     verbatim, near, exposed = index.merge(records)
     privacy = report.privacy.model_copy(
         update={

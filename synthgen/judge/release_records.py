@@ -41,7 +41,7 @@ from synthgen.judge.closeness import (
 from synthgen.judge.encoding import RowEncoder
 from synthgen.judge.inputs import clean_table
 from synthgen.judge.neighbours import cross_minima, exact_nearest, isolation, rounding
-from synthgen.judge.privacy import VerbatimIndex, VerbatimRecords, row_hashes
+from synthgen.judge.privacy import RealHashes, VerbatimIndex, VerbatimRecords, row_hashes, table_hashes
 from synthgen.judge.settings import EvaluateSettings
 from synthgen.schema import Column, TableSchema
 
@@ -95,9 +95,12 @@ class RecordIndex:
         settings: EvaluateSettings | None = None,
         near_copy_quantile: float | None = 0.01,
         device: str = "cpu",
+        real_hashes: RealHashes | None = None,
     ) -> RecordIndex:
         """Index the real rows once. The encoding is the judge's (`RowEncoder` with ``settings.seed``,
-        fitted on the clean train table), so distances are those `evaluate` measures."""
+        fitted on the clean train table), so distances are those `evaluate` measures. ``real_hashes``:
+        every real row's record when ``train`` and ``holdout`` are samples of a larger table, so that the
+        verbatim check covers all of it (`synthgen.judge.privacy.RealHashes`)."""
         from synthgen.judge.inputs import prepare
 
         settings = settings if settings is not None else EvaluateSettings()
@@ -127,7 +130,7 @@ class RecordIndex:
         return cls(
             columns=tables.columns,
             encoder=encoder,
-            verbatim=VerbatimIndex.of(*(row_hashes(f, tables.columns) for f in (tables.train, tables.holdout))),
+            verbatim=VerbatimIndex.of(*table_hashes(tables, real_hashes)[:2]),
             train=enc_t,
             holdout=enc_h,
             holdout_to_train=h_t,

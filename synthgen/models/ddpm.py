@@ -28,10 +28,12 @@ whose `_train` and `_sample` hold the two loops. The config (CPU defaults, a GPU
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,9 @@ import torch
 from scipy.special import ndtr, ndtri
 from torch.nn.parallel import DistributedDataParallel
 
-from synthgen.checkpoint import resume_training, save_training
+from synthgen.checkpoint import Checkpointing, resume_training, save_training
 from synthgen.device import GraphedStep, StepObserver, autocast, torch_generator
+from synthgen.distributed import SINGLE, Dist
 from synthgen.errors import DataError, InputError
 from synthgen.models.base import Generator, Progress
 from synthgen.models.configs import BudgetWarning, DDPMConfig
@@ -52,7 +55,7 @@ from synthgen.models.diffusion.rare_levels import RareLevels
 from synthgen.models.optim import FusedAdam
 from synthgen.sampling import Allowed, Guide
 from synthgen.schema import TableSchema
-from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part
+from synthgen.sources import SAMPLE_ROWS, ParquetSource, Part, RankShard
 from synthgen.transforms import TableTransformer
 from synthgen.transforms.base import NumericEncoder
 from synthgen.transforms.discrete import OneHotEncoder, to_json_value
@@ -187,6 +190,31 @@ class Steering:
         for j, (held, values) in self.numeric.items():
             mask[:, j], scores[:, j] = held[block], values[block]
         return torch.as_tensor(mask, device=device), torch.as_tensor(scores, device=device)
+
+
+def _summed_profile(
+    dist: Dist, counts: dict[str, pd.Series], missing: dict[str, int]
+) -> tuple[dict[str, pd.Series], dict[str, int]]:
+    """`ParquetSource.profile` counts of every rank's shard, summed, on every rank. Levels cross as JSON
+    values keyed by their JSON text (so 1, "1" and True stay apart), summed in rank order."""
+    mine = {
+        "counts": {c: [[to_json_value(v), int(n)] for v, n in series.items()] for c, series in counts.items()},
+        "missing": missing,
+    }
+    summed: dict[str, dict[str, int]] = {c: {} for c in counts}
+    total = dict.fromkeys(missing, 0)
+    for rank in dist.gather_json(mine):
+        for c, pairs in rank["counts"].items():
+            for value, n in pairs:
+                key = json.dumps(value)
+                summed[c][key] = summed[c].get(key, 0) + n
+        for c, n in rank["missing"].items():
+            total[c] += n
+    series = {
+        c: pd.Series([n for n in found.values()], index=pd.Index([json.loads(k) for k in found], dtype=object))
+        for c, found in summed.items()
+    }
+    return series, total
 
 
 class DDPM(Generator):
@@ -344,6 +372,8 @@ class DDPM(Generator):
         sample_rows: int = SAMPLE_ROWS,
         memory_bytes: int = STREAM_MEMORY_BYTES,
         sample: pd.DataFrame | None = None,
+        checkpoint: Checkpointing | None = None,
+        distributed: Dist | None = None,
     ) -> DDPM:
         """Learn a table larger than memory: ``part`` (all rows for None) of a `synthgen.sources.ParquetSource`.
 
@@ -361,7 +391,13 @@ class DDPM(Generator):
         already drew (the pipeline's, which the judge also scores), used instead of drawing one. The real
         values of the PII and random-id columns kept out of the rows sampled are those of the whole source,
         every part (`ParquetSource.pii_values`, a pass reading those columns only).
-        """
+
+        ``checkpoint`` and ``distributed`` are `fit`'s. Under DDP every rank reads the same sample; rank 0
+        fits the transformer on it and sends its JSON state (`Dist.shared_fit`); each rank then counts the
+        levels of its own shard of ``part`` (every ``world``-th row of it by global row index, `RankShard`),
+        the ranks' counts are summed, and each encodes only its shard: the ranks read the files side by
+        side and hold a ``world``-th of the arrays each, memory-mapped above ``memory_bytes`` shared by the
+        ranks of a machine. No rank waits on a pass over the whole table by another."""
         from synthgen.schema import infer_schema, modelled_frame
         from synthgen.unmodelled import learn_unmodelled
 
@@ -377,28 +413,43 @@ class DDPM(Generator):
         self.unmodelled_ = learn_unmodelled(sample, schema, seed=cfg.seed)
         self.exclude_source_pii(source)  # every row's real PII, not the sample's: one pass over those columns
         self.constraints_, self.constraint_columns_ = None, {}
-        rows = source.part_rows(part)
-        for note in cfg.budget_notes(rows):
+        for note in cfg.budget_notes(source.part_rows(part)):
             warnings.warn(f"{type(self).__name__}: {note}", BudgetWarning, stacklevel=2)
-        device = self.device_
+        self.dist_ = SINGLE if distributed is None else distributed
+        self.device_ = device = self.dist_.init(self.device_)
+        self.checkpointing_ = checkpoint
+        shard = RankShard(part, self.dist_.rank, self.dist_.world) if self.dist_.active else part
         with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             torch.manual_seed(cfg.seed)
-            self._fit_transformer(modelled_frame(sample, schema), schema)
+            fit = partial(self._fitted_transformer, modelled_frame(sample, schema), schema)
             del sample
-            self._complete_levels(source, part, schema)
+            self.transformer_ = self.dist_.shared_fit(fit, TableTransformer.from_state)  # rank 0's, under DDP
+            self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
+            del fit  # and the sample with it
+            self._complete_levels(source, shard, schema)  # each rank counts its own shard; the counts are summed
             with tempfile.TemporaryDirectory(prefix="synthgen-encoded-") as folder:
-                encoded = self._encode_source(source, part, schema, rows, memory_bytes, Path(folder))
+                rows = source.part_rows(shard)
+                held = memory_bytes // self.dist_.local_world  # the ranks on a machine share its memory
+                encoded = self._encode_source(source, shard, schema, rows, held, Path(folder))
                 self._fit_encoded(encoded, schema, progress, step_hook)
                 del encoded
         return self
 
-    def _complete_levels(self, source: ParquetSource, part: Part | None, schema: TableSchema) -> None:
+    def _fitted_transformer(self, data: pd.DataFrame, schema: TableSchema) -> TableTransformer:
+        self._fit_transformer(data, schema)
+        return self.transformer_
+
+    def _complete_levels(self, source: ParquetSource, part: Part | RankShard | None, schema: TableSchema) -> None:
         """Give the transformer, fitted on a sample, every level of each categorical column and the
-        missing-value flag of each numeric column with missing values anywhere in ``part``."""
+        missing-value flag of each numeric column with missing values anywhere in ``part``. Under DDP
+        ``part`` is this rank's shard: every rank counts its own rows in one pass, side by side, and the
+        counts of all ranks are summed (`_summed_profile`), so every rank completes the same transformer."""
         encoders = self.transformer_.encoders_
         levels = [e.column.name for e in encoders if isinstance(e, OneHotEncoder)]
         numeric = [e.column.name for e in encoders if isinstance(e, NumericEncoder) and not e.has_null_]
         counts, missing = source.profile(levels, numeric, part)
+        if self.dist_.active:
+            counts, missing = _summed_profile(self.dist_, counts, missing)
         for encoder in encoders:
             name = encoder.column.name
             if isinstance(encoder, OneHotEncoder):  # the order `OneHotEncoder.fit` gives: most frequent first
@@ -409,7 +460,13 @@ class DDPM(Generator):
         self.layout_ = Layout.of(self.transformer_, self._target_for(schema))
 
     def _encode_source(
-        self, source: ParquetSource, part: Part | None, schema: TableSchema, rows: int, memory_bytes: int, folder: Path
+        self,
+        source: ParquetSource,
+        part: Part | RankShard | None,
+        schema: TableSchema,
+        rows: int,
+        memory_bytes: int,
+        folder: Path,
     ) -> Encoded:
         """``part`` of ``source`` encoded batch by batch into arrays of ``rows`` rows, memory-mapped files
         in ``folder`` when they would take more than ``memory_bytes``."""

@@ -26,6 +26,15 @@ from tests.judge.scenarios import (
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _figures_not_rasterised(monkeypatch):
+    """The report's figures are built but not drawn to PNG (about 2.5 s a report): these tests check the
+    command's plumbing and verdicts; the PNGs themselves are checked in tests/judge/test_evaluate_report.py."""
+    from synthgen.judge import html
+
+    monkeypatch.setattr(html, "_png", lambda fig: '<img alt="figure" src="data:image/png;base64,">')
+
+
 def _judge(
     tmp_path: Path,
     train: pd.DataFrame,
