@@ -13,8 +13,8 @@ resident memory (VmHWM):
 2. ``hashes``: the same, then `synthgen.streamed_judging.real_hashes`: one more pass keeping every row's
    record hash; its seconds and the memory it adds are the cost of judging every real row;
 3. in the same process, the attack: an honest release of ``--release`` rows (another part of the same
-   resampled population, independent of the table) and the same with ``--leaks`` training records added,
-   each unique in the whole table and *outside* the judged sample. The verbatim checks are run on both,
+   resampled population, independent of the table) and the same with 1, 10 and ``--leaks`` training records
+   added, each unique in the whole table and *outside* the judged sample. The verbatim checks are run on both,
    against the samples alone (as before this change) and against every row's hashes.
 """
 
@@ -95,7 +95,12 @@ def child(argv: list[str]) -> None:
     base = _base()
     honest = build_part(base, int(argv[2]), 999, _derivations(base))  # the same population, another draw
     gates = GateSettings()
-    for name, release in (("honest", honest), ("leaky", pd.concat([honest, leaked], ignore_index=True))):
+    releases = [("honest", honest)] + [
+        (f"leaky_{k}" if k < len(leaked) else "leaky", pd.concat([honest, leaked.head(k)], ignore_index=True))
+        for k in sorted({1, 10, len(leaked)})
+        if k <= len(leaked)
+    ]
+    for name, release in releases:
         t = prepare(train, holdout, release, schema)
         for against, given in (("samples", None), ("every_row", hashes)):
             v = verbatim_records(t, given)

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from synthgen._version import __version__
 from synthgen.checkpoint import CHECKPOINT_EVERY
-from synthgen.errors import GateFailedError, InputError, SynthgenError
+from synthgen.errors import GateFailedError, InputError, SynthgenError, is_forwarded
 from synthgen.progress import Display, Stage
 
 app = typer.Typer(
@@ -71,8 +71,13 @@ def _run(action: Callable[[], Any]) -> Any:
     except SynthgenError as exc:
         if _state["debug"]:
             console.print_exception()
-        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        if not is_forwarded(exc):  # rank 0 of a torchrun job reports its own failure once, not every rank
+            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except RuntimeError as exc:
+        if not is_forwarded(exc):
+            raise
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         _state["said"] = True

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthgen.errors import InputError
+from synthgen.errors import InputError, forwarded
 
 ENV_KEYS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 _OWNED = {"group": False}  # whether `Dist.init` created the process group (only then does `close` end it)
@@ -194,8 +194,8 @@ class Dist:
             raise failure
         if "error" in message:
             if message["input"]:
-                raise InputError(message["error"])
-            raise RuntimeError(f"rank 0 failed: {message['type']}: {message['error']}")
+                raise forwarded(InputError(message["error"]))
+            raise forwarded(RuntimeError(f"rank 0 failed: {message['type']}: {message['error']}"))
         return message["value"]
 
     def sum_counts(self, counts: np.ndarray) -> np.ndarray:

@@ -44,3 +44,15 @@ class GateFailedError(SynthgenError):
     def __init__(self, message: str, report: object | None = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+def forwarded(exc: Exception) -> Exception:
+    """``exc`` marked as the failure of rank 0 of a torchrun job, raised again on another rank
+    (`synthgen.distributed.Dist.from_main`): rank 0 reports it, so the command line says nothing more of it
+    on the other ranks (`is_forwarded`), which still exit with its status."""
+    exc.forwarded_from_rank_0 = True  # type: ignore[attr-defined]
+    return exc
+
+
+def is_forwarded(exc: BaseException) -> bool:
+    return bool(getattr(exc, "forwarded_from_rank_0", False))

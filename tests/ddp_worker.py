@@ -140,7 +140,9 @@ def probe_from_main() -> dict[str, Any]:
     try:
         dist.from_main(broken)
     except Exception as exc:  # the probe reports whatever came out
-        return {"raised": type(exc).__name__, "message": str(exc)}
+        from synthgen.errors import is_forwarded
+
+        return {"raised": type(exc).__name__, "message": str(exc), "forwarded": is_forwarded(exc)}
     return {"raised": None}
 
 

@@ -182,8 +182,38 @@ def test_fit_inside_a_callers_process_group_is_one_process_and_leaves_the_group(
 
 def test_from_main_forwards_any_failure_of_rank_0_to_every_rank(launched):
     probes = [rank[3] for rank in launched[0]]
-    assert probes[0] == {"raised": "ValueError", "message": "rank 0 broke"}  # its own exception
-    assert probes[1] == {"raised": "RuntimeError", "message": "rank 0 failed: ValueError: rank 0 broke"}
+    assert probes[0] == {"raised": "ValueError", "message": "rank 0 broke", "forwarded": False}  # its own
+    again = {"raised": "RuntimeError", "message": "rank 0 failed: ValueError: rank 0 broke", "forwarded": True}
+    assert probes[1] == again  # raised again, marked so that the command line does not print it twice
+
+
+@pytest.mark.parametrize("error", [InputError("no target for label_dropout"), RuntimeError("rank 0 failed: X: y")])
+def test_a_failure_forwarded_from_rank_0_is_not_printed_again_by_another_rank(tmp_path, monkeypatch, error):
+    """Rank 0 prints its failure; the other ranks exit with the same status and say nothing."""
+    from typer.testing import CliRunner
+
+    import synthgen.pipeline
+    from synthgen.cli import app
+    from synthgen.errors import forwarded
+
+    def fails(*args, **kwargs):
+        raise error
+
+    def fails_on_rank_0(*args, **kwargs):
+        raise forwarded(error)
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: ddp\nsource: {builtin: german_credit}\ngenerator: {type: ddpm, device: cpu}\n")
+    args = ["train", str(recipe), "--out", str(tmp_path / "model")]
+    monkeypatch.setattr(synthgen.pipeline, "train_model", fails)
+    said = CliRunner().invoke(app, args)  # rank 0, or one process: its own failure, printed
+    monkeypatch.setattr(synthgen.pipeline, "train_model", fails_on_rank_0)  # another rank: raised again
+    quiet = CliRunner().invoke(app, args)
+    if isinstance(error, InputError):
+        assert said.exit_code == quiet.exit_code == 2 and "no target for label_dropout" in said.output
+    else:
+        assert isinstance(said.exception, RuntimeError) and quiet.exit_code == 1
+    assert quiet.output == ""
 
 
 # -- two processes against one ---------------------------------------------------------------------
