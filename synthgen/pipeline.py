@@ -584,6 +584,10 @@ def generate(
     train, holdout, schema = prepare_data(recipe)
     n_rows = release_rows(recipe, rows, len(train) + len(holdout))
     threads = use_threads(recipe.threads)
+    wanted = {**recipe.generate.conditions, **(conditions or {})}
+    # A streamed source's every real row is hashed for the exact checks before any training when no condition
+    # needs the model to pick the rows: a row the judge cannot read fails the run now, not after training.
+    early = None if wanted else real_hashes(recipe, schema)
     with open_progress(progress) as emit:
         started = time.perf_counter()
         model = None if retrain else reusable_model(recipe, recipe.model_path)
@@ -598,7 +602,6 @@ def generate(
 
         sample_seed = sampling_seed(recipe, seed)
         started = time.perf_counter()
-        wanted = {**recipe.generate.conditions, **(conditions or {})}
         synthetic = _sample(model, n_rows, sample_seed, wanted, recipe.generate.rebalance, emit)
         sample_seconds = time.perf_counter() - started
         constraint_report = constraint_rates(model.constraints_, train, synthetic)
@@ -617,9 +620,10 @@ def generate(
 
         # The exact checks read every real row the model could have copied: a streamed source's every row
         # (meeting the conditions), and the rows a rebalancing leaves out of the distribution checks.
-        if is_streamed_source(recipe):
+        hashes = early
+        if wanted and is_streamed_source(recipe):
             part("hash every real row", 0)
-        hashes = real_hashes(recipe, schema, wanted, model)
+            hashes = real_hashes(recipe, schema, wanted, model)
         if hashes is None and recipe.generate.rebalance:
             hashes = frame_hashes(train, holdout, schema)
         for column, shares in recipe.generate.rebalance.items():

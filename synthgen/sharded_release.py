@@ -137,6 +137,8 @@ def generate_shards(
     if shards > n_rows:
         raise InputError(f"{shards} shards for {n_rows} rows would leave shards empty; give at most {n_rows} shards")
     threads = use_threads(recipe.threads)
+    wanted = {**recipe.generate.conditions, **(conditions or {})}
+    early = None if wanted else real_hashes(recipe, schema)  # before training, as `generate` does
     timings = {"sample": 0.0, "evaluate": 0.0}
     kept: dict[str, Any] = {}
     with open_progress(progress) as emit:
@@ -149,10 +151,10 @@ def generate_shards(
         # The source's real PII values, which no released row may carry (`generate` does the same); the
         # workers get them in memory, never on disk.
         exclude_real_pii(recipe, model, train, holdout)
-        wanted = {**recipe.generate.conditions, **(conditions or {})}
+        hashes = early  # a streamed source: every real row's record (those meeting the conditions)
         if wanted:
             train, holdout = (frame[model.meets(frame, wanted)].reset_index(drop=True) for frame in (train, holdout))
-        hashes = real_hashes(recipe, schema, wanted, model)  # a streamed source: every real row's record
+            hashes = real_hashes(recipe, schema, wanted, model)
         judged_rows = sample_rows or len(train) + len(holdout)  # as many as the real rows it is judged against
         sample_seed = sampling_seed(recipe, seed)
         drawing = None if emit is None else Stage(emit, "sample", "sample", "rows", total=n_rows)

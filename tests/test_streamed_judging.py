@@ -110,3 +110,29 @@ def test_a_conditioned_release_hashes_the_rows_meeting_its_conditions(tmp_path, 
         assert report["privacy"]["verbatim"]["real_rows"] == meeting
         assert report["privacy"]["verbatim"]["synthetic_rows"] == 600
     assert (pd.read_csv(tmp_path / "release.csv")["grade"] == "A").all()
+
+
+def test_a_real_row_the_judge_cannot_read_fails_the_run_before_training(tmp_path):
+    """Training never reads the holdout rows and the samples hold few of them: the hash pass, which reads
+    every row, runs before training, so such a row costs no training run."""
+    from synthgen.errors import DataError
+    from synthgen.pipeline import generate
+
+    frame = _table(3_000, seed=2).astype({"amount": object})
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(
+        "name: bad\nsource: {path: parts/, sample_rows: 200}\n"
+        "schema: {target: status, columns: {id: {kind: id}, amount: {kind: numeric}}}\n"
+        "generator: {type: ddpm, steps: 5, width: 16, depth: 1, device: cpu}\nsplit: {holdout: 0.2, seed: 0}\n"
+    )
+    loaded = load_recipe(recipe_file)
+    (tmp_path / "parts").mkdir()
+    frame.to_parquet(tmp_path / "parts" / "p.parquet", index=False)
+    holdout_ids = set(prepare_data(loaded)[1]["id"])
+    held = stream_parts(loaded)[1].mask(frame["id"].to_numpy(dtype=np.uint64))
+    unseen = frame.index[held & ~frame["id"].isin(holdout_ids).to_numpy()][0]
+    frame.loc[unseen, "amount"] = "n/a"  # a holdout row outside the holdout sample
+    frame.astype({"amount": str}).to_parquet(tmp_path / "parts" / "p.parquet", index=False)
+    with pytest.raises(DataError, match="'amount'"):
+        generate(load_recipe(recipe_file))
+    assert not loaded.model_path.exists()  # refused before any training

@@ -223,7 +223,13 @@ class RealHashes:
             held = np.asarray(held, dtype=bool)
             train.append(hashes[~held])
             holdout.append(hashes[held])
-        return cls(np.concatenate(train), np.concatenate(holdout))
+        sides = []
+        for parts in (train, holdout):
+            side = np.concatenate(parts)
+            parts.clear()  # the batches' arrays go before the sort: memory is the hashes once, and a sort's buffer
+            side.sort()  # in place: sorted once, here
+            sides.append(side)
+        return cls(*sides)
 
     def covering(self, t: CleanTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(training, holdout, synthetic) hashes for the exact checks: every real row's, and the release's.
