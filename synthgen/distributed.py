@@ -151,29 +151,23 @@ class Dist:
         if not self.active:
             return value
         wire = self._wire()
-        data = json.dumps(value, allow_nan=True).encode() if self.is_main else b""
+        data = _json_bytes(value) if self.is_main else torch.empty(0, dtype=torch.uint8)
         size = torch.tensor([len(data)], dtype=torch.int64, device=wire)
         torch.distributed.broadcast(size, src=0)
-        if self.is_main:
-            buffer = torch.frombuffer(bytearray(data), dtype=torch.uint8).to(wire)
-        else:
-            buffer = torch.empty(int(size.item()), dtype=torch.uint8, device=wire)
+        buffer = data.to(wire) if self.is_main else torch.empty(int(size.item()), dtype=torch.uint8, device=wire)
         torch.distributed.broadcast(buffer, src=0)
-        return json.loads(bytes(buffer.cpu().numpy()).decode())
+        return _json_value(buffer)
 
     def gather_json(self, value: Any) -> list[Any]:
         """Every rank's ``value`` (JSON-able), in rank order, on every rank: the bytes of each rank's JSON text,
         padded to the longest and all-gathered (never pickled, as `broadcast_json`). One process: ``[value]``."""
         if not self.active:
             return [value]
-        wire = self._wire()
-        data = json.dumps(value, allow_nan=True).encode()
+        data = _json_bytes(value)
         sizes = [int(size.item()) for size in self.gather(torch.tensor([len(data)], dtype=torch.int64))]
-        buffer = torch.zeros(max(sizes), dtype=torch.uint8)
-        buffer[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else buffer[:0]
-        parts = [torch.empty_like(buffer, device=wire) for _ in range(self.world)]
-        torch.distributed.all_gather(parts, buffer.to(wire))
-        return [json.loads(bytes(part.cpu().numpy()[:size]).decode()) for part, size in zip(parts, sizes)]
+        padded = torch.zeros(max(sizes), dtype=torch.uint8)
+        padded[: len(data)] = data
+        return [_json_value(part[:size]) for part, size in zip(self.gather(padded), sizes)]
 
     def from_main(self, make: Callable[[], Any]) -> Any:
         """``make()`` run on rank 0 only, its JSON-able result given to every rank. Whatever it raises is
@@ -267,6 +261,15 @@ class Dist:
         fresh streams to a run resumed with another number of ranks."""
         words = [seed & 0xFFFFFFFFFFFFFFFF, 0x44445000 + self.rank] + ([salt] if salt else [])
         return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _json_bytes(value: Any) -> torch.Tensor:
+    """What crosses between ranks: the UTF-8 bytes of ``value``'s JSON text, as a uint8 tensor."""
+    return torch.frombuffer(bytearray(json.dumps(value, allow_nan=True).encode()), dtype=torch.uint8)
+
+
+def _json_value(data: torch.Tensor) -> Any:
+    return json.loads(bytes(data.cpu().numpy()).decode())
 
 
 SINGLE = Dist()

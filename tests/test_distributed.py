@@ -32,6 +32,7 @@ from synthgen.models import DDPM, load_model
 from synthgen.schema import infer_schema
 from synthgen.threads import available_cores
 from tests.ddp_worker import ROOT, digest, fit, free_port, launch, table
+from tests.parquet_parts import write_parts
 
 CONFIG = {
     "width": 32,
@@ -75,10 +76,8 @@ def launched(tmp_path_factory) -> tuple[list[list[dict]], Path, dict]:
     with safe_open(str(folder / "ckpt.safetensors"), framework="pt") as handle:
         left = json.loads(handle.metadata()["state"])
     resumed = {**ddpm, "resume": True, "save": str(folder / "model")}
-    parts = folder / "parts"  # the table as a streamed source: DDPM.fit_source, each rank its shard
-    parts.mkdir()
-    for i, chunk in enumerate(np.array_split(_with_a_level_only_rank_1_sees(folder), 3)):
-        chunk.to_parquet(parts / f"part-{i}.parquet", index=False)
+    # the table as a streamed source: DDPM.fit_source, each rank its shard
+    parts = write_parts(folder / "parts", _with_a_level_only_rank_1_sees(folder))
     streamed = {**SPEC, "parquet": str(parts), "save": str(folder / "streamed")}
     jobs = [resumed, {**CTGAN_SPEC, "save": str(folder / "ctgan")}, SPEC, {"probe": True}, streamed]
     results = launch({"jobs": jobs}, 2, folder / "run")
@@ -383,10 +382,7 @@ def test_a_checkpoint_of_another_table_with_as_many_rows_is_refused(tmp_path):
 # -- the command line --------------------------------------------------------------------------------
 def test_synthgen_train_nproc_2_trains_with_ddp_and_only_rank_0_speaks(tmp_path):
     """On a streamed source (german_credit as a Parquet folder): `DDPM.fit_source` under torchrun."""
-    (tmp_path / "parts").mkdir()
-    german = pd.read_csv(ROOT / "synthgen" / "data" / "german_credit.csv")
-    for i, chunk in enumerate(np.array_split(german, 2)):
-        chunk.to_parquet(tmp_path / "parts" / f"part-{i}.parquet", index=False)
+    write_parts(tmp_path / "parts", pd.read_csv(ROOT / "synthgen" / "data" / "german_credit.csv"), parts=2)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "name: ddp\nsource: parts/\nschema: {target: creditability}\n"

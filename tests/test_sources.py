@@ -10,6 +10,7 @@ import pytest
 
 from synthgen.errors import DataError
 from synthgen.sources import ParquetSource, Part, is_streamed, reservoir_sample, row_uniform
+from tests.parquet_parts import write_parts
 
 
 def _table(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
@@ -26,17 +27,10 @@ def _table(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def _write(folder: Path, frame: pd.DataFrame, parts: int = 3) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for p, chunk in enumerate(np.array_split(np.arange(len(frame)), parts)):
-        frame.iloc[chunk].to_parquet(folder / f"part-{p}.parquet", index=False, row_group_size=400)
-    return folder
-
-
 @pytest.fixture
 def dataset(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     frame = _table()
-    return _write(tmp_path / "parts", frame), frame
+    return write_parts(tmp_path / "parts", frame, row_group_size=400), frame
 
 
 def test_batches_are_the_table_in_order_and_rows_come_from_metadata(dataset):

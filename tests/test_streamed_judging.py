@@ -19,6 +19,7 @@ from synthgen.errors import InputError
 from synthgen.pipeline import prepare_data, stream_parts
 from synthgen.recipe import load_recipe
 from synthgen.streamed_judging import real_hashes
+from tests.parquet_parts import write_parts
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -43,9 +44,7 @@ def streamed(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     """A 6,000-row table in three Parquet files, judged on samples of 1,000 training rows."""
     root = tmp_path_factory.mktemp("streamed")
     frame = _table(ROWS, seed=0)
-    (root / "parts").mkdir()
-    for p, chunk in enumerate(np.array_split(np.arange(ROWS), 3)):
-        frame.iloc[chunk].to_parquet(root / "parts" / f"part-{p}.parquet", index=False, row_group_size=700)
+    write_parts(root / "parts", frame, row_group_size=700)
     recipe = root / "recipe.yaml"
     recipe.write_text(
         "name: streamed\nsource: {path: parts/, sample_rows: 1000}\n"

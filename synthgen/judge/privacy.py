@@ -246,12 +246,17 @@ class RealHashes:
         return self.train, self.holdout, row_hashes(t.synthetic, t.columns)
 
 
-def _within(values: np.ndarray, sorted_table: np.ndarray) -> np.ndarray:
-    """Which of ``values`` occur in ``sorted_table`` (sorted): a binary search each, no copy of the table."""
+def _lookup(values: np.ndarray, sorted_table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``sorted_table`` (sorted), found) of each of ``values``: a binary search each, no copy."""
     if not len(sorted_table):
-        return np.zeros(len(values), dtype=bool)
+        return np.zeros(len(values), dtype=np.intp), np.zeros(len(values), dtype=bool)
     at = np.searchsorted(sorted_table, values).clip(max=len(sorted_table) - 1)
-    return sorted_table[at] == values
+    return at, sorted_table[at] == values
+
+
+def _within(values: np.ndarray, sorted_table: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_table`` (sorted)."""
+    return _lookup(values, sorted_table)[1]
 
 
 def _is_sorted(values: np.ndarray) -> bool:
@@ -290,10 +295,7 @@ def exact_copies(t: CleanTables, hashes: tuple[np.ndarray, np.ndarray, np.ndarra
 def _counts_in(values: np.ndarray, table_values: np.ndarray, table_counts: np.ndarray) -> np.ndarray:
     """How often each of ``values`` occurs in a table summarised by ``np.unique(..., return_counts=True)``."""
     out = np.zeros(len(values), dtype=np.int64)
-    if len(table_values) == 0:
-        return out
-    at = np.searchsorted(table_values, values).clip(max=len(table_values) - 1)
-    found = table_values[at] == values
+    at, found = _lookup(values, table_values)
     out[found] = table_counts[at[found]]
     return out
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ from synthgen.errors import DataError
 from synthgen.models import DDPM, load_model
 from synthgen.schema import infer_schema
 from synthgen.sources import ParquetSource, Part
+from tests.parquet_parts import write_parts
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -31,20 +30,13 @@ def _table(rows: int = 4000) -> pd.DataFrame:
     return frame
 
 
-def _write(folder: Path, frame: pd.DataFrame, parts: int = 3) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for p, chunk in enumerate(np.array_split(np.arange(len(frame)), parts)):
-        frame.iloc[chunk].to_parquet(folder / f"part-{p}.parquet", index=False, row_group_size=500)
-    return folder
-
-
 def _weights(model: DDPM) -> list[torch.Tensor]:
     return [t.clone() for t in model.denoiser_.state_dict().values()]
 
 
 def test_streamed_fit_trains_samples_and_learns_like_the_in_memory_fit(tmp_path):
     frame = _table()
-    source = ParquetSource(_write(tmp_path / "parts", frame), batch_rows=700)
+    source = ParquetSource(write_parts(tmp_path / "parts", frame, row_group_size=500), batch_rows=700)
     schema = infer_schema(frame, target="status")
     streamed = DDPM(**SMALL).fit_source(source, schema, sample_rows=1500)
     assert streamed.steps_done_ == 120 and not streamed.encoded_mapped_
@@ -63,7 +55,7 @@ def test_streamed_fit_trains_samples_and_learns_like_the_in_memory_fit(tmp_path)
 
 def test_streamed_fit_is_deterministic_and_memory_mapping_changes_nothing(tmp_path):
     frame = _table(2000)
-    source = ParquetSource(_write(tmp_path / "parts", frame), batch_rows=300)
+    source = ParquetSource(write_parts(tmp_path / "parts", frame, row_group_size=500), batch_rows=300)
     part = Part(0.2, 0, holdout=False)
     config = {**SMALL, "steps": 20}
     held = DDPM(**config).fit_source(source, part=part, sample_rows=500)
@@ -79,7 +71,7 @@ def test_levels_and_missing_values_outside_the_sample_are_learned(tmp_path):
     frame = _table(3000)
     frame.loc[[5, 1500, 2900], "grade"] = "Z"
     frame.loc[[7, 1600, 2950], "amount"] = np.nan
-    source = ParquetSource(_write(tmp_path / "parts", frame), batch_rows=400)
+    source = ParquetSource(write_parts(tmp_path / "parts", frame, row_group_size=500), batch_rows=400)
     schema = infer_schema(frame, target="status")
     model = DDPM(**{**SMALL, "steps": 5}).fit_source(source, schema, sample_rows=200)
     encoders = {e.column.name: e for e in model.transformer_.encoders_}
@@ -94,7 +86,7 @@ def test_real_pii_outside_the_sample_is_excluded(tmp_path):
     from synthgen.schema import ColumnKind, ColumnSpec
 
     frame = _table(3000).assign(email=[f"person{i}@example.org" for i in range(3000)])
-    source = ParquetSource(_write(tmp_path / "parts", frame), batch_rows=400)
+    source = ParquetSource(write_parts(tmp_path / "parts", frame, row_group_size=500), batch_rows=400)
     schema = infer_schema(frame, {"email": ColumnSpec(kind="pii")}, target="status")
     assert schema["email"].kind is ColumnKind.PII
     part = Part(0.2, 0, holdout=False)
@@ -109,13 +101,13 @@ def test_real_pii_outside_the_sample_is_excluded(tmp_path):
 
 def test_a_schema_column_missing_from_the_dataset_is_named(tmp_path):
     frame = _table(600)
-    source = ParquetSource(_write(tmp_path / "parts", frame.drop(columns="grade")))
+    source = ParquetSource(write_parts(tmp_path / "parts", frame.drop(columns="grade"), row_group_size=500))
     with pytest.raises(DataError, match=r"parts: column\(s\) 'grade' not in the dataset"):
         DDPM(**SMALL).fit_source(source, infer_schema(frame))
 
 
 def test_synthgen_train_on_a_folder_source(tmp_path):
-    _write(tmp_path / "data" / "parts", _table(1500))
+    write_parts(tmp_path / "data" / "parts", _table(1500), row_group_size=500)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "name: streamed\n"
@@ -141,7 +133,7 @@ def test_synthgen_train_on_a_folder_source(tmp_path):
 
 
 def test_ctgan_refuses_a_streamed_source(tmp_path):
-    _write(tmp_path / "parts", _table(600))
+    write_parts(tmp_path / "parts", _table(600), row_group_size=500)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: s\nsource: parts/\ngenerator: {type: ctgan, epochs: 1, device: cpu}\n")
     result = CliRunner().invoke(app, ["train", str(recipe), "--out", str(tmp_path / "model")])
